@@ -1,0 +1,54 @@
+import { createClient } from 'redis';
+import type { RedisEndpoint } from '../../src/config/types.js';
+import type { Logger } from '../../src/log.js';
+
+export type RedisClient = ReturnType<typeof createClient>;
+
+export interface ClientOptions {
+  /** RESP3 with invalidation pushes emitted as 'invalidate' events (client tracking mode). */
+  tracking?: boolean;
+  name: string;
+}
+
+/**
+ * A node-redis client that never queues commands while disconnected (a
+ * request must not wait on an unreachable Redis) and reconnects with capped,
+ * jittered backoff forever.
+ */
+export function connectClient(endpoint: RedisEndpoint, log: Logger, options: ClientOptions): RedisClient {
+  const client = createClient({
+    socket: {
+      host: endpoint.host,
+      port: endpoint.port,
+      connectTimeout: 2000,
+      keepAlive: true,
+      noDelay: true,
+      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000) + Math.floor(Math.random() * 100),
+    },
+    username: endpoint.username,
+    password: endpoint.password,
+    database: endpoint.db,
+    disableOfflineQueue: true,
+    ...(options.tracking ? { RESP: 3 as const, emitInvalidate: true } : {}),
+  }) as RedisClient;
+  let lastError = '';
+  client.on('error', (err: Error) => {
+    // node-redis repeats the same error on every reconnect attempt; log changes only.
+    if (err.message !== lastError) log.warn('redis connection error', { conn: options.name, redis: endpoint.display, error: err.message });
+    lastError = err.message;
+  });
+  client.on('ready', () => {
+    if (lastError !== '') log.info('redis connection restored', { conn: options.name, redis: endpoint.display });
+    lastError = '';
+  });
+  return client;
+}
+
+/** Settles with the promise, or rejects after `ms` (Redis hung). */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer from redis within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

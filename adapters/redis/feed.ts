@@ -1,0 +1,121 @@
+import type { Logger } from '../../src/log.js';
+import type { RedisSourceConfig } from '../../src/config/types.js';
+import { connectClient, type RedisClient } from './client.js';
+import type { KeySpace } from './keys.js';
+
+export type FeedMode = 'keyspace' | 'tracking' | 'per-request';
+
+/** Keyspace event classes needed: K keyspace, g generic (del, expire, rename), l list, s set, x expired, e evicted. */
+const REQUIRED_FLAGS = ['K', 'g', 'l', 's', 'x', 'e'];
+
+/**
+ * The change feed: tells which Redis keys changed, by keyspace notifications
+ * or, where CONFIG SET is forbidden (managed Redis), by client tracking in
+ * broadcast mode. It only triggers re-reads; the snapshot stays the truth.
+ */
+export class ChangeFeed {
+  #subscriber: RedisClient | null = null;
+  #tracker: RedisClient | null = null;
+  #mode: FeedMode | null = null;
+
+  constructor(
+    private readonly config: RedisSourceConfig,
+    private readonly keys: KeySpace,
+    private readonly log: Logger,
+    private readonly onChanged: (redisKey: string) => void,
+    /** Called when the feed lost track of everything (FLUSHALL): a full resync is due. */
+    private readonly onLostTrack: () => void,
+    /** Called when a feed connection (re)connects, so the source resynchronises. */
+    private readonly onReconnect: () => void,
+  ) {}
+
+  get mode(): FeedMode | null {
+    return this.#mode;
+  }
+
+  /** Make sure changes are being followed; called before every full resync. */
+  async establish(data: RedisClient): Promise<FeedMode> {
+    const wanted = this.config.tracking;
+    if (this.#mode === 'keyspace' || ((wanted === 'auto' || wanted === 'keyspace') && this.#mode === null)) {
+      const ok = await this.#enableKeyspace(data, wanted === 'keyspace');
+      if (ok) return this.#set('keyspace');
+    }
+    if (this.#mode === 'tracking' || ((wanted === 'auto' || wanted === 'tracking') && this.#mode !== 'keyspace')) {
+      const ok = await this.#enableTracking(wanted === 'tracking');
+      if (ok) return this.#set('tracking');
+    }
+    if (this.#mode !== 'per-request') {
+      this.log.warn('redis offers neither keyspace notifications nor client tracking: every request reads redis (Hipache mode)');
+    }
+    return this.#set('per-request');
+  }
+
+  async close(): Promise<void> {
+    for (const client of [this.#subscriber, this.#tracker]) {
+      if (client?.isOpen) await client.close().catch(() => client.destroy());
+    }
+  }
+
+  #set(mode: FeedMode): FeedMode {
+    if (this.#mode !== mode) this.log.info('following redis changes', { mode });
+    this.#mode = mode;
+    return mode;
+  }
+
+  async #enableKeyspace(data: RedisClient, required: boolean): Promise<boolean> {
+    try {
+      const reply = await data.sendCommand<string[]>(['CONFIG', 'GET', 'notify-keyspace-events']);
+      const current = reply[1] ?? '';
+      const flags = expandFlags(current);
+      const missing = REQUIRED_FLAGS.filter((f) => !flags.has(f));
+      if (missing.length > 0) {
+        const merged = [...new Set([...current.replace('A', 'g$lshzxe'), ...missing])].join('');
+        await data.sendCommand(['CONFIG', 'SET', 'notify-keyspace-events', merged]);
+        this.log.info('enabled redis keyspace notifications', { 'notify-keyspace-events': merged });
+      }
+    } catch (err) {
+      const level = required ? 'error' : 'info';
+      this.log[level]('cannot use keyspace notifications (CONFIG GET/SET refused)', { error: (err as Error).message });
+      return false;
+    }
+    if (this.#subscriber === null) {
+      const sub = connectClient(this.config.read, this.log, { name: 'subscriber' });
+      sub.on('ready', () => this.onReconnect());
+      await sub.connect();
+      const db = this.config.read.db;
+      const listener = (_message: string, channel: string) => this.onChanged(channel.slice(channel.indexOf(':') + 1));
+      await sub.pSubscribe([`__keyspace@${db}__:${this.keys.pattern('frontend')}`, `__keyspace@${db}__:${this.keys.pattern('dead')}`], listener);
+      this.#subscriber = sub;
+    }
+    return this.#subscriber.isReady;
+  }
+
+  async #enableTracking(required: boolean): Promise<boolean> {
+    try {
+      if (this.#tracker === null) {
+        const tracker = connectClient(this.config.read, this.log, { name: 'tracker', tracking: true });
+        tracker.on('invalidate', (key: Buffer | null) => (key === null ? this.onLostTrack() : this.onChanged(key.toString())));
+        tracker.on('ready', () => this.onReconnect());
+        this.#tracker = tracker;
+        await tracker.connect();
+      }
+      // node-redis turns default-mode tracking on at connect; broadcast mode needs OFF first.
+      await this.#tracker.sendCommand(['CLIENT', 'TRACKING', 'OFF']);
+      const prefixes = ['frontend:', 'dead:'].flatMap((p) => ['PREFIX', this.keys.prefix + p]);
+      await this.#tracker.sendCommand(['CLIENT', 'TRACKING', 'ON', 'BCAST', ...prefixes]);
+      return true;
+    } catch (err) {
+      const level = required ? 'error' : 'info';
+      this.log[level]('cannot use client tracking', { error: (err as Error).message });
+      if (this.#tracker !== null && this.#mode !== 'tracking') {
+        this.#tracker.destroy();
+        this.#tracker = null;
+      }
+      return false;
+    }
+  }
+}
+
+function expandFlags(value: string): Set<string> {
+  return new Set(value.replace('A', 'g$lshzxe').split(''));
+}

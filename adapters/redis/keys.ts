@@ -1,0 +1,42 @@
+// Hipache key names: `<prefix>frontend:<host>` (a list) and `<prefix>dead:<host>` (a set).
+
+export type KeyRef = { kind: 'frontend'; host: string } | { kind: 'dead'; host: string };
+
+export class KeySpace {
+  constructor(readonly prefix: string) {}
+
+  frontend(key: string): string {
+    return `${this.prefix}frontend:${key}`;
+  }
+
+  dead(host: string): string {
+    return `${this.prefix}dead:${host}`;
+  }
+
+  parse(redisKey: string): KeyRef | null {
+    if (!redisKey.startsWith(this.prefix)) return null;
+    const rest = redisKey.slice(this.prefix.length);
+    if (rest.startsWith('frontend:')) return { kind: 'frontend', host: rest.slice(9) };
+    if (rest.startsWith('dead:')) return { kind: 'dead', host: rest.slice(5) };
+    return null;
+  }
+
+  /** SCAN MATCH / PSUBSCRIBE pattern for every key of a kind. */
+  pattern(kind: KeyRef['kind']): string {
+    return `${escapeGlob(this.prefix)}${kind}:*`;
+  }
+
+  /** Every frontend key that can serve `host`: exact, wildcards (most specific first), `*`. */
+  candidates(host: string): string[] {
+    const keys = [this.frontend(host)];
+    for (let dot = host.indexOf('.'); dot !== -1; dot = host.indexOf('.', dot + 1)) {
+      keys.push(this.frontend('*' + host.slice(dot)));
+    }
+    keys.push(this.frontend('*'));
+    return keys;
+  }
+}
+
+export function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => '\\' + c);
+}

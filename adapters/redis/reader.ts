@@ -1,0 +1,101 @@
+import type { DeadMark, FrontendSpec } from '../../src/events.js';
+import type { Logger } from '../../src/log.js';
+import { parseBackend } from '../../src/routing/backend.js';
+import type { RedisClient } from './client.js';
+import type { KeySpace } from './keys.js';
+
+/** Dead sets written without EXPIRE (by an external checker) hold until removed. */
+export const NO_EXPIRY = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Reads Hipache keys into typed values. Malformed data (a wrong key type, a
+ * backend that is not a URL, a dead member that is not an index) is logged
+ * and skipped; it never throws for bad data, only for Redis errors.
+ */
+export class HipacheReader {
+  constructor(
+    private readonly client: () => RedisClient,
+    private readonly keys: KeySpace,
+    private readonly log: Logger,
+  ) {}
+
+  /** The frontend stored at `key` ("www.x", "*.x", "*"), or null when absent or unusable. */
+  async frontend(key: string): Promise<FrontendSpec | null> {
+    const redisKey = this.keys.frontend(key);
+    let items: string[];
+    try {
+      items = await this.client().sendCommand<string[]>(['LRANGE', redisKey, '0', '-1']);
+    } catch (err) {
+      if (isWrongType(err)) {
+        this.log.warn('skipping frontend key: not a list', { key: redisKey });
+        return null;
+      }
+      throw err;
+    }
+    return this.toFrontend(key, redisKey, items);
+  }
+
+  toFrontend(key: string, redisKey: string, items: string[]): FrontendSpec | null {
+    if (items.length === 0) return null;
+    const [id, ...backends] = items as [string, ...string[]];
+    for (const [index, url] of backends.entries()) {
+      if (parseBackend(url) === null) {
+        this.log.warn('malformed backend skipped (not an http(s) URL)', { key: redisKey, index, backend: url });
+      }
+    }
+    return { key, id, backends };
+  }
+
+  /** Dead marks of one requested host. */
+  async dead(host: string, now = Date.now()): Promise<DeadMark[]> {
+    const redisKey = this.keys.dead(host);
+    let members: string[];
+    let pttl: number;
+    try {
+      const reply = await this.client().multi().sMembers(redisKey).pTTL(redisKey).exec();
+      members = reply[0] as unknown as string[];
+      pttl = Number(reply[1]);
+    } catch (err) {
+      if (isWrongType(err)) {
+        this.log.warn('skipping dead key: not a set', { key: redisKey });
+        return [];
+      }
+      throw err;
+    }
+    return this.toMarks(host, redisKey, members, pttl, now);
+  }
+
+  toMarks(host: string, redisKey: string, members: string[], pttl: number, now: number): DeadMark[] {
+    if (pttl === -2) return [];
+    const until = pttl === -1 ? NO_EXPIRY : now + pttl;
+    const marks: DeadMark[] = [];
+    for (const member of members) {
+      if (!/^\d+$/.test(member)) {
+        this.log.warn('dead set member is not a backend index, ignored', { key: redisKey, member });
+        continue;
+      }
+      marks.push({ host, index: Number(member), until });
+    }
+    return marks;
+  }
+
+  /** Every key of a kind, page by page, with SCAN (never KEYS). */
+  async scan(kind: 'frontend' | 'dead', onPage: (names: string[]) => Promise<void>): Promise<void> {
+    let cursor = '0';
+    const match = this.keys.pattern(kind);
+    do {
+      const [next, redisKeys] = await this.client().sendCommand<[string, string[]]>(['SCAN', cursor, 'MATCH', match, 'COUNT', '1000']);
+      cursor = next;
+      const names: string[] = [];
+      for (const redisKey of redisKeys) {
+        const ref = this.keys.parse(redisKey);
+        if (ref !== null && ref.kind === kind) names.push(ref.host);
+      }
+      if (names.length > 0) await onPage(names);
+    } while (cursor !== '0');
+  }
+}
+
+function isWrongType(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith('WRONGTYPE');
+}

@@ -1,0 +1,264 @@
+import type { ConfigEvent, DeadMark, FrontendSpec } from '../../src/events.js';
+import type { RedisSourceConfig } from '../../src/config/types.js';
+import { logger } from '../../src/log.js';
+import type { ConfigSource, EventSink, SourceState, SourceStatus } from '../../src/source.js';
+import { connectClient, withTimeout, type RedisClient } from './client.js';
+import { ChangeFeed } from './feed.js';
+import { KeySpace } from './keys.js';
+import { HipacheReader } from './reader.js';
+
+interface Refresh {
+  again: boolean;
+  done: Promise<void>;
+}
+
+const HEALTH_INTERVAL_MS = 1000;
+
+/**
+ * Hipache's Redis keys as a ConfigSource: a full SCAN snapshot after every
+ * (re)connect, then one re-read per key the change feed reports. A request
+ * for a host whose keys were just announced as changed waits for that re-read
+ * (pendingFor), which is what makes a write visible to the very next request.
+ */
+export class RedisSource implements ConfigSource {
+  readonly name = 'redis';
+  readonly #log = logger('redis');
+  readonly #keys: KeySpace;
+  readonly #reader: HipacheReader;
+  readonly #feed: ChangeFeed;
+  readonly #data: RedisClient;
+  readonly #inflight = new Map<string, Refresh>();
+  readonly #dirty = new Set<string>(); // keys changed while a snapshot was being read
+  readonly #deadMirror = new Map<string, Map<number, number>>();
+  #sink: EventSink = () => {};
+  #state: SourceState = 'starting';
+  #lastError: SourceStatus['lastError'] = null;
+  #lastSnapshotAt: number | null = null;
+  #syncing = false;
+  #resyncGeneration = 0;
+  #resyncTimer: NodeJS.Timeout | undefined;
+  #healthTimer: NodeJS.Timeout | undefined;
+  #responsive = false;
+  #stopped = false;
+  #firstSnapshot!: () => void;
+  readonly #started: Promise<void>;
+
+  constructor(private readonly config: RedisSourceConfig) {
+    this.#keys = new KeySpace(config.read.prefix);
+    this.#data = connectClient(config.read, this.#log, { name: 'data' });
+    this.#reader = new HipacheReader(() => this.#data, this.#keys, this.#log);
+    this.#feed = new ChangeFeed(config, this.#keys, this.#log, (key) => this.#onChanged(key), () => this.#scheduleResync(), () => this.#scheduleResync());
+    this.#started = new Promise((resolve) => (this.#firstSnapshot = resolve));
+  }
+
+  async start(sink: EventSink): Promise<void> {
+    this.#sink = sink;
+    this.#data.on('ready', () => this.#scheduleResync());
+    this.#data.on('end', () => this.#onDisconnect());
+    this.#data.on('reconnecting', () => this.#onDisconnect());
+    this.#data.connect().catch((err: Error) => this.#fail('REDIS_CONNECT', err));
+    this.#healthTimer = setInterval(() => void this.#checkHealth(), HEALTH_INTERVAL_MS).unref();
+    return this.#started;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#state = 'stopped';
+    clearInterval(this.#healthTimer);
+    clearTimeout(this.#resyncTimer);
+    await this.#feed.close();
+    if (this.#data.isOpen) await this.#data.close().catch(() => this.#data.destroy());
+  }
+
+  status(): SourceStatus {
+    return { name: this.name, state: this.#state, mode: this.#feed.mode ?? 'connecting', lastError: this.#lastError, lastSnapshotAt: this.#lastSnapshotAt };
+  }
+
+  pendingFor(host: string): Promise<void> | undefined {
+    if (!this.#responsive) return undefined; // never wait on an unreachable or hung redis
+    if (this.#feed.mode === 'per-request') return this.#bounded(this.#readHost(host));
+    if (this.#inflight.size === 0) return undefined;
+    const waits: Promise<void>[] = [];
+    for (const key of [...this.#keys.candidates(host), this.#keys.dead(host)]) {
+      const refresh = this.#inflight.get(key);
+      if (refresh !== undefined) waits.push(refresh.done);
+    }
+    return waits.length === 0 ? undefined : this.#bounded(Promise.all(waits));
+  }
+
+  #bounded(work: Promise<unknown>): Promise<void> {
+    return withTimeout(work, this.config.syncTimeoutMs, 'read-your-writes wait').then(
+      () => undefined,
+      (err: Error) => this.#log.warn('serving the last known route', { reason: err.message }),
+    );
+  }
+
+  #emit(event: ConfigEvent): void {
+    this.#sink(event);
+  }
+
+  #onDisconnect(): void {
+    this.#responsive = false;
+    if (this.#state === 'ready') {
+      this.#state = 'degraded';
+      this.#fail('REDIS_DISCONNECTED', new Error('connection to redis lost; serving the last known table'));
+    }
+  }
+
+  #fail(code: string, err: Error): void {
+    this.#lastError = { code, message: err.message };
+    this.#emit({ type: 'source-error', source: this.name, error: this.#lastError });
+  }
+
+  async #checkHealth(): Promise<void> {
+    if (!this.#data.isReady) return;
+    try {
+      await withTimeout(this.#data.ping(), HEALTH_INTERVAL_MS, 'PING');
+      this.#responsive = true;
+    } catch (err) {
+      if (this.#responsive) this.#log.warn('redis is not answering; serving the last known table', { error: (err as Error).message });
+      this.#responsive = false;
+    }
+  }
+
+  /** Coalesces reconnect signals from every connection into one resync. */
+  #scheduleResync(): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#resyncTimer);
+    this.#resyncTimer = setTimeout(() => void this.#resync(), 10);
+  }
+
+  async #resync(): Promise<void> {
+    if (!this.#data.isReady || this.#stopped) return;
+    const generation = ++this.#resyncGeneration;
+    this.#syncing = true;
+    this.#dirty.clear();
+    try {
+      await this.#feed.establish(this.#data);
+      const snapshot = await this.#readSnapshot();
+      if (generation !== this.#resyncGeneration) return; // a newer resync superseded this one
+      this.#applySnapshot(snapshot.frontends, snapshot.dead);
+      this.#syncing = false;
+      for (const key of this.#dirty) this.#onChanged(key);
+      this.#dirty.clear();
+      this.#responsive = true;
+      if (this.#lastError !== null) this.#emit({ type: 'source-recovered', source: this.name });
+      this.#lastError = null;
+      this.#state = 'ready';
+      this.#log.info('redis snapshot loaded', { frontends: snapshot.frontends.length, deadHosts: this.#deadMirror.size, mode: this.#feed.mode });
+      this.#firstSnapshot();
+    } catch (err) {
+      if (generation !== this.#resyncGeneration) return;
+      this.#syncing = false;
+      this.#log.error('redis resync failed; retrying', { error: (err as Error).message });
+      this.#fail('REDIS_RESYNC', err as Error);
+      this.#resyncTimer = setTimeout(() => void this.#resync(), 1000);
+    }
+  }
+
+  async #readSnapshot(): Promise<{ frontends: FrontendSpec[]; dead: DeadMark[] }> {
+    const frontends: FrontendSpec[] = [];
+    const dead: DeadMark[] = [];
+    await this.#reader.scan('frontend', async (names) => {
+      const lists = await Promise.all(names.map((n) => this.#reader.frontend(n)));
+      for (const f of lists) if (f !== null) frontends.push(f);
+    });
+    await this.#reader.scan('dead', async (names) => {
+      const marks = await Promise.all(names.map((n) => this.#reader.dead(n)));
+      for (const m of marks) dead.push(...m);
+    });
+    return { frontends, dead };
+  }
+
+  #applySnapshot(frontends: FrontendSpec[], dead: DeadMark[]): void {
+    this.#deadMirror.clear();
+    this.#signatures.clear();
+    if (this.#feed.mode === 'per-request') {
+      for (const f of frontends) this.#signatures.set(f.key, [f.id, ...f.backends].join('\n'));
+    }
+    for (const mark of dead) this.#mirrorFor(mark.host).set(mark.index, mark.until);
+    this.#lastSnapshotAt = Date.now();
+    this.#emit({ type: 'snapshot', source: this.name, frontends, dead });
+  }
+
+  #mirrorFor(host: string): Map<number, number> {
+    let marks = this.#deadMirror.get(host);
+    if (marks === undefined) this.#deadMirror.set(host, (marks = new Map()));
+    return marks;
+  }
+
+  /** A key changed: re-read it now; a burst on one key yields one extra read at most (latest wins). */
+  #onChanged(redisKey: string): void {
+    if (this.#keys.parse(redisKey) === null) return;
+    if (this.#syncing) this.#dirty.add(redisKey);
+    const running = this.#inflight.get(redisKey);
+    if (running !== undefined) {
+      running.again = true;
+      return;
+    }
+    const refresh: Refresh = { again: true, done: Promise.resolve() };
+    this.#inflight.set(redisKey, refresh);
+    refresh.done = (async () => {
+      try {
+        while (refresh.again) {
+          refresh.again = false;
+          await this.#readKey(redisKey);
+        }
+      } catch (err) {
+        this.#log.warn('re-reading a changed key failed', { key: redisKey, error: (err as Error).message });
+      } finally {
+        this.#inflight.delete(redisKey);
+      }
+    })();
+  }
+
+  async #readKey(redisKey: string): Promise<void> {
+    const ref = this.#keys.parse(redisKey);
+    if (ref === null) return;
+    if (ref.kind === 'frontend') {
+      const frontend = await this.#reader.frontend(ref.host);
+      this.#emitFrontend(ref.host, frontend);
+    } else {
+      this.#emitDead(ref.host, await this.#reader.dead(ref.host));
+    }
+  }
+
+  #emitFrontend(key: string, frontend: FrontendSpec | null): void {
+    if (frontend === null) this.#emit({ type: 'frontend-removed', source: this.name, key });
+    else this.#emit({ type: 'frontend-set', source: this.name, frontend });
+  }
+
+  /** Emits only what differs from what this source said before about the host's dead set. */
+  #emitDead(host: string, marks: DeadMark[]): void {
+    const before = this.#deadMirror.get(host) ?? new Map<number, number>();
+    const after = new Map(marks.map((m) => [m.index, m.until]));
+    for (const mark of marks) {
+      const previous = before.get(mark.index);
+      // PTTL is read at a slightly different moment each time: ignore sub-second drift.
+      if (previous === undefined || Math.abs(previous - mark.until) > 500) this.#emit({ type: 'backend-dead', source: this.name, mark });
+    }
+    for (const index of before.keys()) {
+      if (!after.has(index)) this.#emit({ type: 'backend-alive', source: this.name, host, index });
+    }
+    if (after.size === 0) this.#deadMirror.delete(host);
+    else this.#deadMirror.set(host, after);
+  }
+
+  /** Hipache mode: every request re-reads the keys that can serve its host. */
+  async #readHost(host: string): Promise<void> {
+    const keys = this.#keys.candidates(host).map((k) => this.#keys.parse(k)!.host);
+    const [frontends, marks] = await Promise.all([Promise.all(keys.map((k) => this.#reader.frontend(k))), this.#reader.dead(host)]);
+    keys.forEach((key, i) => this.#emitFrontendIfChanged(key, frontends[i] ?? null));
+    this.#emitDead(host, marks);
+  }
+
+  readonly #signatures = new Map<string, string>();
+
+  #emitFrontendIfChanged(key: string, frontend: FrontendSpec | null): void {
+    const signature = frontend === null ? '' : [frontend.id, ...frontend.backends].join('\n');
+    if ((this.#signatures.get(key) ?? '') === signature) return;
+    if (signature === '') this.#signatures.delete(key);
+    else this.#signatures.set(key, signature);
+    this.#emitFrontend(key, frontend);
+  }
+}

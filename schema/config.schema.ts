@@ -1,0 +1,140 @@
+// The config file (config.json) as one TypeBox schema: it is both the JSON
+// Schema that validates the file (and that editors use) and, through Static<>,
+// the type of a validated raw file. Both Hipache generations are accepted in
+// the same object; src/config/normalize.ts maps them to SwitchyardConfig.
+// Regenerate schema/config.schema.json with `npx tsx scripts/gen-schemas.ts`.
+
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+export const CONFIG_SCHEMA_ID = 'https://switchyard.dev/schema/config.schema.json';
+
+const Port = (description: string) => Type.Integer({ minimum: 1, maximum: 65535, description });
+const Seconds = (description: string) => Type.Number({ exclusiveMinimum: 0, description });
+const Path = (description: string) => Type.String({ minLength: 1, description });
+const Nullable = <T extends TSchema>(schema: T, description: string) =>
+  Type.Union([schema, Type.Null()], { description });
+const OneOrMany = <T extends TSchema>(item: T, description: string) =>
+  Type.Union([item, Type.Array(item)], { description });
+
+const Address = Type.String({ minLength: 1, description: 'An IPv4 or IPv6 address (or host name) to listen on.' });
+
+export const ServerSchema = Type.Object(
+  {
+    accessLog: Type.Optional(Nullable(Path('File path.'), 'Access log in nginx "combined" format; null: no access log.')),
+    workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'Number of worker processes (default 1).' })),
+    maxSockets: Type.Optional(Type.Integer({ minimum: 1, description: 'Maximum sockets per backend (default 100).' })),
+    tcpTimeout: Type.Optional(Seconds('Seconds a backend may take to answer before the client gets a 504 (default 30).')),
+    deadBackendTTL: Type.Optional(Type.Integer({ minimum: 1, description: 'Seconds a backend stays marked dead (default 30).' })),
+    retryOnError: Type.Optional(Type.Integer({ minimum: 0, description: 'Failed connections retried on another backend (default 3).' })),
+    deadBackendOn500: Type.Optional(Type.Boolean({ description: 'A 500 from a backend marks it dead (default true).' })),
+    httpKeepAlive: Type.Optional(Type.Boolean({ description: 'Pooled keep-alive connections to backends (default true; false closes each backend connection after one request).' })),
+    lruCache: Type.Optional(
+      Type.Object(
+        { size: Type.Optional(Type.Integer({ minimum: 0 })), ttl: Type.Optional(Type.Number({ minimum: 0 })) },
+        { additionalProperties: false, description: 'Hipache 0.4 route cache. Accepted and ignored: Switchyard holds an exact in-memory table kept current by Redis notifications.' },
+      ),
+    ),
+    staticDir: Type.Optional(Nullable(Path('Directory path.'), 'Directory holding error_<status>.html pages; null: built-in pages.')),
+    debug: Type.Optional(Type.Boolean({ description: 'Verbose logging (default false).' })),
+    headersTimeout: Type.Optional(Seconds('Seconds to receive a complete request head before a 408 (default 10).')),
+    workerMemoryLimit: Type.Optional(Type.Integer({ minimum: 0, description: 'MiB of RSS above which a worker drains and is replaced; 0 disables (default 512).' })),
+    memoryCheckInterval: Type.Optional(Seconds('Seconds between worker memory checks (default 10).')),
+    drainTimeout: Type.Optional(Type.Number({ minimum: 0, description: 'Seconds a draining worker waits for in-flight requests (default 30).' })),
+    port: Type.Optional(Port('Pre-0.4 style: HTTP port. Use http.port instead.')),
+    address: Type.Optional(OneOrMany(Address, 'Pre-0.4 style: IPv4 address(es) to listen on. Use http.bind instead.')),
+    address6: Type.Optional(OneOrMany(Address, 'Pre-0.4 style: IPv6 address(es) to listen on. Use http.bind instead.')),
+    https: Type.Optional(
+      Type.Object(
+        {
+          port: Type.Optional(Port('HTTPS port (default 443).')),
+          key: Path('Private key file (PEM).'),
+          cert: Path('Certificate file (PEM).'),
+          ca: Type.Optional(OneOrMany(Path('CA file (PEM).'), 'CA certificate file(s).')),
+        },
+        { additionalProperties: false, description: 'Pre-0.4 style HTTPS listener, on the same addresses as HTTP. Use https instead.' },
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'Proxy behaviour.' },
+);
+
+export const HttpSchema = Type.Object(
+  {
+    port: Type.Optional(Port('Port to listen on (default 80).')),
+    bind: Type.Optional(OneOrMany(Address, 'Address(es) to listen on (default "0.0.0.0"); an empty list disables the listener.')),
+  },
+  { additionalProperties: false },
+);
+
+export const HttpsSchema = Type.Object(
+  {
+    port: Type.Optional(Port('Port to listen on (default 443).')),
+    bind: Type.Optional(OneOrMany(Address, 'Address(es) to listen on (default "0.0.0.0"); an empty list disables the listener.')),
+    key: Type.Optional(Path('Private key file (PEM), relative to the config file. Required when the listener is enabled.')),
+    cert: Type.Optional(Path('Certificate file (PEM), relative to the config file. Required when the listener is enabled.')),
+    ca: Type.Optional(OneOrMany(Path('CA file (PEM).'), 'CA certificate file(s), relative to the config file.')),
+  },
+  { additionalProperties: false },
+);
+
+const DriverUrl = Type.String({
+  pattern: '^redis:',
+  description: 'redis://[user][:password@]host[:port][/db][#keyprefix]; "redis:" alone is 127.0.0.1:6379.',
+});
+
+export const RedisOptionsSchema = Type.Object(
+  {
+    tracking: Type.Optional(
+      Type.Union([Type.Literal('auto'), Type.Literal('keyspace'), Type.Literal('tracking'), Type.Literal('per-request')], {
+        description: 'How changes are followed: keyspace notifications, client tracking, or a Redis read per request; "auto" (default) tries them in that order.',
+      }),
+    ),
+    syncTimeout: Type.Optional(Type.Integer({ minimum: 0, description: 'Milliseconds a request may wait for a change Redis just announced (default 250).' })),
+  },
+  { additionalProperties: false, description: 'Redis source options; the endpoints come from "driver".' },
+);
+
+export const FileSourceSchema = Type.Object(
+  { path: Path('A vhosts YAML/JSON file, or a directory of them, relative to the config file.') },
+  { additionalProperties: false, description: 'Serve the vhosts of a watched file.' },
+);
+
+export const ConfigFileSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String({ description: 'The JSON Schema of this file, for editors.' })),
+    server: Type.Optional(ServerSchema),
+    http: Type.Optional(Nullable(HttpSchema, 'HTTP listener; null disables it.')),
+    https: Type.Optional(Nullable(HttpsSchema, 'HTTPS listener; null or absent: no HTTPS.')),
+    driver: Type.Optional(
+      Type.Union([DriverUrl, Type.Array(DriverUrl, { minItems: 1, maxItems: 2 })], {
+        description: 'Redis URL, or [replica URL, master URL]: read from the first, dead marks written to the second.',
+      }),
+    ),
+    user: Type.Optional(Type.String({ minLength: 1, description: 'User the workers run as when started as root.' })),
+    redisHost: Type.Optional(Type.String({ minLength: 1, description: 'Pre-0.4 style. Use driver instead.' })),
+    redisPort: Type.Optional(Port('Pre-0.4 style. Use driver instead.')),
+    redisDatabase: Type.Optional(Type.Integer({ minimum: 0, description: 'Pre-0.4 style. Use driver instead.' })),
+    redisPassword: Type.Optional(Type.String({ description: 'Pre-0.4 style. Use driver instead.' })),
+    redisMasterHost: Type.Optional(Type.String({ minLength: 1, description: 'Pre-0.4 style. Use driver instead.' })),
+    redisMasterPort: Type.Optional(Port('Pre-0.4 style. Use driver instead.')),
+    redisMasterPassword: Type.Optional(Type.String({ description: 'Pre-0.4 style. Use driver instead.' })),
+    redisMasterDatabase: Type.Optional(Type.Integer({ minimum: 0, description: 'Hipache 0.3 style. Use driver instead.' })),
+    redis: Type.Optional(RedisOptionsSchema),
+    file: Type.Optional(FileSourceSchema),
+    precedence: Type.Optional(
+      Type.Union([Type.Literal('redis'), Type.Literal('file')], {
+        description: 'With both sources, whose definition of a host wins (default "redis").',
+      }),
+    ),
+  },
+  {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: CONFIG_SCHEMA_ID,
+    title: 'Switchyard configuration',
+    description: 'config.json: Hipache 0.4 and pre-0.4 keys, plus the Switchyard sources.',
+    additionalProperties: false,
+  },
+);
+
+export type ConfigFile = Static<typeof ConfigFileSchema>;
+export type ServerSection = Static<typeof ServerSchema>;

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The single "run every test" command: unit tests, then integration tests
+# against a real redis-server and the built proxy. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "redis-server not found: installing it" >&2
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server
+fi
+
+if [ ! -d node_modules ]; then
+  npm ci
+fi
+
+npm run build
+
+shopt -s globstar nullglob
+unit=(test/unit/**/*.test.ts)
+integration=(test/integration/**/*.test.ts)
+
+run() {
+  local label=$1
+  shift
+  if [ "$#" -eq 0 ]; then
+    echo "== no $label tests found" >&2
+    return 0
+  fi
+  echo "== $label tests ($# files)"
+  node --import tsx --test --test-concurrency=1 --test-reporter=spec "$@"
+}
+
+status=0
+run unit "${unit[@]}" || status=1
+run integration "${integration[@]}" || status=1
+exit "$status"

@@ -1,0 +1,195 @@
+// Maps a schema-valid config file, whichever Hipache generation it is written
+// in, onto the one canonical SwitchyardConfig, filling in the defaults. The
+// checks that a JSON Schema cannot express (a key of one generation combined
+// with its replacement from the other, a bad driver URL) are made here, and
+// every problem is collected before throwing, like schema errors are.
+
+import { resolve } from 'node:path';
+import type { ConfigFile, ServerSection } from '../../schema/config.schema.js';
+import { ConfigError, problem } from './errors.js';
+import { checkRedisUrl, redisEndpoint } from './redis-url.js';
+import type { HttpsListenConfig, ListenConfig, RedisEndpoint, RedisSourceConfig, ServerConfig, SwitchyardConfig } from './types.js';
+
+export interface NormalizeOptions {
+  /** The config file, used in problem messages and kept as `origin`. */
+  origin: string | null;
+  /** Relative paths in the file are resolved against this (its directory). */
+  baseDir: string;
+}
+
+interface Context {
+  report(pointer: string, reason: string): void;
+  path(p: string): string;
+}
+
+export const DEFAULT_HTTP_PORT = 80;
+export const DEFAULT_HTTPS_PORT = 443;
+export const DEFAULT_BIND = ['0.0.0.0'];
+export const DEFAULT_SYNC_TIMEOUT_MS = 250;
+
+const LEGACY_HTTP_KEYS = ['port', 'address', 'address6'] as const;
+const LEGACY_REDIS_KEYS = ['redisHost', 'redisPort', 'redisDatabase', 'redisPassword'] as const;
+const LEGACY_MASTER_KEYS = ['redisMasterHost', 'redisMasterPort', 'redisMasterPassword', 'redisMasterDatabase'] as const;
+
+export function normalizeConfig(raw: ConfigFile, opts: NormalizeOptions): SwitchyardConfig {
+  const problems: string[] = [];
+  const ctx: Context = {
+    report: (pointer, reason) => problems.push(problem(opts.origin, pointer, reason)),
+    path: (p) => resolve(opts.baseDir, p),
+  };
+  const https = normalizeHttps(raw, ctx);
+  const http = normalizeHttp(raw, https !== null, ctx);
+  if (http === null && https === null && problems.length === 0) {
+    ctx.report('/', 'no listener: enable "http" or "https" (an empty "bind" disables one)');
+  }
+  const config: SwitchyardConfig = {
+    server: normalizeServer(raw.server ?? {}, ctx),
+    http,
+    https,
+    redis: normalizeRedis(raw, ctx),
+    file: raw.file ? { path: ctx.path(raw.file.path) } : null,
+    precedence: raw.precedence ?? 'redis',
+    user: raw.user ?? null,
+    origin: opts.origin,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function normalizeServer(s: ServerSection, ctx: Context): ServerConfig {
+  return {
+    accessLog: s.accessLog == null ? null : ctx.path(s.accessLog),
+    workers: s.workers ?? 1,
+    maxSockets: s.maxSockets ?? 100,
+    tcpTimeout: s.tcpTimeout ?? 30,
+    deadBackendTTL: s.deadBackendTTL ?? 30,
+    retryOnError: s.retryOnError ?? 3,
+    deadBackendOn500: s.deadBackendOn500 ?? true,
+    httpKeepAlive: s.httpKeepAlive ?? true,
+    staticDir: s.staticDir == null ? null : ctx.path(s.staticDir),
+    debug: s.debug ?? false,
+    headersTimeout: s.headersTimeout ?? 10,
+    workerMemoryLimitMiB: s.workerMemoryLimit ?? 512,
+    memoryCheckInterval: s.memoryCheckInterval ?? 10,
+    drainTimeout: s.drainTimeout ?? 30,
+  };
+}
+
+function normalizeHttp(raw: ConfigFile, httpsEnabled: boolean, ctx: Context): ListenConfig | null {
+  const server = raw.server ?? {};
+  const legacy = LEGACY_HTTP_KEYS.filter((k) => server[k] !== undefined);
+  if (raw.http !== undefined) {
+    for (const k of legacy) ctx.report(`/server/${k}`, 'cannot be combined with "http" (use http.port and http.bind)');
+    return raw.http === null ? null : listener(raw.http.port ?? DEFAULT_HTTP_PORT, raw.http.bind);
+  }
+  // Pre-0.4 Hipache always served HTTP (port 80 by default), next to HTTPS if any;
+  // otherwise HTTP is the fallback when no HTTPS listener is configured.
+  if (legacy.length > 0 || server.https !== undefined || !httpsEnabled) {
+    return listener(server.port ?? DEFAULT_HTTP_PORT, legacyBind(server));
+  }
+  return null;
+}
+
+function normalizeHttps(raw: ConfigFile, ctx: Context): HttpsListenConfig | null {
+  const legacy = raw.server?.https;
+  if (raw.https != null) {
+    if (legacy !== undefined) ctx.report('/server/https', 'cannot be combined with "https"');
+    return tlsListener('/https', listener(raw.https.port ?? DEFAULT_HTTPS_PORT, raw.https.bind), raw.https, ctx);
+  }
+  if (legacy !== undefined) {
+    // Pre-0.4 HTTPS listened on the same addresses as HTTP.
+    const bind = legacyBind(raw.server ?? {});
+    return tlsListener('/server/https', listener(legacy.port ?? DEFAULT_HTTPS_PORT, bind), legacy, ctx);
+  }
+  return null;
+}
+
+function tlsListener(
+  pointer: string,
+  listen: ListenConfig | null,
+  tls: { key?: string | undefined; cert?: string | undefined; ca?: string | string[] | undefined },
+  ctx: Context,
+): HttpsListenConfig | null {
+  if (listen === null) return null;
+  if (!tls.key) ctx.report(`${pointer}/key`, 'is required when HTTPS is enabled');
+  if (!tls.cert) ctx.report(`${pointer}/cert`, 'is required when HTTPS is enabled');
+  if (!tls.key || !tls.cert) return null;
+  const https: HttpsListenConfig = { ...listen, key: ctx.path(tls.key), cert: ctx.path(tls.cert) };
+  if (tls.ca !== undefined) https.ca = toList(tls.ca).map(ctx.path);
+  return https;
+}
+
+/** An empty bind list turns the listener off (Hipache's way of disabling HTTPS). */
+function listener(port: number, bind: string | string[] | undefined): ListenConfig | null {
+  const addresses = bind === undefined ? DEFAULT_BIND : [...new Set(toList(bind))];
+  return addresses.length === 0 ? null : { port, bind: addresses };
+}
+
+function legacyBind(server: ServerSection): string[] | undefined {
+  if (server.address === undefined && server.address6 === undefined) return undefined;
+  return [...toList(server.address ?? []), ...toList(server.address6 ?? [])];
+}
+
+function normalizeRedis(raw: ConfigFile, ctx: Context): RedisSourceConfig | null {
+  const endpoints = redisEndpoints(raw, ctx);
+  if (endpoints === null) return null;
+  return {
+    ...endpoints,
+    tracking: raw.redis?.tracking ?? 'auto',
+    syncTimeoutMs: raw.redis?.syncTimeout ?? DEFAULT_SYNC_TIMEOUT_MS,
+  };
+}
+
+type Endpoints = { read: RedisEndpoint; write: RedisEndpoint };
+
+function redisEndpoints(raw: ConfigFile, ctx: Context): Endpoints | null {
+  const legacy = [...LEGACY_REDIS_KEYS, ...LEGACY_MASTER_KEYS].filter((k) => raw[k] !== undefined);
+  if (raw.driver !== undefined) {
+    for (const k of legacy) ctx.report(`/${k}`, 'cannot be combined with "driver"');
+    return fromDriver(raw.driver, ctx);
+  }
+  if (legacy.length > 0) return fromLegacyKeys(raw, ctx);
+  // Options for Redis without a driver: Hipache's default driver, "redis:".
+  return raw.redis !== undefined ? fromDriver('redis:', ctx) : null;
+}
+
+function fromDriver(driver: string | string[], ctx: Context): Endpoints | null {
+  const urls = typeof driver === 'string' ? [{ url: driver, pointer: '/driver' }] : driver.map((url, i) => ({ url, pointer: `/driver/${i}` }));
+  const parsed = urls.map(({ url, pointer }) => parseOrReport(url, pointer, ctx));
+  const [read, second] = parsed;
+  if (!read || parsed.includes(null)) return null;
+  if (!second) return { read, write: read };
+  // Dead marks written to the master must land on the keys the replica is read
+  // from, so the master uses the replica's prefix, as in Hipache.
+  if (second.prefix !== '' && second.prefix !== read.prefix) {
+    ctx.report('/driver/1', `key prefix "${second.prefix}" differs from the first URL's "${read.prefix}"`);
+  }
+  return { read, write: { ...second, prefix: read.prefix } };
+}
+
+function parseOrReport(url: string, pointer: string, ctx: Context): RedisEndpoint | null {
+  const result = checkRedisUrl(url);
+  if (result.ok) return result.endpoint;
+  ctx.report(pointer, result.reason);
+  return null;
+}
+
+function fromLegacyKeys(raw: ConfigFile, ctx: Context): Endpoints {
+  const read = redisEndpoint({ host: raw.redisHost, port: raw.redisPort, db: raw.redisDatabase, password: raw.redisPassword });
+  if (raw.redisMasterHost === undefined) {
+    for (const k of LEGACY_MASTER_KEYS) if (raw[k] !== undefined) ctx.report(`/${k}`, 'requires "redisMasterHost"');
+    return { read, write: read };
+  }
+  const write = redisEndpoint({
+    host: raw.redisMasterHost,
+    port: raw.redisMasterPort,
+    // Hipache 0.3 had redisMasterDatabase; before it the master used redisDatabase.
+    db: raw.redisMasterDatabase ?? raw.redisDatabase,
+    password: raw.redisMasterPassword,
+  });
+  return { read, write };
+}
+
+function toList(value: string | string[]): string[] {
+  return typeof value === 'string' ? [value] : value;
+}

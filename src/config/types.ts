@@ -1,0 +1,78 @@
+// The canonical, validated configuration every part of Switchyard reads.
+// Both Hipache config generations (and Switchyard's own keys) are adapted to
+// this one shape by config/normalize.ts; nothing downstream sees raw JSON.
+
+export interface RedisEndpoint {
+  host: string;
+  port: number;
+  password?: string;
+  username?: string;
+  db: number;
+  /** Prefix applied to `frontend:` and `dead:` keys (the `#prefix` of a driver URL). */
+  prefix: string;
+  /** The original URL with the password masked, for logs. */
+  display: string;
+}
+
+/** How the Redis adapter follows changes. `auto` tries them in this order. */
+export type RedisTrackingMode = 'auto' | 'keyspace' | 'tracking' | 'per-request';
+
+export interface RedisSourceConfig {
+  /** Read from here (a replica when two driver URLs are given). */
+  read: RedisEndpoint;
+  /** Dead marks and the `dead` channel go here (the master). Same as `read` with one URL. */
+  write: RedisEndpoint;
+  tracking: RedisTrackingMode;
+  /** Upper bound on how long a request waits for a change Redis just announced (ms). */
+  syncTimeoutMs: number;
+}
+
+export interface FileSourceConfig {
+  path: string;
+}
+
+export interface ListenConfig {
+  port: number;
+  bind: string[];
+}
+
+export interface HttpsListenConfig extends ListenConfig {
+  key: string;
+  cert: string;
+  ca?: string[];
+}
+
+export interface ServerConfig {
+  accessLog: string | null;
+  workers: number;
+  maxSockets: number;
+  /** Seconds. */
+  tcpTimeout: number;
+  /** Seconds. */
+  deadBackendTTL: number;
+  retryOnError: number;
+  deadBackendOn500: boolean;
+  httpKeepAlive: boolean;
+  staticDir: string | null;
+  debug: boolean;
+  /** Seconds to receive a complete request head before 408. */
+  headersTimeout: number;
+  /** A worker above this RSS (MiB) drains and is replaced; 0 disables. */
+  workerMemoryLimitMiB: number;
+  /** Seconds between memory checks. */
+  memoryCheckInterval: number;
+  /** Seconds a draining worker (or a SIGTERM'd master) waits for in-flight requests. */
+  drainTimeout: number;
+}
+
+export interface SwitchyardConfig {
+  server: ServerConfig;
+  http: ListenConfig | null;
+  https: HttpsListenConfig | null;
+  redis: RedisSourceConfig | null;
+  file: FileSourceConfig | null;
+  precedence: 'redis' | 'file';
+  user: string | null;
+  /** The file it was loaded from, when any (SIGHUP reloads it). */
+  origin: string | null;
+}

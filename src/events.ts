@@ -1,0 +1,51 @@
+// The typed change events every ConfigSource emits. The RoutingTable is a
+// pure projection of these; nothing else writes routing state.
+
+/** Who produced an event: "redis", "file", or "proxy" (a worker's own dead mark). */
+export type SourceName = string;
+
+/** Per-vhost overrides a source may carry (the vhosts file does; Redis does not). */
+export interface FrontendOptions {
+  tcpTimeout?: number;
+  retryOnError?: number;
+}
+
+/**
+ * A frontend as a source defines it. `key` is the lookup key: an exact host
+ * ("www.example.com"), a wildcard ("*.example.com") or the catch-all ("*").
+ * A backend listed twice gets twice the traffic (Hipache's weighting).
+ */
+export interface FrontendSpec {
+  key: string;
+  id: string;
+  backends: readonly string[];
+  options?: FrontendOptions;
+}
+
+/** Backend `index` of the frontend serving requested host `host` is dead until `until` (epoch ms). */
+export interface DeadMark {
+  host: string;
+  index: number;
+  until: number;
+}
+
+export interface SourceErrorInfo {
+  code: string;
+  message: string;
+}
+
+export type ConfigEvent =
+  | { type: 'frontend-set'; source: SourceName; frontend: FrontendSpec }
+  | { type: 'frontend-removed'; source: SourceName; key: string }
+  | { type: 'backend-dead'; source: SourceName; mark: DeadMark }
+  | { type: 'backend-alive'; source: SourceName; host: string; index: number }
+  /** Everything the source knows, replacing all it said before (after a (re)connect or reload). */
+  | { type: 'snapshot'; source: SourceName; frontends: FrontendSpec[]; dead: DeadMark[] }
+  | { type: 'source-error'; source: SourceName; error: SourceErrorInfo }
+  | { type: 'source-recovered'; source: SourceName };
+
+export type ConfigEventType = ConfigEvent['type'];
+
+export function assertNever(value: never): never {
+  throw new Error(`unhandled case: ${JSON.stringify(value)}`);
+}

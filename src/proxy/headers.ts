@@ -1,0 +1,97 @@
+// Header passes between client and backend (RFC 9110 §7.6.1): hop-by-hop
+// headers are connection-scoped and never forwarded; X-Forwarded-* are added
+// only when the client did not send them.
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+export interface ClientInfo {
+  remoteAddress: string;
+  localPort: number;
+  secure: boolean;
+}
+
+/** Tokens named by a Connection header: those headers are hop-by-hop too. */
+function connectionTokens(value: string | undefined): Set<string> | null {
+  if (value === undefined || value === '') return null;
+  const tokens = new Set<string>();
+  for (const t of value.split(',')) tokens.add(t.trim().toLowerCase());
+  return tokens;
+}
+
+function isHopByHop(lower: string, named: Set<string> | null, keepUpgrade: boolean): boolean {
+  if (keepUpgrade && (lower === 'connection' || lower === 'upgrade')) return false;
+  if (HOP_BY_HOP.has(lower) || lower.startsWith('proxy-')) return true;
+  return named !== null && named.has(lower) && !(keepUpgrade && lower === 'upgrade');
+}
+
+/**
+ * The flat [name, value, ...] list sent to the backend, or null when the
+ * request's body framing is ambiguous (RFC 9112 §6.3: Content-Length with
+ * Transfer-Encoding, two Content-Lengths, a coding other than chunked): such
+ * a request must never reach a backend. `hostOverride`
+ * replaces Host for an absolute-form target. `upgrade` keeps Connection and
+ * Upgrade for a WebSocket handshake.
+ */
+export function forwardRequestHeaders(rawHeaders: string[], client: ClientInfo, connection: string | undefined, hostOverride: string | null, upgrade: boolean): string[] | null {
+  const named = connectionTokens(connection);
+  const out: string[] = [];
+  let xff = false, realIp = false, proto = false, protocol = false, port = false;
+  let lengths = 0, codings = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    const lower = name.toLowerCase();
+    if (lower === 'content-length') lengths++;
+    else if (lower === 'transfer-encoding') {
+      if (rawHeaders[i + 1]!.trim().toLowerCase() !== 'chunked') return null;
+      codings++;
+    }
+    if (isHopByHop(lower, named, upgrade) || lower === 'expect') continue;
+    if (lower === 'host' && hostOverride !== null) continue;
+    switch (lower) {
+      case 'x-forwarded-for': xff = true; break;
+      case 'x-real-ip': realIp = true; break;
+      case 'x-forwarded-proto': proto = true; break;
+      case 'x-forwarded-protocol': protocol = true; break;
+      case 'x-forwarded-port': port = true; break;
+    }
+    out.push(name, rawHeaders[i + 1]!);
+  }
+  if (lengths > 1 || codings > 1 || (lengths > 0 && codings > 0)) return null;
+  if (upgrade) {
+    if (!out.some((h, i) => i % 2 === 0 && h.toLowerCase() === 'connection')) out.push('Connection', 'Upgrade');
+  }
+  if (hostOverride !== null) out.push('Host', hostOverride);
+  const scheme = client.secure ? 'https' : 'http';
+  if (!xff) out.push('X-Forwarded-For', client.remoteAddress);
+  if (!realIp) out.push('X-Real-IP', client.remoteAddress);
+  if (!proto) out.push('X-Forwarded-Proto', scheme);
+  if (!protocol) out.push('X-Forwarded-Protocol', scheme);
+  if (!port) out.push('X-Forwarded-Port', String(client.localPort));
+  return out;
+}
+
+/** The backend's response headers as a flat list for writeHead, hop-by-hop removed. */
+export function forwardResponseHeaders(raw: Buffer[]): { headers: string[]; retryAfter: boolean } {
+  let named: Set<string> | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 10 && raw[i]!.toString('latin1').toLowerCase() === 'connection') {
+      named = connectionTokens(raw[i + 1]!.toString('latin1'));
+    }
+  }
+  const headers: string[] = [];
+  let retryAfter = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1');
+    const lower = name.toLowerCase();
+    if (isHopByHop(lower, named, false)) continue;
+    if (lower === 'retry-after') retryAfter = true;
+    headers.push(name, raw[i + 1]!.toString('latin1'));
+  }
+  return { headers, retryAfter };
+}
+
+/** Client address as Hipache logged it: IPv4-mapped IPv6 shown as IPv4. */
+export function clientAddress(address: string | undefined): string {
+  if (address === undefined) return '-';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}

@@ -1,0 +1,108 @@
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { normalizeHost, splitAbsoluteTarget } from '../routing/host.js';
+import type { Route } from '../routing/table.js';
+import { Exchange } from './exchange.js';
+import { clientAddress, forwardRequestHeaders } from './headers.js';
+import type { ProxyContext } from './settings.js';
+
+export interface Target {
+  host: string;
+  path: string;
+  /** Set for an absolute-form request: the Host sent to the backend. */
+  hostOverride: string | null;
+}
+
+/** Where a request goes, from its target and Host (RFC 9112 §3.2.2), or null when it names no host. */
+export function requestTarget(req: IncomingMessage): Target | null {
+  const url = req.url ?? '';
+  if (url.charCodeAt(0) === 47 /* / */ || url === '*') {
+    const host = normalizeHost(req.headers.host);
+    return host === null ? null : { host, path: url, hostOverride: null };
+  }
+  const absolute = splitAbsoluteTarget(url);
+  if (absolute === null) return null;
+  const host = normalizeHost(absolute.authority);
+  return host === null ? null : { host, path: absolute.path, hostOverride: absolute.authority };
+}
+
+/** The route for a host once every source is current for it; `done` gets null for an unknown host. */
+export function resolveRoute(ctx: ProxyContext, host: string, done: (route: Route | null | 'not-loaded') => void): void {
+  const lookup = () => done(ctx.table.loaded ? ctx.table.lookup(host) ?? null : 'not-loaded');
+  const wait = ctx.pendingFor(host);
+  if (wait === undefined) lookup();
+  else wait.then(lookup, lookup);
+}
+
+/** The HTTP request handler: route, then forward (see Exchange). */
+export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse): void {
+  const debug = req.headers['x-debug'] !== undefined;
+  const meter = { bytes: 0 };
+  const fail = (status: number, code: string) => {
+    meter.bytes = sendError(ctx, req, res, status, code, debug);
+  };
+  if (ctx.accessLog !== null) logWhenDone(ctx, req, res, meter);
+  const target = requestTarget(req);
+  if (target === null) return fail(400, 'MISSING_OR_INVALID_HOST');
+  if (target.host === '__ping__') {
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': '2' });
+    res.end('ok');
+    meter.bytes = 2;
+    return;
+  }
+  const socket = req.socket;
+  const secure = (socket as TLSSocket).encrypted === true;
+  const headers = forwardRequestHeaders(
+    req.rawHeaders,
+    { remoteAddress: clientAddress(socket.remoteAddress), localPort: socket.localPort ?? 0, secure },
+    req.headers.connection,
+    target.hostOverride,
+    false,
+  );
+  if (headers === null) {
+    res.shouldKeepAlive = false; // the body's end is unknowable: the connection cannot be reused
+    return fail(400, 'AMBIGUOUS_FRAMING');
+  }
+  const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+  resolveRoute(ctx, target.host, (route) => {
+    if (route === 'not-loaded') return fail(503, 'NO_CONFIGURATION_YET');
+    if (route === null) return fail(400, 'UNKNOWN_HOST');
+    new Exchange(ctx, req, res, target.host, route, target.path, headers, hasBody, debug, fail, meter).start();
+  });
+}
+
+/** Answers with an error page; returns the body bytes sent. */
+export function sendError(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, status: number, code: string, debug: boolean): number {
+  if (res.headersSent) {
+    res.destroy();
+    return 0;
+  }
+  const body = ctx.errorPages.body(status);
+  const headers: Record<string, string> = { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': String(body.length), 'Cache-Control': 'no-store' };
+  if (status === 503) headers['Retry-After'] = '1';
+  if (debug) headers['x-debug-error'] = code;
+  // An unread request body would be taken as the next request: close instead.
+  if (!req.complete) res.shouldKeepAlive = false;
+  res.writeHead(status, STATUS_CODES[status], headers);
+  if (req.method === 'HEAD') {
+    res.end();
+    return 0;
+  }
+  res.end(body);
+  return body.length;
+}
+
+function logWhenDone(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, meter: { bytes: number }): void {
+  res.once('close', () => {
+    ctx.accessLog!.write({
+      remoteAddress: clientAddress(req.socket.remoteAddress),
+      method: req.method ?? '-',
+      url: req.url ?? '-',
+      httpVersion: req.httpVersion,
+      status: res.statusCode,
+      bytes: meter.bytes,
+      referer: req.headers.referer,
+      userAgent: req.headers['user-agent'],
+    });
+  });
+}

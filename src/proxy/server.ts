@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import http, { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { SwitchyardConfig } from '../config/types.js';
+import { logger } from '../log.js';
+import { handleRequest } from './request.js';
+import type { ProxyContext } from './settings.js';
+import { handleUpgrade } from './websocket.js';
+
+const log = logger('server');
+
+/** Client-side parse errors, answered with their status and the connection closed. */
+function statusForClientError(code: string | undefined): number {
+  if (code === 'HPE_HEADER_OVERFLOW') return 431;
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
+  return 400;
+}
+
+function attach(server: Server, ctx: ProxyContext): Server {
+  server.on('request', (req, res) => handleRequest(ctx, req, res));
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(ctx, req, socket, head));
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => socket.destroy());
+    socket.end('HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+  });
+  server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
+    if (!socket.writable || err.code === 'ECONNRESET') return socket.destroy();
+    const status = statusForClientError(err.code);
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+  });
+  return server;
+}
+
+function serverOptions(config: SwitchyardConfig): http.ServerOptions {
+  return {
+    headersTimeout: config.server.headersTimeout * 1000,
+    requestTimeout: 0, // long uploads and downloads are streamed; tcpTimeout guards the backend side
+    connectionsCheckingInterval: Math.min(1000, config.server.headersTimeout * 500),
+    keepAliveTimeout: 5000,
+    noDelay: true,
+  };
+}
+
+export interface Listener {
+  server: Server;
+  address: string;
+  port: number;
+  secure: boolean;
+}
+
+/** Starts every configured listener (http and https, each bind address). */
+export async function listen(config: SwitchyardConfig, ctx: ProxyContext): Promise<Listener[]> {
+  const plans: { server: Server; bind: string; port: number; secure: boolean }[] = [];
+  if (config.http !== null) {
+    for (const bind of config.http.bind) plans.push({ server: attach(http.createServer(serverOptions(config)), ctx), bind, port: config.http.port, secure: false });
+  }
+  if (config.https !== null) {
+    const tlsOptions = { key: readFileSync(config.https.key), cert: readFileSync(config.https.cert), ...(config.https.ca ? { ca: config.https.ca.map((f) => readFileSync(f)) } : {}) };
+    for (const bind of config.https.bind) {
+      plans.push({ server: attach(https.createServer({ ...serverOptions(config), ...tlsOptions }), ctx), bind, port: config.https.port, secure: true });
+    }
+  }
+  return Promise.all(
+    plans.map(
+      (p) =>
+        new Promise<Listener>((resolve, reject) => {
+          p.server.once('error', reject);
+          p.server.listen({ port: p.port, host: p.bind }, () => {
+            p.server.off('error', reject);
+            p.server.on('error', (err) => log.error('listener error', { error: err.message }));
+            resolve({ server: p.server, address: p.bind, port: p.port, secure: p.secure });
+          });
+        }),
+    ),
+  );
+}
+
+/** Stop accepting, let in-flight requests finish, close idle keep-alive connections. */
+export function drain(listeners: Listener[]): Promise<void> {
+  return Promise.all(
+    listeners.map(
+      (l) =>
+        new Promise<void>((resolve) => {
+          l.server.close(() => resolve());
+          l.server.closeIdleConnections();
+        }),
+    ),
+  ).then(() => undefined);
+}

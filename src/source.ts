@@ -1,0 +1,34 @@
+import type { ConfigEvent, SourceErrorInfo, SourceName } from './events.js';
+
+export type SourceState = 'starting' | 'ready' | 'degraded' | 'stopped';
+
+export interface SourceStatus {
+  name: SourceName;
+  state: SourceState;
+  /** How the source follows changes, e.g. "keyspace", "tracking", "per-request", "watch". */
+  mode: string;
+  lastError: SourceErrorInfo | null;
+  /** Epoch ms of the last full snapshot. */
+  lastSnapshotAt: number | null;
+}
+
+export type EventSink = (event: ConfigEvent) => void;
+
+/**
+ * A source of routing configuration. It only sends events to the sink it was
+ * started with; it never reads the routing table.
+ */
+export interface ConfigSource {
+  readonly name: SourceName;
+  /** Resolves once the first snapshot was emitted, or rejects if the source cannot start at all. */
+  start(sink: EventSink): Promise<void>;
+  stop(): Promise<void>;
+  status(): SourceStatus;
+  /**
+   * Read-your-writes barrier: when a change that may affect `host` has been
+   * announced but not yet emitted, a promise that settles once it has been.
+   * Undefined (the usual case) means the table is already current for `host`.
+   * Never waits on an unreachable source.
+   */
+  pendingFor?(host: string): Promise<void> | undefined;
+}

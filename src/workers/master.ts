@@ -1,0 +1,124 @@
+import cluster, { type Worker } from 'node:cluster';
+import { loadConfigFile } from '../config/load.js';
+import type { SwitchyardConfig } from '../config/types.js';
+import { logger, setLogPrefix } from '../log.js';
+import { isWorkerMessage, type MasterMessage } from './messages.js';
+
+const log = logger('master');
+const CONFIG_ENV = 'SWITCHYARD_WORKER_CONFIG';
+const RESTART_WINDOW_MS = 10_000;
+const RESTART_BURST = 10;
+
+/** The config a worker was forked with (set by the master in its environment). */
+export function workerConfig(): SwitchyardConfig | null {
+  const raw = process.env[CONFIG_ENV];
+  return raw === undefined ? null : (JSON.parse(raw) as SwitchyardConfig);
+}
+
+/**
+ * The master: keeps `server.workers` workers of the current generation
+ * alive, replaces a dead or over-memory worker at once, reloads the config on
+ * SIGHUP by starting a new generation before draining the old one, and drains
+ * everything on SIGTERM/SIGINT.
+ */
+export class Master {
+  #config: SwitchyardConfig;
+  #generation = new Set<Worker>();
+  #retiring = new Set<Worker>();
+  #crashes: number[] = [];
+  #stopping = false;
+
+  constructor(config: SwitchyardConfig) {
+    this.#config = config;
+  }
+
+  start(): void {
+    setLogPrefix('master');
+    // Workers accept connections themselves: no per-connection hop through the master.
+    cluster.schedulingPolicy = cluster.SCHED_NONE;
+    cluster.on('exit', (worker, code, signal) => this.#onExit(worker, code, signal));
+    cluster.on('message', (worker, message) => {
+      if (isWorkerMessage(message) && message.type === 'over-memory') {
+        log.warn('worker over memory limit; replacing it', { worker: worker.id, rssMiB: Math.round(message.rss / 1048576) });
+        this.#generation.delete(worker);
+        this.#retiring.add(worker);
+        this.#fork();
+      }
+    });
+    process.on('SIGTERM', () => void this.stop('SIGTERM'));
+    process.on('SIGINT', () => void this.stop('SIGINT'));
+    process.on('SIGHUP', () => this.reload());
+    for (let i = 0; i < this.#config.server.workers; i++) this.#fork();
+    log.info('started', { workers: this.#config.server.workers, pid: process.pid });
+  }
+
+  #fork(): Worker {
+    const worker = cluster.fork({ [CONFIG_ENV]: JSON.stringify(this.#config) });
+    this.#generation.add(worker);
+    return worker;
+  }
+
+  #onExit(worker: Worker, code: number | null, signal: string | null): void {
+    const expected = this.#retiring.delete(worker);
+    const current = this.#generation.delete(worker);
+    if (this.#stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    if (expected || !current) return;
+    log.error('worker died; replacing it', { worker: worker.id, code, signal });
+    const now = Date.now();
+    this.#crashes = this.#crashes.filter((t) => now - t < RESTART_WINDOW_MS).concat(now);
+    // A crash loop (bad certificate, port taken) must not spin the CPU: slow down, never give up.
+    const delay = this.#crashes.length > RESTART_BURST ? 1000 : 0;
+    setTimeout(() => this.#stopping || this.#fork(), delay);
+  }
+
+  /** SIGHUP: a valid new config gets a new generation of workers; the old one drains once it listens. */
+  reload(): void {
+    const origin = this.#config.origin;
+    if (origin === null) {
+      log.warn('SIGHUP ignored: running without a config file');
+      return;
+    }
+    let next: SwitchyardConfig;
+    try {
+      next = loadConfigFile(origin);
+    } catch (err) {
+      log.error('reload rejected; the running configuration stays', { file: origin, error: (err as Error).message });
+      return;
+    }
+    log.info('reloading', { file: origin });
+    this.#config = next;
+    const old = [...this.#generation];
+    this.#generation.clear();
+    let waiting = next.server.workers;
+    for (let i = 0; i < next.server.workers; i++) {
+      const worker = this.#fork();
+      worker.on('message', (message: unknown) => {
+        if (isWorkerMessage(message) && message.type === 'listening' && --waiting === 0) this.#retire(old);
+      });
+    }
+  }
+
+  #retire(workers: Worker[]): void {
+    for (const worker of workers) {
+      this.#retiring.add(worker);
+      worker.send({ type: 'drain' } satisfies MasterMessage);
+    }
+  }
+
+  async stop(reason: string): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    log.info('stopping: draining workers', { reason });
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    if (workers.length === 0) process.exit(0);
+    for (const worker of workers) if (worker.isConnected()) worker.send({ type: 'drain' } satisfies MasterMessage);
+    setTimeout(() => {
+      log.warn('drain timeout: killing remaining workers');
+      for (const worker of workers) worker.process.kill('SIGKILL');
+      process.exit(0);
+    }, (this.#config.server.drainTimeout + 1) * 1000).unref();
+  }
+}

@@ -1,0 +1,88 @@
+import { DeadMarkPublisher } from '../../adapters/redis/dead-marks.js';
+import { RedisSource } from '../../adapters/redis/source.js';
+import type { SwitchyardConfig } from '../config/types.js';
+import { logger } from '../log.js';
+import { AccessLog } from '../proxy/access-log.js';
+import { ErrorPages } from '../proxy/error-pages.js';
+import { PassiveHealth } from '../proxy/health.js';
+import { BackendPools } from '../proxy/pools.js';
+import { drain, listen, type Listener } from '../proxy/server.js';
+import type { ProxyContext } from '../proxy/settings.js';
+import { RoutingTable } from '../routing/table.js';
+import type { ConfigSource } from '../source.js';
+
+const log = logger('runtime');
+
+/** One serving process: sources feeding a table, and the listeners reading it. */
+export class ProxyRuntime {
+  readonly table: RoutingTable;
+  readonly sources: ConfigSource[] = [];
+  #listeners: Listener[] = [];
+  #publisher: DeadMarkPublisher | null = null;
+  #accessLog: AccessLog | null = null;
+  #pools: BackendPools;
+  #sweep: NodeJS.Timeout | undefined;
+  readonly #context: ProxyContext;
+
+  constructor(private readonly config: SwitchyardConfig) {
+    this.table = new RoutingTable({ precedence: config.precedence === 'file' ? ['file', 'redis', 'proxy'] : ['redis', 'file', 'proxy'] });
+    const server = config.server;
+    if (config.redis !== null) {
+      this.sources.push(new RedisSource(config.redis));
+      this.#publisher = new DeadMarkPublisher(config.redis.write, server.deadBackendTTL);
+    }
+    if (server.accessLog !== null) this.#accessLog = new AccessLog(server.accessLog);
+    this.#pools = new BackendPools({ maxSockets: server.maxSockets, tcpTimeoutMs: server.tcpTimeout * 1000 });
+    const publisher = this.#publisher;
+    this.#context = {
+      settings: {
+        tcpTimeoutMs: server.tcpTimeout * 1000,
+        retryOnError: server.retryOnError,
+        deadBackendOn500: server.deadBackendOn500,
+        deadBackendTTL: server.deadBackendTTL,
+        keepAlive: server.httpKeepAlive,
+      },
+      table: this.table,
+      pendingFor: this.#pendingFor(),
+      health: new PassiveHealth(this.table, server, (report) => publisher?.publish(report)),
+      pools: this.#pools,
+      errorPages: new ErrorPages(server.staticDir),
+      accessLog: this.#accessLog,
+    };
+  }
+
+  #pendingFor(): ProxyContext['pendingFor'] {
+    const barriers = this.sources.filter((s) => s.pendingFor !== undefined);
+    if (barriers.length === 0) return () => undefined;
+    if (barriers.length === 1) {
+      const only = barriers[0]!;
+      return (host) => only.pendingFor!(host);
+    }
+    return (host) => {
+      const waits = barriers.map((s) => s.pendingFor!(host)).filter((w) => w !== undefined);
+      return waits.length === 0 ? undefined : Promise.all(waits).then(() => undefined);
+    };
+  }
+
+  /** Listen at once (requests get 503 until a first snapshot), then start the sources. */
+  async start(): Promise<Listener[]> {
+    this.#listeners = await listen(this.config, this.#context);
+    for (const source of this.sources) {
+      source.start((event) => this.table.apply(event)).catch((err: Error) => log.error('config source failed to start', { source: source.name, error: err.message }));
+    }
+    this.#sweep = setInterval(() => this.table.sweepDead(), 10_000).unref();
+    return this.#listeners;
+  }
+
+  async drain(): Promise<void> {
+    await drain(this.#listeners);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#sweep);
+    await Promise.allSettled(this.sources.map((s) => s.stop()));
+    await this.#publisher?.close();
+    await this.#accessLog?.close();
+    await this.#pools.close();
+  }
+}

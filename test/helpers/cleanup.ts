@@ -1,0 +1,66 @@
+// Everything a helper starts is registered here and torn down after the test
+// file, even when a test fails. Why a registry instead of calling node:test's
+// after() inside each helper: after() binds to the *current* context, and when
+// called from a before() hook it fires as soon as that hook returns, killing
+// the servers the hook just started. This module's after() is registered at
+// import time, i.e. on the file's root, so it runs once all tests are done.
+import { after } from 'node:test';
+
+export type Cleanup = () => unknown;
+
+/** Something with node:test's `t.after` (a TestContext), to scope a resource to one test. */
+export interface CleanupScope {
+  after(fn: () => unknown): void;
+}
+
+const pending: Cleanup[] = [];
+
+/** Children to SIGKILL synchronously if the process exits before cleanup ran. */
+const processGroups = new Set<number>();
+
+after(runCleanups);
+
+process.on('exit', () => {
+  for (const pgid of processGroups) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+/**
+ * Registers `fn` to run at the end of the test file (or at the end of the
+ * test when `scope` is a TestContext). It runs at most once; the returned
+ * function runs it now (and unregisters it).
+ */
+export function onCleanup(fn: Cleanup, scope?: CleanupScope): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  const once = (): Promise<void> => {
+    done ??= Promise.resolve().then(fn).then(
+      () => undefined,
+      (err: unknown) => {
+        process.stderr.write(`cleanup failed: ${String(err)}\n`);
+      },
+    );
+    return done;
+  };
+  pending.push(once);
+  scope?.after(once);
+  return once;
+}
+
+/** Process groups (detached children) killed with SIGKILL on process exit. */
+export function trackProcessGroup(pgid: number): () => void {
+  processGroups.add(pgid);
+  return () => processGroups.delete(pgid);
+}
+
+/** Runs every pending cleanup, newest first (a proxy stops before its Redis). */
+export async function runCleanups(): Promise<void> {
+  while (pending.length > 0) {
+    const fn = pending.pop();
+    if (fn) await fn();
+  }
+}

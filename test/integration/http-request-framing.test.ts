@@ -1,0 +1,88 @@
+// SPEC §3: ambiguous framing never reaches a backend (request smuggling), and
+// no request can make the proxy connect anywhere but a configured backend.
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { startHttpBackend, type Backend } from '../helpers/backends.js';
+import { rawRequest } from '../helpers/http.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+describe('request framing and request targets', () => {
+  let stack: Stack;
+  let known: Backend;
+  let other: Backend;
+  /** Listening but configured nowhere: it must never see a connection. */
+  let canary: Backend;
+
+  before(async () => {
+    stack = await startStack();
+    known = await startHttpBackend({ name: 'known' });
+    other = await startHttpBackend({ name: 'other' });
+    canary = await startHttpBackend({ name: 'canary' });
+    await stack.setFrontend('known.test', 'known-site', known.url);
+    await stack.setFrontend('other.test', 'other-site', other.url);
+  });
+
+  const send = (raw: string) => rawRequest(stack.proxy.port, raw, { timeoutMs: 5000 });
+
+  /** Asserts a 400 for `raw` and that no backend connection carried it. */
+  async function rejected(raw: string, expected = 400): Promise<void> {
+    const before = known.requests.length;
+    const res = await send(raw);
+    assert.equal(res.status, expected, res.text.slice(0, 300) || `nothing received (${res.error ?? 'closed'})`);
+    assert.equal(known.requests.length, before, 'the backend must never see it');
+  }
+
+  test('Content-Length together with Transfer-Encoding gets 400 and never reaches the backend', async () => {
+    await rejected(
+      'POST /smuggle HTTP/1.1\r\nHost: known.test\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n' +
+        '0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: known.test\r\n\r\n',
+    );
+    assert.ok(known.requests.every((r) => r.url !== '/smuggled'));
+  });
+
+  test('two different Content-Length headers get 400', async () => {
+    await rejected('POST /twocl HTTP/1.1\r\nHost: known.test\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!');
+  });
+
+  test('Transfer-Encoding: gzip, chunked (a coding the proxy cannot frame) gets 400', async () => {
+    await rejected('POST /gzip HTTP/1.1\r\nHost: known.test\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n');
+  });
+
+  test('an unknown transfer coding gets 400', async () => {
+    await rejected('POST /unknown-te HTTP/1.1\r\nHost: known.test\r\nTransfer-Encoding: bogus\r\n\r\n');
+  });
+
+  test('a well-framed chunked request still goes through', async () => {
+    const res = await send(
+      'POST /ok-chunked HTTP/1.1\r\nHost: known.test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n' +
+        '5\r\nhello\r\n0\r\n\r\n',
+    );
+    assert.equal(res.status, 200, res.text.slice(0, 300));
+    assert.equal(known.requests.at(-1)?.bodyLength, 5);
+  });
+
+  test('absolute-form target is routed by its authority to that frontend, with an origin-form path', async () => {
+    const res = await send('GET http://known.test/path?q=1 HTTP/1.1\r\nHost: other.test\r\nConnection: close\r\n\r\n');
+    assert.equal(res.status, 200, res.text.slice(0, 300));
+    assert.match(res.text, /"name":"known"/);
+    assert.equal(known.requests.at(-1)?.url, '/path?q=1');
+  });
+
+  test('absolute-form target for an unconfigured host gets 400 and connects nowhere', async () => {
+    await rejected(`GET http://127.0.0.1:${canary.port}/steal HTTP/1.1\r\nHost: known.test\r\nConnection: close\r\n\r\n`);
+    await rejected(`GET http://unconfigured.invalid/ HTTP/1.1\r\nHost: known.test\r\nConnection: close\r\n\r\n`);
+    assert.equal(canary.connections(), 0);
+  });
+
+  test('CONNECT gets 405 and connects nowhere', async () => {
+    const authority = `127.0.0.1:${canary.port}`;
+    await rejected(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`, 405);
+    await rejected('CONNECT known.test:80 HTTP/1.1\r\nHost: known.test:80\r\n\r\n', 405);
+    assert.equal(canary.connections(), 0);
+  });
+
+  test('the proxy still serves normally after all the malformed requests', async () => {
+    const res = await stack.get('known.test');
+    assert.equal(res.status, 200);
+  });
+});
