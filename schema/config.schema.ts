@@ -89,6 +89,12 @@ export const RedisOptionsSchema = Type.Object(
         description: 'How changes are followed: keyspace notifications, client tracking, or a Redis read per request; "auto" (default) tries them in that order.',
       }),
     ),
+    readYourWrites: Type.Optional(
+      Type.Boolean({
+        description:
+          'A request sent after a redis write has returned sees that write (Hipache semantics; default true). Costs one coalesced PING round trip to redis per batch of requests; false serves from the table as notifications arrive (sub-millisecond, not guaranteed).',
+      }),
+    ),
     syncTimeout: Type.Optional(Type.Integer({ minimum: 0, description: 'Milliseconds a request may wait for a change Redis just announced (default 250).' })),
   },
   { additionalProperties: false, description: 'Redis source options; the endpoints come from "driver".' },

@@ -1,6 +1,6 @@
 import type { Logger } from '../../src/log.js';
 import type { RedisSourceConfig } from '../../src/config/types.js';
-import { connectClient, type RedisClient } from './client.js';
+import { connectClient, withTimeout, type RedisClient } from './client.js';
 import type { KeySpace } from './keys.js';
 
 export type FeedMode = 'keyspace' | 'tracking' | 'per-request';
@@ -31,6 +31,29 @@ export class ChangeFeed {
 
   get mode(): FeedMode | null {
     return this.#mode;
+  }
+
+  #barrier: Promise<void> | null = null;
+
+  /**
+   * Settles once every change notification Redis produced before this call
+   * has been handled: a PING on the notification connection, answered in
+   * order after them. Requests of one event-loop turn share one PING. Never
+   * rejects; gives up after syncTimeout (a hung Redis must not hold requests).
+   */
+  barrier(): Promise<void> | undefined {
+    const conn = this.#mode === 'keyspace' ? this.#subscriber : this.#mode === 'tracking' ? this.#tracker : null;
+    if (conn === null || !conn.isReady) return undefined;
+    if (this.#barrier === null) {
+      this.#barrier = withTimeout(conn.ping(), this.config.syncTimeoutMs, 'notification barrier').then(
+        () => undefined,
+        () => undefined,
+      );
+      // node-redis writes queued commands in a setImmediate; once this one runs, the PING is on the wire
+      // and later requests need a PING of their own.
+      setImmediate(() => (this.#barrier = null));
+    }
+    return this.#barrier;
   }
 
   /** Make sure changes are being followed; called before every full resync. */

@@ -77,6 +77,13 @@ export class RedisSource implements ConfigSource {
   pendingFor(host: string): Promise<void> | undefined {
     if (!this.#responsive) return undefined; // never wait on an unreachable or hung redis
     if (this.#feed.mode === 'per-request') return this.#bounded(this.#readHost(host));
+    const barrier = this.config.readYourWrites ? this.#feed.barrier() : undefined;
+    if (barrier === undefined) return this.#refreshesFor(host);
+    return barrier.then(() => this.#refreshesFor(host));
+  }
+
+  /** The re-reads under way for keys that can serve `host`. */
+  #refreshesFor(host: string): Promise<void> | undefined {
     if (this.#inflight.size === 0) return undefined;
     const waits: Promise<void>[] = [];
     for (const key of [...this.#keys.candidates(host), this.#keys.dead(host)]) {

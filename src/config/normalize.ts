@@ -137,6 +137,7 @@ function normalizeRedis(raw: ConfigFile, ctx: Context): RedisSourceConfig | null
     ...endpoints,
     tracking: raw.redis?.tracking ?? 'auto',
     syncTimeoutMs: raw.redis?.syncTimeout ?? DEFAULT_SYNC_TIMEOUT_MS,
+    readYourWrites: raw.redis?.readYourWrites ?? true,
   };
 }
 

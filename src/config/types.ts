@@ -25,6 +25,12 @@ export interface RedisSourceConfig {
   tracking: RedisTrackingMode;
   /** Upper bound on how long a request waits for a change Redis just announced (ms). */
   syncTimeoutMs: number;
+  /**
+   * Guarantee that a request sent after a redis write returned sees it. Redis
+   * may deliver a keyspace notification after the writer's reply, so each
+   * batch of requests waits for a PING on the notification connection.
+   */
+  readYourWrites: boolean;
 }
 
 export interface FileSourceConfig {

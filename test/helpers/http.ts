@@ -261,3 +261,18 @@ function dechunk(data: Buffer): { body: Buffer; used: number } | undefined {
     pos += size + 2;
   }
 }
+
+/**
+ * Writes `bytes` on a fresh connection and resolves with the first complete
+ * response, without waiting for the server to close (a kept-alive 400 would
+ * otherwise cost the whole timeout). Rejects when none arrives.
+ */
+export async function firstResponse(port: number, bytes: string | Buffer, timeoutMs = 5000): Promise<RawResponse> {
+  const conn = await RawConnection.open(port);
+  try {
+    conn.write(bytes);
+    return await conn.readResponse({ timeoutMs });
+  } finally {
+    conn.close();
+  }
+}

@@ -80,7 +80,11 @@ export async function startSwitchyard(
     cwd: repoRoot,
     env: { ...process.env, ...opts.env },
   });
-  onCleanup(() => proc.stop('SIGTERM', 5000), opts.scope);
+  onCleanup(async () => {
+    const crashedBefore = proc.hasExited();
+    await proc.stop('SIGTERM', 5000);
+    reportLogs(proc.output(), `pid ${proc.pid}, port ${cfg.http.port}${crashedBefore ? ', exited on its own' : ''}`);
+  }, opts.scope);
 
   const handle: Switchyard = {
     port,
@@ -123,5 +127,17 @@ export async function startSwitchyard(
 class ExitedEarly extends Error {
   constructor(code: number | null) {
     super(`process exited early with code ${code}`);
+  }
+}
+
+/**
+ * SWITCHYARD_TEST_LOGS=always|errors|never (default errors): print the
+ * proxy's output at cleanup, so a failing test shows what the proxy said.
+ */
+function reportLogs(logs: string, label: string): void {
+  const mode = process.env.SWITCHYARD_TEST_LOGS ?? 'errors';
+  const interesting = /\b(ERROR|FATAL)\b|uncaught|unhandled/i.test(logs);
+  if (mode === 'always' || (mode === 'errors' && interesting)) {
+    process.stderr.write(`--- switchyard logs (${label}) ---\n${logs}--- end of switchyard logs ---\n`);
   }
 }

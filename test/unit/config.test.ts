@@ -34,7 +34,7 @@ function configError(fn: () => unknown): ConfigError {
 
 const DEFAULT_SERVER = {
   accessLog: null, workers: 1, maxSockets: 100, tcpTimeout: 30, deadBackendTTL: 30, retryOnError: 3,
-  deadBackendOn500: true, httpKeepAlive: false, staticDir: null, debug: false, headersTimeout: 10,
+  deadBackendOn500: true, httpKeepAlive: true, staticDir: null, debug: false, headersTimeout: 10,
   workerMemoryLimitMiB: 512, memoryCheckInterval: 10, drainTimeout: 30,
 };
 
@@ -51,11 +51,11 @@ describe('config generations', () => {
       user: 'www-data',
     }));
     const config = loadConfigFile(file);
-    assert.deepEqual(config.server, { ...DEFAULT_SERVER, accessLog: '/var/log/switchyard/access.log', workers: 2 });
+    assert.deepEqual(config.server, { ...DEFAULT_SERVER, accessLog: '/var/log/switchyard/access.log', workers: 2, httpKeepAlive: false });
     assert.deepEqual(config.http, { port: 80, bind: ['127.0.0.1', '::1'] });
     assert.deepEqual(config.https, { port: 443, bind: ['127.0.0.1'], key: join(dir, 'k.pem'), cert: join(dir, 'c.pem') });
     const endpoint = { host: '127.0.0.1', port: 6379, db: 0, password: 'password', prefix: 'prefix:', display: 'redis://:***@127.0.0.1:6379/0#prefix:' };
-    assert.deepEqual(config.redis, { read: endpoint, write: endpoint, tracking: 'auto', syncTimeoutMs: 250 });
+    assert.deepEqual(config.redis, { read: endpoint, write: endpoint, tracking: 'auto', syncTimeoutMs: 250, readYourWrites: true });
     assert.equal(config.user, 'www-data');
     assert.equal(config.origin, file);
   });

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { forwardRequestHeaders, forwardResponseHeaders } from '../../src/proxy/headers.js';
+
+const client = { remoteAddress: '127.0.0.9', localPort: 8080, secure: false };
+const pairs = (flat: string[] | null) => {
+  assert.ok(flat);
+  const out: [string, string][] = [];
+  for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  return out;
+};
+
+describe('forwardRequestHeaders', () => {
+  it('adds X-Forwarded-* when missing', () => {
+    const out = pairs(forwardRequestHeaders(['Host', 'a.test'], client, undefined, null, false));
+    assert.deepEqual(out, [
+      ['Host', 'a.test'],
+      ['X-Forwarded-For', '127.0.0.9'],
+      ['X-Real-IP', '127.0.0.9'],
+      ['X-Forwarded-Proto', 'http'],
+      ['X-Forwarded-Protocol', 'http'],
+      ['X-Forwarded-Port', '8080'],
+    ]);
+  });
+
+  it('never overwrites what the client sent', () => {
+    const sent = ['Host', 'a', 'X-Forwarded-For', '1.1.1.1', 'x-real-ip', '2.2.2.2', 'X-Forwarded-Proto', 'https', 'X-Forwarded-Protocol', 'https', 'X-Forwarded-Port', '443'];
+    assert.deepEqual(forwardRequestHeaders(sent, client, undefined, null, false), sent);
+  });
+
+  it('drops hop-by-hop headers and those the Connection header names', () => {
+    const sent = ['Host', 'a', 'Connection', 'keep-alive, X-Secret', 'Keep-Alive', '5', 'TE', 'trailers', 'Trailer', 'x', 'Proxy-Authorization', 'p', 'Upgrade', 'h2c', 'X-Secret', 's', 'X-Kept', 'k'];
+    const names = pairs(forwardRequestHeaders(sent, client, 'keep-alive, X-Secret', null, false)).map(([n]) => n);
+    assert.deepEqual(names.slice(0, 2), ['Host', 'X-Kept']);
+  });
+
+  it('keeps Connection and Upgrade for a WebSocket handshake', () => {
+    const sent = ['Host', 'a', 'Connection', 'Upgrade', 'Upgrade', 'websocket'];
+    const names = pairs(forwardRequestHeaders(sent, client, 'Upgrade', null, true)).map(([n]) => n);
+    assert.ok(names.includes('Connection') && names.includes('Upgrade'));
+  });
+
+  it('rejects ambiguous framing', () => {
+    assert.equal(forwardRequestHeaders(['Content-Length', '1', 'Transfer-Encoding', 'chunked'], client, undefined, null, false), null);
+    assert.equal(forwardRequestHeaders(['Content-Length', '1', 'Content-Length', '2'], client, undefined, null, false), null);
+    assert.equal(forwardRequestHeaders(['Transfer-Encoding', 'gzip, chunked'], client, undefined, null, false), null);
+    assert.ok(forwardRequestHeaders(['Transfer-Encoding', 'chunked'], client, undefined, null, false));
+  });
+
+  it('replaces Host for an absolute-form target', () => {
+    const out = pairs(forwardRequestHeaders(['Host', 'evil.test'], client, undefined, 'good.test', false));
+    assert.deepEqual(out.filter(([n]) => n.toLowerCase() === 'host'), [['Host', 'good.test']]);
+  });
+});
+
+describe('forwardResponseHeaders', () => {
+  it('keeps repeated Set-Cookie and drops hop-by-hop', () => {
+    const raw = ['Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'Connection', 'close', 'Transfer-Encoding', 'chunked', 'Retry-After', '5'].map((s) => Buffer.from(s));
+    const { headers, retryAfter } = forwardResponseHeaders(raw);
+    assert.deepEqual(headers, ['Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'Retry-After', '5']);
+    assert.equal(retryAfter, true);
+  });
+});

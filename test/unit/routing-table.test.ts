@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ConfigEvent } from '../../src/events.js';
+import { RoutingTable } from '../../src/routing/table.js';
+
+const set = (key: string, backends: string[], source = 'redis'): ConfigEvent => ({
+  type: 'frontend-set',
+  source,
+  frontend: { key, id: key, backends },
+});
+
+describe('RoutingTable lookup', () => {
+  it('prefers the exact host, then the most specific wildcard, then *', () => {
+    const table = RoutingTable.fromEvents([
+      set('*', ['http://any:1']),
+      set('*.example.com', ['http://wild:1']),
+      set('*.b.example.com', ['http://deeper:1']),
+      set('www.example.com', ['http://exact:1']),
+    ]);
+    assert.equal(table.lookup('www.example.com')?.key, 'www.example.com');
+    assert.equal(table.lookup('a.example.com')?.key, '*.example.com');
+    assert.equal(table.lookup('x.b.example.com')?.key, '*.b.example.com');
+    assert.equal(table.lookup('other.org')?.key, '*');
+  });
+
+  it('matches a wildcard at any depth (Hipache stopped at 5 labels)', () => {
+    const table = RoutingTable.fromEvents([set('*.example.com', ['http://wild:1'])]);
+    assert.equal(table.lookup('a.b.c.d.e.f.g.example.com')?.key, '*.example.com');
+    assert.equal(table.lookup('example.com'), undefined, 'a wildcard does not match its bare suffix');
+  });
+
+  it('answers undefined for an unknown host when there is no catch-all', () => {
+    const table = RoutingTable.fromEvents([set('a.test', ['http://a:1'])]);
+    assert.equal(table.lookup('b.test'), undefined);
+  });
+
+  it('applies removal and replacement', () => {
+    const table = RoutingTable.fromEvents([set('a.test', ['http://a:1']), set('a.test', ['http://b:1'])]);
+    assert.deepEqual(table.lookup('a.test')?.backends, ['http://b:1']);
+    table.apply({ type: 'frontend-removed', source: 'redis', key: 'a.test' });
+    assert.equal(table.lookup('a.test'), undefined);
+  });
+
+  it('a snapshot replaces everything its source said before, not other sources', () => {
+    const table = RoutingTable.fromEvents([set('old.test', ['http://o:1']), set('file.test', ['http://f:1'], 'file')]);
+    table.apply({ type: 'snapshot', source: 'redis', frontends: [{ key: 'new.test', id: 'n', backends: ['http://n:1'] }], dead: [] });
+    assert.equal(table.lookup('old.test'), undefined);
+    assert.equal(table.lookup('new.test')?.id, 'n');
+    assert.equal(table.lookup('file.test')?.source, 'file');
+    assert.equal(table.loaded, true);
+  });
+
+  it('resolves a key defined by two sources by precedence', () => {
+    const events = [set('h.test', ['http://redis:1'], 'redis'), set('h.test', ['http://file:1'], 'file')];
+    assert.equal(RoutingTable.fromEvents(events, { precedence: ['redis', 'file'] }).lookup('h.test')?.source, 'redis');
+    assert.equal(RoutingTable.fromEvents(events, { precedence: ['file', 'redis'] }).lookup('h.test')?.source, 'file');
+  });
+
+  it('specificity beats precedence: an exact host from the lower source wins over a wildcard', () => {
+    const table = RoutingTable.fromEvents([set('*.x.test', ['http://r:1'], 'redis'), set('a.x.test', ['http://f:1'], 'file')], {
+      precedence: ['redis', 'file'],
+    });
+    assert.equal(table.lookup('a.x.test')?.source, 'file');
+  });
+});
+
+describe('RoutingTable dead marks', () => {
+  it('marks expire on their own and can be revived early', () => {
+    let now = 1000;
+    const table = new RoutingTable({ now: () => now });
+    table.apply({ type: 'backend-dead', source: 'redis', mark: { host: 'a.test', index: 1, until: 2000 } });
+    assert.equal(table.isDead('a.test', 1), true);
+    assert.equal(table.isDead('a.test', 0), false);
+    assert.equal(table.isDead('b.test', 1), false, 'dead sets are per requested host');
+    now = 2000;
+    assert.equal(table.isDead('a.test', 1), false);
+    now = 1500;
+    table.apply({ type: 'backend-alive', source: 'redis', host: 'a.test', index: 1 });
+    assert.equal(table.isDead('a.test', 1), false);
+  });
+
+  it('a snapshot drops its source marks but keeps the proxy own marks', () => {
+    const table = new RoutingTable({ now: () => 0 });
+    table.apply({ type: 'backend-dead', source: 'redis', mark: { host: 'a.test', index: 0, until: 10 } });
+    table.apply({ type: 'backend-dead', source: 'proxy', mark: { host: 'a.test', index: 1, until: 10 } });
+    table.apply({ type: 'snapshot', source: 'redis', frontends: [], dead: [] });
+    assert.deepEqual(table.deadIndexes('a.test'), [1]);
+  });
+});
+
+describe('RoutingTable history', () => {
+  it('numbers events, keeps a bounded window, and replays into the same table', () => {
+    const table = new RoutingTable({ historySize: 3 });
+    const events = [set('a.test', ['http://a:1']), set('b.test', ['http://b:1']), set('c.test', ['http://c:1']), set('d.test', ['http://d:1'])];
+    for (const e of events) table.apply(e);
+    assert.equal(table.version, 4);
+    const kept = table.history();
+    assert.deepEqual(kept.map((h) => h.seq), [2, 3, 4]);
+    assert.deepEqual(table.history(3).map((h) => h.seq), [4]);
+    const replayed = RoutingTable.fromEvents(kept.map((h) => h.event));
+    for (const host of ['b.test', 'c.test', 'd.test']) assert.deepEqual(replayed.lookup(host), table.lookup(host));
+  });
+});
