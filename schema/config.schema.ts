@@ -101,7 +101,12 @@ export const RedisOptionsSchema = Type.Object(
 );
 
 export const FileSourceSchema = Type.Object(
-  { path: Path('A vhosts YAML/JSON file, or a directory of them, relative to the config file.') },
+  {
+    path: Path('A vhosts YAML/JSON file, or a directory of them, relative to the config file.'),
+    pollInterval: Type.Optional(
+      Seconds('Seconds between re-checks of the files, a safety net for file systems that miss change events (default 2).'),
+    ),
+  },
   { additionalProperties: false, description: 'Serve the vhosts of a watched file.' },
 );
 

@@ -24,18 +24,7 @@ shopt -s globstar nullglob
 unit=(test/unit/**/*.test.ts)
 integration=(test/integration/**/*.test.ts)
 
-run() {
-  local label=$1
-  shift
-  if [ "$#" -eq 0 ]; then
-    echo "== no $label tests found" >&2
-    return 0
-  fi
-  echo "== $label tests ($# files)"
-  node --import tsx --test --test-concurrency=1 --test-reporter=spec "$@"
-}
-
-status=0
-run unit "${unit[@]}" || status=1
-run integration "${integration[@]}" || status=1
-exit "$status"
+files=("${unit[@]}" "${integration[@]}")
+echo "== ${#unit[@]} unit and ${#integration[@]} integration test files"
+# One run, so the closing summary counts every test.
+exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"

@@ -10,6 +10,21 @@ export interface SourceStatus {
   lastError: SourceErrorInfo | null;
   /** Epoch ms of the last full snapshot. */
   lastSnapshotAt: number | null;
+  /** What the source serves, when it can name it (the file source: a content hash). */
+  version?: string;
+  /**
+   * Frontends whose latest definition was rejected while the rest of the
+   * source's configuration applied: each keeps its previous version, if it had one.
+   */
+  quarantined?: QuarantinedFrontend[];
+}
+
+export interface QuarantinedFrontend {
+  key: string;
+  /** Why, one problem per line (for a file: `file:line:column: /json/path: reason`). */
+  reason: string;
+  /** "previous": the last valid definition is still served; "none": the key is not served. */
+  serving: 'previous' | 'none';
 }
 
 export type EventSink = (event: ConfigEvent) => void;

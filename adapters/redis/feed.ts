@@ -58,6 +58,10 @@ export class ChangeFeed {
 
   /** Make sure changes are being followed; called before every full resync. */
   async establish(data: RedisClient): Promise<FeedMode> {
+    // A feed connection still reconnecting (Redis restarted) is no reason to fall back to another
+    // mode for good: fail this resync; the connection's 'ready' triggers the next one.
+    const feed = this.#mode === 'keyspace' ? this.#subscriber : this.#mode === 'tracking' ? this.#tracker : null;
+    if (feed !== null && !feed.isReady) throw new Error(`the ${this.#mode} connection is not connected yet`);
     const wanted = this.config.tracking;
     if (this.#mode === 'keyspace' || ((wanted === 'auto' || wanted === 'keyspace') && this.#mode === null)) {
       const ok = await this.#enableKeyspace(data, wanted === 'keyspace');

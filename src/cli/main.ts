@@ -1,12 +1,17 @@
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/errors.js';
-import { loadConfig, resolveConfigPath } from '../config/load.js';
 import { logger } from '../log.js';
-import { Master, workerConfig } from '../workers/master.js';
-import { runWorker } from '../workers/worker.js';
+import type { SwitchyardConfig } from '../config/types.js';
 
 const log = logger('cli');
+const CONFIG_ENV = 'SWITCHYARD_WORKER_CONFIG';
+
+/** The config a worker was forked with: already validated by the master, so no schema code is loaded here. */
+function workerConfig(): SwitchyardConfig | null {
+  const raw = process.env[CONFIG_ENV];
+  return raw === undefined ? null : (JSON.parse(raw) as SwitchyardConfig);
+}
 
 const USAGE = `Usage: switchyard [--config FILE]
 
@@ -18,7 +23,9 @@ Options:
   -v, --version       print the version
 
 Without --config, config/config.json (or config/config_$SETTINGS_FLAVOR.json)
-in the current directory is used when it exists.
+in the current directory is used when it exists. With no configuration at
+all, the example vhosts (examples/vhosts.yaml) are served on 127.0.0.1:8080
+($PORT), with a demo backend, and no Redis.
 
 Signals: SIGTERM/SIGINT drain and stop; SIGHUP reloads the config file
 without dropping a connection.
@@ -45,38 +52,41 @@ function parseArgs(argv: string[]): { config?: string; help: boolean; version: b
   return out;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   if (cluster.isWorker) {
     const config = workerConfig();
     if (config === null) throw new Error('worker started without a configuration');
-    runWorker(config, String(cluster.worker?.id ?? process.pid)).catch((err: Error) => {
-      log.error('worker failed to start', { error: err.message });
-      process.exit(1);
-    });
+    // Loaded here only: the master never needs the proxy engine, and stays small.
+    import('../workers/worker.js')
+      .then(({ runWorker }) => runWorker(config, String(cluster.worker?.id ?? process.pid)))
+      .catch((err: Error) => {
+        log.error('worker failed to start', { error: err.message });
+        process.exit(1);
+      });
     return;
   }
   const args = parseArgs(process.argv.slice(2));
   if (args.help) return void process.stdout.write(USAGE);
   if (args.version) return void process.stdout.write(`switchyard ${version()}\n`);
+  const { loadConfig, resolveConfigPath } = await import('../config/load.js');
+  const { Master } = await import('../workers/master.js');
   const path = resolveConfigPath({ configPath: args.config });
   if (path === null) {
-    process.stderr.write(
-      'switchyard: no configuration found.\n' +
-        '  Start with a config file:  switchyard --config config.json\n' +
-        '  (see examples/config.json; any Hipache config.json works as is)\n',
-    );
-    process.exit(2);
+    // No config at all: the example mode (examples/vhosts.yaml and its demo backend).
+    const demo = await import('./demo.js');
+    const config = demo.demoConfig();
+    await demo.startHelloBackend();
+    new Master(config).start();
+    return void process.stdout.write(demo.demoBanner(config));
   }
   const config = loadConfig({ configPath: path });
   new Master(config).start();
 }
 
-try {
-  main();
-} catch (err) {
+main().catch((err: unknown) => {
   if (err instanceof ConfigError) {
     process.stderr.write(`switchyard: invalid configuration\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
     process.exit(2);
   }
   throw err;
-}
+});

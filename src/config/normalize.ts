@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import type { ConfigFile, ServerSection } from '../../schema/config.schema.js';
 import { ConfigError, problem } from './errors.js';
 import { checkRedisUrl, redisEndpoint } from './redis-url.js';
-import type { HttpsListenConfig, ListenConfig, RedisEndpoint, RedisSourceConfig, ServerConfig, SwitchyardConfig } from './types.js';
+import type { FileSourceConfig, HttpsListenConfig, ListenConfig, RedisEndpoint, RedisSourceConfig, ServerConfig, SwitchyardConfig } from './types.js';
 
 export interface NormalizeOptions {
   /** The config file, used in problem messages and kept as `origin`. */
@@ -47,12 +47,18 @@ export function normalizeConfig(raw: ConfigFile, opts: NormalizeOptions): Switch
     http,
     https,
     redis: normalizeRedis(raw, ctx),
-    file: raw.file ? { path: ctx.path(raw.file.path) } : null,
+    file: raw.file ? normalizeFile(raw.file, ctx) : null,
     precedence: raw.precedence ?? 'redis',
     user: raw.user ?? null,
     origin: opts.origin,
   };
   if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function normalizeFile(file: NonNullable<ConfigFile['file']>, ctx: Context): FileSourceConfig {
+  const config: FileSourceConfig = { path: ctx.path(file.path) };
+  if (file.pollInterval !== undefined) config.pollIntervalMs = file.pollInterval * 1000;
   return config;
 }
 

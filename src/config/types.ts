@@ -35,6 +35,8 @@ export interface RedisSourceConfig {
 
 export interface FileSourceConfig {
   path: string;
+  /** Re-check period (ms) behind the change events; default 2000. */
+  pollIntervalMs?: number;
 }
 
 export interface ListenConfig {

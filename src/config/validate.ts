@@ -29,11 +29,23 @@ export function validateConfigObject(value: unknown, file: string | null): Confi
 
 /** One line per problem; the noise of alternatives (anyOf) is folded into one reason. */
 export function schemaProblems(errors: readonly ErrorObject[], file: string | null): string[] {
-  const lines = foldAlternatives(errors).map(({ error, reason }) => {
-    const located = locate(error);
-    return problem(file, located.pointer, reason ?? located.reason);
-  });
+  const lines = schemaFindings(errors).map(({ pointer, reason }) => problem(file, pointer, reason));
   return [...new Set(lines)];
+}
+
+export interface SchemaFinding {
+  /** JSON pointer of the offending value (for an unknown or missing key: that key). */
+  pointer: string;
+  reason: string;
+  error: ErrorObject;
+}
+
+/** The ajv errors as located findings, alternatives folded; shared with the vhosts file adapter. */
+export function schemaFindings(errors: readonly ErrorObject[]): SchemaFinding[] {
+  return foldAlternatives(errors).map(({ error, reason }) => {
+    const located = locate(error);
+    return { pointer: located.pointer, reason: reason ?? located.reason, error };
+  });
 }
 
 interface Folded {

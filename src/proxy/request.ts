@@ -93,9 +93,11 @@ export function sendError(ctx: ProxyContext, req: IncomingMessage, res: ServerRe
 }
 
 function logWhenDone(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, meter: { bytes: number }): void {
+  // Read now: undici sets req.socket to null when it destroys a request body it has sent.
+  const remoteAddress = clientAddress(req.socket.remoteAddress);
   res.once('close', () => {
     ctx.accessLog!.write({
-      remoteAddress: clientAddress(req.socket.remoteAddress),
+      remoteAddress,
       method: req.method ?? '-',
       url: req.url ?? '-',
       httpVersion: req.httpVersion,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import http, { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import https from 'node:https';
+import { isIPv4, isIPv6 } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SwitchyardConfig } from '../config/types.js';
 import { logger } from '../log.js';
@@ -52,6 +53,8 @@ export interface Listener {
 /** Starts every configured listener (http and https, each bind address). */
 export async function listen(config: SwitchyardConfig, ctx: ProxyContext): Promise<Listener[]> {
   const plans: { server: Server; bind: string; port: number; secure: boolean }[] = [];
+  // "::" is dual-stack by default and would collide with an IPv4 bind on the same port.
+  const ipv6Only = (bind: string, all: string[]) => isIPv6(bind) && all.some((b) => isIPv4(b));
   if (config.http !== null) {
     for (const bind of config.http.bind) plans.push({ server: attach(http.createServer(serverOptions(config)), ctx), bind, port: config.http.port, secure: false });
   }
@@ -66,7 +69,8 @@ export async function listen(config: SwitchyardConfig, ctx: ProxyContext): Promi
       (p) =>
         new Promise<Listener>((resolve, reject) => {
           p.server.once('error', reject);
-          p.server.listen({ port: p.port, host: p.bind }, () => {
+          const all = (p.secure ? config.https?.bind : config.http?.bind) ?? [];
+          p.server.listen({ port: p.port, host: p.bind, ipv6Only: ipv6Only(p.bind, all) }, () => {
             p.server.off('error', reject);
             p.server.on('error', (err) => log.error('listener error', { error: err.message }));
             resolve({ server: p.server, address: p.bind, port: p.port, secure: p.secure });

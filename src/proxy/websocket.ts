@@ -48,6 +48,10 @@ function connect(ctx: ProxyContext, route: Route, host: string, tried: number[],
   const timeoutMs = ctx.settings.tcpTimeoutMs;
   backend.setTimeout(timeoutMs);
   let connected = false;
+  // Hooked before the connect completes: a client gone while the backend is
+  // still connecting must not leave an open, orphaned backend connection.
+  const abandon = (): void => void backend.destroy();
+  client.once('close', abandon);
   backend.once('timeout', () => backend.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })));
   backend.once(secure ? 'secureConnect' : 'connect', () => {
     connected = true;
@@ -55,11 +59,11 @@ function connect(ctx: ProxyContext, route: Route, host: string, tried: number[],
     backend.setNoDelay(true);
     backend.write(preamble);
     backend.pipe(client).pipe(backend);
-    client.once('close', () => backend.destroy());
     backend.once('close', () => client.destroy());
   });
   backend.on('error', (err: Error & { code?: string }) => {
     if (connected) return client.destroy();
+    client.off('close', abandon);
     retry(ctx, route, host, tried, client, preamble, pick, err);
   });
 }

@@ -5,15 +5,10 @@ import { logger, setLogPrefix } from '../log.js';
 import { isWorkerMessage, type MasterMessage } from './messages.js';
 
 const log = logger('master');
+/** Read by cli/main.ts in the worker. */
 const CONFIG_ENV = 'SWITCHYARD_WORKER_CONFIG';
 const RESTART_WINDOW_MS = 10_000;
 const RESTART_BURST = 10;
-
-/** The config a worker was forked with (set by the master in its environment). */
-export function workerConfig(): SwitchyardConfig | null {
-  const raw = process.env[CONFIG_ENV];
-  return raw === undefined ? null : (JSON.parse(raw) as SwitchyardConfig);
-}
 
 /**
  * The master: keeps `server.workers` workers of the current generation
@@ -42,7 +37,7 @@ export class Master {
         log.warn('worker over memory limit; replacing it', { worker: worker.id, rssMiB: Math.round(message.rss / 1048576) });
         this.#generation.delete(worker);
         this.#retiring.add(worker);
-        this.#fork();
+        if (!this.#stopping) this.#fork();
       }
     });
     process.on('SIGTERM', () => void this.stop('SIGTERM'));
@@ -76,6 +71,7 @@ export class Master {
 
   /** SIGHUP: a valid new config gets a new generation of workers; the old one drains once it listens. */
   reload(): void {
+    if (this.#stopping) return;
     const origin = this.#config.origin;
     if (origin === null) {
       log.warn('SIGHUP ignored: running without a config file');
@@ -114,7 +110,11 @@ export class Master {
     log.info('stopping: draining workers', { reason });
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
     if (workers.length === 0) process.exit(0);
-    for (const worker of workers) if (worker.isConnected()) worker.send({ type: 'drain' } satisfies MasterMessage);
+    // A signal, not an IPC message: a worker forked a moment ago has not set up
+    // its message handler yet and would miss a 'drain', keeping the master
+    // waiting for drainTimeout. Until its SIGTERM handler is set, it listens on
+    // nothing, so dying at once is right for it.
+    for (const worker of workers) worker.process.kill('SIGTERM');
     setTimeout(() => {
       log.warn('drain timeout: killing remaining workers');
       for (const worker of workers) worker.process.kill('SIGKILL');

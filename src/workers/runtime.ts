@@ -1,3 +1,4 @@
+import { FileSource } from '../../adapters/file/source.js';
 import { DeadMarkPublisher } from '../../adapters/redis/dead-marks.js';
 import { RedisSource } from '../../adapters/redis/source.js';
 import type { SwitchyardConfig } from '../config/types.js';
@@ -12,6 +13,8 @@ import { RoutingTable } from '../routing/table.js';
 import type { ConfigSource } from '../source.js';
 
 const log = logger('runtime');
+/** Longest a starting worker waits for its sources' first snapshot before listening anyway. */
+const FIRST_SNAPSHOT_WAIT_MS = 3000;
 
 /** One serving process: sources feeding a table, and the listeners reading it. */
 export class ProxyRuntime {
@@ -31,6 +34,7 @@ export class ProxyRuntime {
       this.sources.push(new RedisSource(config.redis));
       this.#publisher = new DeadMarkPublisher(config.redis.write, server.deadBackendTTL);
     }
+    if (config.file !== null) this.sources.push(new FileSource(config.file));
     if (server.accessLog !== null) this.#accessLog = new AccessLog(server.accessLog);
     this.#pools = new BackendPools({ maxSockets: server.maxSockets, tcpTimeoutMs: server.tcpTimeout * 1000 });
     const publisher = this.#publisher;
@@ -64,12 +68,22 @@ export class ProxyRuntime {
     };
   }
 
-  /** Listen at once (requests get 503 until a first snapshot), then start the sources. */
+  /**
+   * Start the sources, then listen once they delivered their first snapshot.
+   * A worker accepting connections with an empty table would answer 503 while
+   * its siblings (when it replaces a dead worker, or is a reload's new
+   * generation) could serve them. The wait is bounded: with a source that is
+   * down, requests get their 503 (no table yet) instead of refused connections.
+   */
   async start(): Promise<Listener[]> {
+    const firstSnapshots = this.sources.map((source) =>
+      source.start((event) => this.table.apply(event)).catch((err: Error) => log.error('config source failed to start', { source: source.name, error: err.message })),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, FIRST_SNAPSHOT_WAIT_MS)));
+    await Promise.race([Promise.all(firstSnapshots), bound]);
+    clearTimeout(timer);
     this.#listeners = await listen(this.config, this.#context);
-    for (const source of this.sources) {
-      source.start((event) => this.table.apply(event)).catch((err: Error) => log.error('config source failed to start', { source: source.name, error: err.message }));
-    }
     this.#sweep = setInterval(() => this.table.sweepDead(), 10_000).unref();
     return this.#listeners;
   }

@@ -64,6 +64,8 @@ export interface StartCliOptions {
   /** The http port to wait on (answering `Host: __ping__`). */
   port: number;
   env?: NodeJS.ProcessEnv;
+  /** Working directory (default: the repo root). */
+  cwd?: string;
   timeoutMs?: number;
   scope?: CleanupScope;
 }
@@ -71,7 +73,7 @@ export interface StartCliOptions {
 /** Starts the CLI with exactly `args` and resolves once `port` answers __ping__. */
 export async function startCli(opts: StartCliOptions): Promise<Spawned> {
   const proc = spawnCaptured(process.execPath, [binPath, ...opts.args], {
-    cwd: repoRoot,
+    cwd: opts.cwd ?? repoRoot,
     env: { ...process.env, ...opts.env },
   });
   onCleanup(() => proc.stop('SIGTERM', 5000), opts.scope);
@@ -88,4 +90,18 @@ export async function startCli(opts: StartCliOptions): Promise<Spawned> {
     throw new Error(`switchyard did not become ready: ${(err as Error).message}\n--- logs ---\n${proc.output()}`);
   }
   return proc;
+}
+
+/** The pids holding a listening TCP socket on 127.0.0.1:`port` (the master and its listening workers). */
+export function listeningPids(port: number): number[] {
+  const result = spawnSync('ss', ['-Htlnp', `sport = :${port}`], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`ss failed: ${result.stderr}`);
+  const pids = [...result.stdout.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]));
+  return [...new Set(pids)].sort((a, b) => a - b);
+}
+
+/** The master's workers that are listening on `port` (children of `masterPid` holding the socket). */
+export function listeningWorkers(masterPid: number, port: number): number[] {
+  const listening = new Set(listeningPids(port));
+  return childPids(masterPid).filter((pid) => listening.has(pid));
 }

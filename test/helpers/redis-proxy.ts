@@ -136,3 +136,12 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: nu
   const value = await fn();
   return { value, ms: performance.now() - start };
 }
+
+/** CONFIG GET <name>'s value (node-redis may give the reply as an array or as an object). */
+export async function configGet(redis: RedisServer, name: string): Promise<string> {
+  const reply = await redis.cmdRaw('CONFIG', 'GET', name);
+  if (Array.isArray(reply)) return String(reply[1] ?? '');
+  if (reply instanceof Map) return String(reply.get(name) ?? '');
+  if (reply !== null && typeof reply === 'object') return String((reply as Record<string, unknown>)[name] ?? '');
+  return '';
+}

@@ -1,0 +1,191 @@
+import { resolve } from 'node:path';
+import { assertNever, type ConfigEvent, type FrontendSpec } from '../../src/events.js';
+import type { FileSourceConfig } from '../../src/config/types.js';
+import { logger } from '../../src/log.js';
+import type { ConfigSource, EventSink, QuarantinedFrontend, SourceStatus } from '../../src/source.js';
+import { Coalescer } from './coalesce.js';
+import { problemFields, type FileProblem } from './problems.js';
+import { readVhosts } from './read.js';
+import { buildVersion, describeProblems, type Version } from './version.js';
+import { DirectoryWatcher } from './watch.js';
+
+/** `pollIntervalMs`: the safety-net re-read for file systems that miss change events (NFS, some bind mounts). */
+export interface FileSourceOptions extends FileSourceConfig {
+  /** How long a burst of change events is collected before one re-read. Default 15. */
+  debounceMs?: number;
+}
+
+export interface FileSourceStatus extends SourceStatus {
+  /** The file or directory watched (absolute). */
+  path: string;
+  /** Reads completed so far (changes, re-checks and no-ops alike): shows the watch is alive. */
+  checks: number;
+}
+
+const DEFAULT_POLL_MS = 2000;
+const DEFAULT_DEBOUNCE_MS = 15;
+
+/**
+ * A vhosts file, or a directory of them, as a ConfigSource. Each version read
+ * is validated before anything of it applies; an invalid version changes
+ * nothing (the last valid one stays in force), an invalid host entry changes
+ * nothing for that host (it is quarantined) while the other hosts apply. The
+ * first version is emitted as a snapshot, later ones as the frontends that
+ * changed, so untouched hosts are never re-set.
+ */
+export class FileSource implements ConfigSource {
+  readonly name = 'file';
+  readonly #log = logger('file');
+  readonly #path: string;
+  readonly #pollMs: number;
+  readonly #coalescer: Coalescer;
+  readonly #watcher: DirectoryWatcher;
+  /** The last valid definition of every host served. */
+  #applied = new Map<string, FrontendSpec>();
+  #quarantined: QuarantinedFrontend[] = [];
+  /** Hash of the last version handled, valid or not: an unchanged save, or a re-check, is a no-op. */
+  #seenHash: string | undefined;
+  #servedHash: string | undefined;
+  #sink: EventSink = () => {};
+  #loaded = false;
+  #stopped = false;
+  #lastError: SourceStatus['lastError'] = null;
+  #lastSnapshotAt: number | null = null;
+  #poll: NodeJS.Timeout | undefined;
+  #checks = 0;
+  #firstSnapshot!: () => void;
+  readonly #started = new Promise<void>((resolve) => (this.#firstSnapshot = resolve));
+
+  constructor(options: FileSourceOptions) {
+    this.#path = resolve(options.path);
+    this.#pollMs = options.pollIntervalMs ?? DEFAULT_POLL_MS;
+    this.#coalescer = new Coalescer(options.debounceMs ?? DEFAULT_DEBOUNCE_MS, () => this.#reload());
+    this.#watcher = new DirectoryWatcher(this.#path, () => this.#coalescer.trigger(), this.#log);
+  }
+
+  /** Resolves once a first valid version was emitted; until then the source reports why not and keeps watching. */
+  start(sink: EventSink): Promise<void> {
+    this.#sink = sink;
+    this.#poll = setInterval(() => this.#coalescer.trigger(), this.#pollMs).unref();
+    this.#coalescer.trigger(0);
+    return this.#started;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#poll);
+    this.#coalescer.stop();
+    this.#watcher.close();
+  }
+
+  status(): FileSourceStatus {
+    const state = this.#stopped ? 'stopped' : !this.#loaded ? 'starting' : this.#lastError === null ? 'ready' : 'degraded';
+    return {
+      name: this.name,
+      state,
+      mode: 'watch',
+      lastError: this.#lastError,
+      lastSnapshotAt: this.#lastSnapshotAt,
+      version: this.#servedHash?.slice(0, 12),
+      quarantined: [...this.#quarantined],
+      path: this.#path,
+      checks: this.#checks,
+    };
+  }
+
+  async #reload(): Promise<void> {
+    try {
+      await this.#watcher.refresh();
+      const read = await readVhosts(this.#path, this.#seenHash);
+      if (this.#stopped || read.hash === this.#seenHash) return;
+      this.#seenHash = read.hash;
+      if (read.kind === 'failed') this.#reject([read.problem]);
+      else this.#handle(buildVersion(read.files), read.hash);
+    } catch (err) {
+      this.#log.error('reading the vhosts failed unexpectedly; the last version stays in force', { path: this.#path, error: (err as Error).message });
+    } finally {
+      this.#checks++;
+    }
+  }
+
+  #handle(version: Version, hash: string): void {
+    switch (version.kind) {
+      case 'incomplete':
+        // warn, not info: until the file has content, no change to any of the files applies.
+        this.#log.warn('a vhosts file is empty, taken as being written; the last version stays in force', { file: version.file });
+        return;
+      case 'rejected':
+        return this.#reject(version.problems);
+      case 'complete':
+        return this.#apply(version.frontends, version.invalid, hash);
+      default:
+        assertNever(version);
+    }
+  }
+
+  /** NACK: nothing of this version applies. */
+  #reject(problems: FileProblem[]): void {
+    for (const p of problems) this.#log.error('vhosts version rejected; the last valid version stays in force', problemFields(p));
+    this.#fail(problems[0]?.code ?? 'FILE_SCHEMA', describeProblems(problems));
+  }
+
+  #apply(frontends: Map<string, FrontendSpec>, invalid: Map<string, FileProblem[]>, hash: string): void {
+    const next = new Map(frontends);
+    const quarantined: QuarantinedFrontend[] = [];
+    for (const [key, problems] of invalid) {
+      const previous = this.#applied.get(key);
+      if (previous !== undefined) next.set(key, previous);
+      quarantined.push({ key, reason: describeProblems(problems), serving: previous === undefined ? 'none' : 'previous' });
+      const what = previous === undefined ? 'vhost rejected; it is not served' : 'vhost quarantined; its previous version stays in force';
+      for (const p of problems) this.#log.warn(what, problemFields(p));
+    }
+    const changed = this.#emitChanges(next);
+    this.#applied = next;
+    this.#quarantined = quarantined;
+    this.#servedHash = hash;
+    this.#log.info('vhosts applied', { path: this.#path, version: hash.slice(0, 12), hosts: next.size, changed, quarantined: quarantined.length || undefined });
+    if (quarantined.length > 0) this.#fail('FILE_QUARANTINE', quarantined.map((q) => q.reason).join('\n'));
+    else this.#recover();
+  }
+
+  /** The first version as a snapshot; then only the hosts that differ. Returns how many changed. */
+  #emitChanges(next: Map<string, FrontendSpec>): number {
+    if (!this.#loaded) {
+      this.#loaded = true;
+      this.#lastSnapshotAt = Date.now();
+      this.#emit({ type: 'snapshot', source: this.name, frontends: [...next.values()], dead: [] });
+      this.#firstSnapshot();
+      return next.size;
+    }
+    let changed = 0;
+    for (const [key, spec] of next) {
+      const before = this.#applied.get(key);
+      if (before !== undefined && JSON.stringify(before) === JSON.stringify(spec)) continue;
+      this.#emit({ type: 'frontend-set', source: this.name, frontend: spec });
+      changed++;
+    }
+    for (const key of this.#applied.keys()) {
+      if (next.has(key)) continue;
+      this.#emit({ type: 'frontend-removed', source: this.name, key });
+      changed++;
+    }
+    return changed;
+  }
+
+  #fail(code: string, message: string): void {
+    this.#lastError = { code, message };
+    this.#emit({ type: 'source-error', source: this.name, error: this.#lastError });
+  }
+
+  #recover(): void {
+    if (this.#lastError === null) return;
+    this.#lastError = null;
+    this.#emit({ type: 'source-recovered', source: this.name });
+  }
+
+  #emit(event: ConfigEvent): void {
+    if (!this.#stopped) this.#sink(event);
+  }
+}
+
+FileSource satisfies new (options: FileSourceOptions) => ConfigSource;

@@ -1,0 +1,86 @@
+// Builds one version of the vhosts configuration from the texts of its files:
+// every host it defines validly, and every host whose entry is rejected. A
+// version is all the files read together, so a change spanning several files
+// is applied as one.
+
+import type { FrontendSpec } from '../../src/events.js';
+import { parseVhostsText, type VhostsDocument } from './document.js';
+import { normalizeKey, toFrontend } from './frontend.js';
+import { formatProblem, pointerOf, type FileProblem } from './problems.js';
+import { checkDocument, type CheckedEntry } from './validate.js';
+
+export interface FileText {
+  /** The path shown to users (as configured, not the resolved symlink target). */
+  file: string;
+  text: string;
+}
+
+interface Definition {
+  file: string;
+  line: number;
+}
+
+export type Version =
+  /** A file is empty: taken as being written, the version is not complete yet. */
+  | { kind: 'incomplete'; file: string }
+  /** Unreadable as a whole (syntax, or a schema error outside any host): nothing of it applies. */
+  | { kind: 'rejected'; problems: FileProblem[] }
+  /** Hosts by normalised key; `invalid` hosts keep their previous version (quarantine). */
+  | { kind: 'complete'; frontends: Map<string, FrontendSpec>; invalid: Map<string, FileProblem[]> };
+
+export function buildVersion(files: readonly FileText[]): Version {
+  const empty = files.find((f) => f.text.trim() === '');
+  if (empty !== undefined) return { kind: 'incomplete', file: empty.file };
+  const docs: VhostsDocument[] = [];
+  const rejected: FileProblem[] = [];
+  for (const { file, text } of files) {
+    const parsed = parseVhostsText(text, file);
+    if (parsed.ok) docs.push(parsed.doc);
+    else rejected.push(...parsed.problems);
+  }
+  const builder = new VersionBuilder();
+  for (const doc of docs) {
+    const checked = checkDocument(doc);
+    rejected.push(...checked.fatal);
+    for (const entry of checked.entries) builder.add(doc, entry);
+  }
+  if (rejected.length > 0) return { kind: 'rejected', problems: rejected };
+  return { kind: 'complete', frontends: builder.frontends, invalid: builder.invalid };
+}
+
+class VersionBuilder {
+  readonly frontends = new Map<string, FrontendSpec>();
+  readonly invalid = new Map<string, FileProblem[]>();
+  readonly #seen = new Map<string, Definition>();
+
+  add(doc: VhostsDocument, entry: CheckedEntry): void {
+    const key = normalizeKey(entry.key);
+    const at = doc.locate(pointerOf(['vhosts', entry.key]), true);
+    const first = this.#seen.get(key);
+    if (first !== undefined) {
+      // Neither definition is trusted over the other: the host keeps its previous version.
+      this.frontends.delete(key);
+      this.#reject(key, [duplicate(doc.file, entry.key, at.line, at.column, first)]);
+      return;
+    }
+    this.#seen.set(key, { file: doc.file, line: at.line });
+    const result = entry.vhost === null ? { ok: false as const, problems: entry.problems } : toFrontend(doc, entry.key, entry.vhost);
+    if (result.ok) this.frontends.set(key, result.spec);
+    else this.#reject(key, result.problems);
+  }
+
+  #reject(key: string, problems: FileProblem[]): void {
+    this.invalid.set(key, [...(this.invalid.get(key) ?? []), ...problems.map((p) => ({ ...p, host: key }))]);
+  }
+}
+
+function duplicate(file: string, key: string, line: number, column: number, first: Definition): FileProblem {
+  const where = first.file === file ? `line ${first.line}` : `${first.file}:${first.line}`;
+  const reason = `host "${key}" is defined twice: here and at ${where} (the host keeps its previous version)`;
+  return { code: 'FILE_DUPLICATE_HOST', file, line, column, path: pointerOf(['vhosts', key]), reason };
+}
+
+/** All problems of a version, one line each. */
+export function describeProblems(problems: readonly FileProblem[]): string {
+  return problems.map(formatProblem).join('\n');
+}

@@ -1,0 +1,68 @@
+// The vhosts file (SPEC §1) as one TypeBox schema: the JSON Schema editors
+// and the file adapter validate against, and, through Static<>, the type of a
+// validated document. Regenerate schema/vhosts.schema.json with
+// `npx tsx scripts/gen-schemas.ts`.
+
+import { Type, type Static } from '@sinclair/typebox';
+
+export const VHOSTS_SCHEMA_ID = 'https://switchyard.dev/schema/vhosts.schema.json';
+
+/**
+ * A vhosts key: an exact host name or IP literal, `*.suffix`, or `*`. Case
+ * and one trailing dot are accepted and normalised away, as for Host headers.
+ */
+export const HOST_KEY_PATTERN = '^(\\*|(\\*\\.)?[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*\\.?|\\[[0-9A-Fa-f:.]+\\])$';
+
+const BackendUrl = Type.String({
+  pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[^\\s]+$',
+  description: 'An http:// or https:// URL (no user info, query or fragment); a path is prepended to request paths.',
+});
+
+export const WeightedBackendSchema = Type.Object(
+  {
+    url: BackendUrl,
+    weight: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Relative share of the traffic (default 1; at most 1000).' })),
+  },
+  { additionalProperties: false },
+);
+
+export const BackendSchema = Type.Union([BackendUrl, WeightedBackendSchema], {
+  description: 'A backend URL, or { url, weight }.',
+});
+
+export const VhostSchema = Type.Object(
+  {
+    id: Type.Optional(Type.String({ minLength: 1, description: 'Identifier shown as the vhost name (default: the host).' })),
+    backends: Type.Array(BackendSchema, {
+      description: 'Where requests go, chosen at random among the live ones. An empty list answers 502.',
+    }),
+    tcpTimeout: Type.Optional(
+      Type.Number({ exclusiveMinimum: 0, description: 'Seconds this vhost\'s backends may take to answer before a 504 (default: server.tcpTimeout).' }),
+    ),
+    retryOnError: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Failed connections retried on another backend (default: server.retryOnError).' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const VhostsFileSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String({ description: 'The JSON Schema of this file, for editors.' })),
+    vhosts: Type.Record(Type.String({ pattern: HOST_KEY_PATTERN }), VhostSchema, {
+      additionalProperties: false,
+      description: 'Frontends by host: "www.example.com", "*.example.com" (any depth) or "*" (everything else).',
+    }),
+  },
+  {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: VHOSTS_SCHEMA_ID,
+    title: 'Switchyard vhosts',
+    description: 'Virtual hosts served by Switchyard\'s file source.',
+    additionalProperties: false,
+  },
+);
+
+export type VhostsFile = Static<typeof VhostsFileSchema>;
+export type Vhost = Static<typeof VhostSchema>;
+export type BackendEntry = Static<typeof BackendSchema>;

@@ -1,0 +1,215 @@
+// SPEC §5: a master and `server.workers` workers; a dead worker is replaced
+// within a second while the others keep serving; over-memory workers drain and
+// are replaced; SIGTERM drains; SIGHUP reloads without dropping a connection.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
+import { startHttpBackend } from '../helpers/backends.js';
+import { failures, startLoad } from '../helpers/load.js';
+import { childPids, isAlive, listeningWorkers, uidsOf } from '../helpers/processes.js';
+import { hipacheConfig } from '../helpers/config.js';
+import { request } from '../helpers/http.js';
+import { startRedis } from '../helpers/redis.js';
+import type { Stack } from '../helpers/stack.js';
+import { startSwitchyard } from '../helpers/switchyard.js';
+import { tempDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
+
+/** A proxy with two workers, a fast route (fast.test) and a 1.5 s one (slow.test). */
+async function twoWorkers(t: TestContext, server: Record<string, unknown> = {}, topLevel: Record<string, unknown> = {}) {
+  // Redis lives until the end of the file (newest-first cleanup): a test's own
+  // t.after hooks run oldest first and would stop it before the proxy.
+  const redis = await startRedis();
+  const dir = tempDir('workers', t);
+  const config = { ...hipacheConfig({ redisUrl: redis.url, dir, server: { workers: 2, ...server } }), ...topLevel };
+  const proxy = await startSwitchyard(config, { scope: t });
+  const stack: Stack = {
+    redis,
+    proxy,
+    dir,
+    accessLog: path.join(dir, 'access.log'),
+    setFrontend: async (host, identifier, ...urls) => void (await redis.cmd('RPUSH', `frontend:${host}`, identifier, ...urls)),
+    get: (host, o = {}) => request({ ...o, port: proxy.port, host }),
+  };
+  const fast = await startHttpBackend({ name: 'fast', scope: t });
+  const slow = await startHttpBackend({ name: 'slow', delayMs: 1500, scope: t });
+  await stack.setFrontend('fast.test', 'fast', fast.url);
+  await stack.setFrontend('slow.test', 'slow', slow.url);
+  return { stack, fast, slow };
+}
+
+/** Waits until `n` workers listen and returns their pids. */
+function workersListening(stack: Stack, n: number, timeoutMs = 10_000): Promise<number[]> {
+  return waitFor(
+    () => {
+      const pids = listeningWorkers(stack.proxy.pid, stack.proxy.port);
+      return pids.length === n && childPids(stack.proxy.pid).length === n ? pids : null;
+    },
+    { timeoutMs, message: `${n} workers listening` },
+  );
+}
+
+async function expectAll200(stack: Stack, n: number, label: string): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const res = await stack.get('fast.test', { timeoutMs: 5000 });
+    assert.equal(res.status, 200, `${label}: request ${i}: ${res.status} ${res.text.slice(0, 200)}`);
+  }
+}
+
+/** Writes a new version of the proxy's config file. */
+function rewriteConfig(stack: Stack, change: (config: Record<string, any>) => unknown): void {
+  const config = structuredClone(stack.proxy.config);
+  const next = change(config) ?? config;
+  writeFileSync(stack.proxy.configPath, typeof next === 'string' ? next : JSON.stringify(next, null, 2));
+}
+
+describe('worker processes', () => {
+  test('server.workers: 2 forks two workers and each one serves on its own', async (t) => {
+    const { stack } = await twoWorkers(t);
+    const workers = await workersListening(stack, 2);
+    await expectAll200(stack, 50, 'both running');
+    // Stop one worker at a time: the other alone must answer everything.
+    for (const pid of workers) {
+      process.kill(pid, 'SIGSTOP');
+      try {
+        await expectAll200(stack, 20, `worker ${pid} stopped`);
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+    }
+  });
+
+  test('a worker killed with SIGKILL is replaced within a second; the other keeps serving', async (t) => {
+    const { stack } = await twoWorkers(t);
+    const [victim, survivor] = await workersListening(stack, 2);
+    const concurrency = 4;
+    const load = startLoad(() => stack.get('fast.test', { timeoutMs: 5000 }), concurrency);
+    await waitFor(() => load.outcomes.length >= 50, { message: 'load running' });
+    const killedAt = Date.now();
+    process.kill(victim!, 'SIGKILL');
+    const replacement = await waitFor(() => childPids(stack.proxy.pid).find((p) => p !== victim && p !== survivor), {
+      timeoutMs: 3000,
+      intervalMs: 10,
+      message: 'a replacement worker',
+    });
+    const replacedIn = Date.now() - killedAt;
+    assert.ok(replacedIn <= 1000, `replacement forked ${replacedIn} ms after the kill`);
+    await waitFor(() => listeningWorkers(stack.proxy.pid, stack.proxy.port).includes(replacement), { message: 'replacement listening' });
+    const listeningAt = Date.now();
+    await waitFor(() => load.outcomes.filter((o) => o.startedAt > listeningAt).length >= 100, { message: 'load after replacement' });
+    const outcomes = await load.stop();
+
+    const failed = failures(outcomes);
+    t.diagnostic(`${outcomes.length} requests, ${failed.length} failed; replacement forked after ${replacedIn} ms`);
+    const detail = JSON.stringify(failed.map((o) => ({ ...o, startedAt: o.startedAt - killedAt })));
+    // Only requests the victim had already accepted (at most one per loop) may fail.
+    assert.ok(failed.length <= concurrency, `at most a handful of failures: ${detail}`);
+    assert.deepEqual(failed.filter((o) => o.startedAt > killedAt + 50), [], `no failure for requests sent after the kill: ${detail}`);
+    assert.ok(!isAlive(victim!));
+    assert.ok(isAlive(survivor!), 'the survivor was left alone');
+  });
+
+  test('SIGTERM lets an in-flight slow request finish with 200, then the master exits 0', async (t) => {
+    const { stack, slow } = await twoWorkers(t);
+    const workers = await workersListening(stack, 2);
+    const pending = stack.get('slow.test', { timeoutMs: 10_000 }).then((res) => ({ res, at: Date.now() }));
+    await waitFor(() => slow.requests.length === 1, { message: 'slow request at the backend' });
+    stack.proxy.signal('SIGTERM');
+    const { res, at } = await pending;
+    assert.equal(res.status, 200, res.text);
+    const code = await stack.proxy.exited;
+    const exitedAt = Date.now();
+    assert.equal(code, 0, stack.proxy.logs());
+    assert.ok(exitedAt >= at, 'the master exits after the response');
+    assert.deepEqual(workers.filter(isAlive), [], 'no worker outlives the master');
+  });
+
+  test('SIGHUP applies a changed config file without dropping an in-flight request', async (t) => {
+    const { stack, slow } = await twoWorkers(t);
+    const before = await workersListening(stack, 2);
+    const staticDir = path.join(stack.dir, 'pages');
+    mkdirSync(staticDir);
+    writeFileSync(path.join(staticDir, 'error_400.html'), '<h1>reloaded 400 page</h1>\n');
+    assert.doesNotMatch((await stack.get('unknown.test')).text, /reloaded 400 page/);
+
+    const pending = stack.get('slow.test', { timeoutMs: 10_000 });
+    await waitFor(() => slow.requests.length === 1, { message: 'slow request at the backend' });
+    const load = startLoad(() => stack.get('fast.test', { timeoutMs: 5000 }), 2);
+    rewriteConfig(stack, (c) => void (c.server.staticDir = staticDir));
+    stack.proxy.signal('SIGHUP');
+    await waitFor(async () => /reloaded 400 page/.test((await stack.get('unknown.test')).text), { message: 'new error page served' });
+
+    const res = await pending;
+    assert.equal(res.status, 200, `in-flight request across the reload: ${res.text}`);
+    const after = await workersListening(stack, 2);
+    assert.deepEqual(after.filter((p) => before.includes(p)), [], 'the old generation was replaced');
+    const outcomes = await load.stop();
+    const failed = failures(outcomes).map((o) => `${o.status || o.error}`);
+    assert.deepEqual(failed, [], `no request failed during the reload (${outcomes.length} sent)`);
+  });
+
+  test('an invalid config file on SIGHUP is rejected with a log line; the old config keeps serving', async (t) => {
+    const { stack } = await twoWorkers(t);
+    const before = await workersListening(stack, 2);
+    rewriteConfig(stack, (c) => void (c.server.workers = 'two'));
+    stack.proxy.signal('SIGHUP');
+    await waitFor(() => /reload rejected/.test(stack.proxy.logs()), { message: 'a "reload rejected" log line' });
+    assert.match(stack.proxy.logs(), /\/server\/workers/, 'the log names the bad key');
+
+    rewriteConfig(stack, () => '{ "server": { "workers": 2 ');
+    stack.proxy.signal('SIGHUP');
+    await waitFor(() => (stack.proxy.logs().match(/reload rejected/g) ?? []).length === 2, { message: 'a second rejection' });
+
+    await expectAll200(stack, 20, 'after rejected reloads');
+    assert.deepEqual(childPids(stack.proxy.pid), before, 'the workers were kept');
+    assert.ok(!stack.proxy.hasExited());
+  });
+
+  test('a worker over server.workerMemoryLimit drains (finishing its request) and is replaced', async (t) => {
+    // 1 MiB: every worker is over the limit at its first check, 0.5 s after it starts.
+    const { stack, slow } = await twoWorkers(t, { workerMemoryLimit: 1, memoryCheckInterval: 0.5 });
+    const seen = new Set(childPids(stack.proxy.pid));
+    const sampler = setInterval(() => childPids(stack.proxy.pid).forEach((p) => seen.add(p)), 20);
+    t.after(() => clearInterval(sampler));
+
+    // Churning workers may refuse a connection or have no table yet (503): send until one reaches the backend.
+    let res;
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
+      const arrivedBefore = slow.requests.length;
+      try {
+        res = await stack.get('slow.test', { timeoutMs: 10_000 });
+      } catch {
+        continue;
+      }
+      if (slow.requests.length > arrivedBefore) break;
+    }
+    assert.ok(res, 'a slow request reached the backend');
+    assert.equal(res.status, 200, `the in-flight request survived its worker's drain: ${res.text}`);
+    assert.ok(seen.size >= 4, `workers replaced over time: ${[...seen].join(',')}`);
+    assert.match(stack.proxy.logs(), /over memory limit/);
+    assert.doesNotMatch(stack.proxy.logs(), /worker died/, 'drained workers exit cleanly, they do not crash');
+
+    // SIGTERM in the middle of the churn (a worker may have been forked a moment ago): a prompt, clean exit.
+    const code = await stack.proxy.stop('SIGTERM', 5000);
+    assert.equal(code, 0, `master exit code; logs:\n${stack.proxy.logs().slice(-3000)}`);
+  });
+
+  test('"user": workers started as root run as that user and still serve', async (t) => {
+    if (process.getuid?.() !== 0) return t.skip('needs root');
+    const nobody = Number(execFileSync('id', ['-u', 'nobody']).toString().trim());
+    const { stack } = await twoWorkers(t, {}, { user: 'nobody' });
+    const workers = await workersListening(stack, 2);
+    for (const pid of workers) assert.deepEqual(uidsOf(pid), [nobody, nobody, nobody, nobody], `worker ${pid} runs as nobody`);
+    await expectAll200(stack, 20, 'as nobody');
+
+    // A replacement worker drops its privileges too.
+    process.kill(workers[0]!, 'SIGKILL');
+    const replacement = await waitFor(() => listeningWorkers(stack.proxy.pid, stack.proxy.port).find((p) => !workers.includes(p)), {
+      message: 'a listening replacement',
+    });
+    assert.deepEqual(uidsOf(replacement), [nobody, nobody, nobody, nobody]);
+    await expectAll200(stack, 20, 'after the replacement');
+  });
+});
