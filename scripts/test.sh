@@ -27,4 +27,7 @@ integration=(test/integration/**/*.test.ts)
 files=("${unit[@]}" "${integration[@]}")
 echo "== ${#unit[@]} unit and ${#integration[@]} integration test files"
 # One run, so the closing summary counts every test.
-exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
+# --test-force-exit: a handle leaked by one file must not hang the whole run;
+# --test-timeout: nor may one hung file (5 min per file, far above any file here).
+exec node --import tsx --test --test-concurrency=1 --test-reporter=spec \
+  --test-force-exit --test-timeout=300000 "${files[@]}"

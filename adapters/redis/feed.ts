@@ -5,8 +5,11 @@ import type { KeySpace } from './keys.js';
 
 export type FeedMode = 'keyspace' | 'tracking' | 'per-request';
 
-/** Keyspace event classes needed: K keyspace, g generic (del, expire, rename), l list, s set, x expired, e evicted. */
-const REQUIRED_FLAGS = ['K', 'g', 'l', 's', 'x', 'e'];
+/**
+ * Keyspace event classes needed: K keyspace, g generic (del, expire, rename), l list, s set, x expired, e evicted,
+ * and $ string: a SET over a frontend list replaces it and announces itself only as a string event.
+ */
+const REQUIRED_FLAGS = ['K', 'g', '$', 'l', 's', 'x', 'e'];
 
 /**
  * The change feed: tells which Redis keys changed, by keyspace notifications
@@ -56,8 +59,20 @@ export class ChangeFeed {
     return this.#barrier;
   }
 
-  /** Make sure changes are being followed; called before every full resync. */
-  async establish(data: RedisClient): Promise<FeedMode> {
+  #establishing: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Make sure changes are being followed; called before every full resync. One call at a time:
+   * overlapping resyncs (several connections becoming ready) would otherwise open two subscribers,
+   * or interleave CLIENT TRACKING OFF/ON so that the second ON fails on its overlapping prefixes.
+   */
+  establish(data: RedisClient): Promise<FeedMode> {
+    const run = this.#establishing.then(() => this.#establish(data));
+    this.#establishing = run.catch(() => {});
+    return run;
+  }
+
+  async #establish(data: RedisClient): Promise<FeedMode> {
     // A feed connection still reconnecting (Redis restarted) is no reason to fall back to another
     // mode for good: fail this resync; the connection's 'ready' triggers the next one.
     const feed = this.#mode === 'keyspace' ? this.#subscriber : this.#mode === 'tracking' ? this.#tracker : null;
@@ -72,7 +87,8 @@ export class ChangeFeed {
       if (ok) return this.#set('tracking');
     }
     if (this.#mode !== 'per-request') {
-      this.log.warn('redis offers neither keyspace notifications nor client tracking: every request reads redis (Hipache mode)');
+      if (wanted === 'per-request') this.log.info('per-request mode chosen in the config: every request reads redis (Hipache mode)');
+      else this.log.warn('redis offers neither keyspace notifications nor client tracking: every request reads redis (Hipache mode)');
     }
     return this.#set('per-request');
   }

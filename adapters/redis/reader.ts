@@ -97,5 +97,11 @@ export class HipacheReader {
 }
 
 function isWrongType(err: unknown): boolean {
-  return err instanceof Error && err.message.startsWith('WRONGTYPE');
+  if (!(err instanceof Error)) return false;
+  // A failed MULTI rejects with node-redis' MultiErrorReply, whose per-command errors are in `replies`.
+  const { replies, errorIndexes } = err as { replies?: unknown[]; errorIndexes?: number[] };
+  if (replies !== undefined && errorIndexes !== undefined && errorIndexes.length > 0) {
+    return errorIndexes.every((i) => isWrongType(replies[i]));
+  }
+  return err.message.startsWith('WRONGTYPE');
 }

@@ -157,7 +157,7 @@ export class RedisSource implements ConfigSource {
     } catch (err) {
       if (generation !== this.#resyncGeneration) return;
       this.#syncing = false;
-      this.#log.error('redis resync failed; retrying', { error: (err as Error).message });
+      this.#log.warn('redis resync failed; retrying', { error: (err as Error).message });
       this.#fail('REDIS_RESYNC', err as Error);
       this.#resyncTimer = setTimeout(() => void this.#resync(), 1000);
     }

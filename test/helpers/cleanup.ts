@@ -20,7 +20,7 @@ const processGroups = new Set<number>();
 
 after(runCleanups);
 
-process.on('exit', () => {
+function killProcessGroups(): void {
   for (const pgid of processGroups) {
     try {
       process.kill(-pgid, 'SIGKILL');
@@ -28,7 +28,18 @@ process.on('exit', () => {
       // already gone
     }
   }
-});
+}
+
+process.on('exit', killProcessGroups);
+
+// A test file killed by a signal (runner timeout, Ctrl-C) does not emit
+// 'exit': without these, its redis-servers and proxies would be orphaned.
+for (const [signal, number] of [['SIGTERM', 15], ['SIGINT', 2], ['SIGHUP', 1]] as const) {
+  process.once(signal, () => {
+    killProcessGroups();
+    process.exit(128 + number);
+  });
+}
 
 /**
  * Registers `fn` to run at the end of the test file (or at the end of the

@@ -55,12 +55,17 @@ export function echoName(res: HttpResponse): string {
   return json<{ name: string }>(res).name;
 }
 
-export type RedisClient = ReturnType<typeof createClient>;
+function makeClient(url: string) {
+  const client = createClient({ url, socket: { reconnectStrategy: () => 50, connectTimeout: 2000 } });
+  client.on('error', () => {});
+  return client;
+}
+
+export type RedisClient = ReturnType<typeof makeClient>;
 
 /** A node-redis client for any URL (password, db); closed at cleanup. */
 export async function redisClient(url: string, scope?: CleanupScope): Promise<RedisClient> {
-  const client = createClient({ url, socket: { reconnectStrategy: () => 50, connectTimeout: 2000 } });
-  client.on('error', () => {});
+  const client = makeClient(url);
   await client.connect();
   onCleanup(() => client.destroy(), scope);
   return client;
@@ -144,4 +149,23 @@ export async function configGet(redis: RedisServer, name: string): Promise<strin
   if (reply instanceof Map) return String(reply.get(name) ?? '');
   if (reply !== null && typeof reply === 'object') return String((reply as Record<string, unknown>)[name] ?? '');
   return '';
+}
+
+/** Sends one RESP command on a fresh, unauthenticated connection; resolves the first reply line. */
+export function rawRedisCommand(port: number, ...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let reply = '';
+    socket.setTimeout(2000, () => socket.destroy(new Error('no reply from redis')));
+    socket.on('error', reject);
+    socket.on('connect', () => socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`));
+    socket.on('data', (d) => {
+      reply += d.toString();
+      const end = reply.indexOf('\r\n');
+      if (end >= 0) {
+        socket.destroy();
+        resolve(reply.slice(0, end));
+      }
+    });
+  });
 }

@@ -68,6 +68,20 @@ function ping(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * A command never hangs a test: a frozen, killed or password-protected
+ * server makes node-redis queue commands forever, so fail loudly instead.
+ */
+const COMMAND_TIMEOUT_MS = 10_000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no reply within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 function replyToString(reply: unknown): string {
   if (reply === null || reply === undefined) return '';
   if (Array.isArray(reply) || reply instanceof Set) return [...reply].map(replyToString).join('\n');
@@ -126,7 +140,11 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisSer
   const server: RedisServer = {
     port,
     url,
-    cmdRaw: async (...args) => (await getClient()).sendCommand(args.map(String)),
+    cmdRaw: (...args) => withTimeout(
+      (async () => (await getClient()).sendCommand(args.map(String)))(),
+      COMMAND_TIMEOUT_MS,
+      `redis ${port}: ${args.join(' ')}`,
+    ),
     cmd: async (...args) => replyToString(await server.cmdRaw(...args)),
     cmdList: async (...args) => {
       const reply = await server.cmdRaw(...args);

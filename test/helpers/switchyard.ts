@@ -80,8 +80,9 @@ export async function startSwitchyard(
     cwd: repoRoot,
     env: { ...process.env, ...opts.env },
   });
+  let signalledByTest = false;
   onCleanup(async () => {
-    const crashedBefore = proc.hasExited();
+    const crashedBefore = proc.hasExited() && !signalledByTest;
     await proc.stop('SIGTERM', 5000);
     reportLogs(proc.output(), `pid ${proc.pid}, port ${cfg.http.port}${crashedBefore ? ', exited on its own' : ''}`);
   }, opts.scope);
@@ -96,8 +97,14 @@ export async function startSwitchyard(
     logs: proc.output,
     exited: proc.exited,
     hasExited: proc.hasExited,
-    stop: proc.stop,
-    signal: proc.signal,
+    stop: (signal, timeoutMs) => {
+      signalledByTest = true;
+      return proc.stop(signal, timeoutMs);
+    },
+    signal: (signal) => {
+      signalledByTest = true;
+      proc.signal(signal);
+    },
   };
   const timeoutMs = opts.timeoutMs ?? 15_000;
 

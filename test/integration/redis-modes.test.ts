@@ -129,3 +129,19 @@ for (const { mode, redisArgs, tracking } of MODES) {
     });
   });
 }
+
+describe('redis.tracking "auto" (the default) picks what Redis offers', () => {
+  for (const [args, mode] of [[[], 'keyspace'], [NO_CONFIG, 'tracking']] as const) {
+    test(`${args.length ? 'CONFIG refused' : 'CONFIG allowed'}: "${mode}"`, async (t) => {
+      const redis = await startRedis({ args: [...args], scope: t });
+      const a = await startHttpBackend({ name: 'a', scope: t });
+      const proxy = await startProxy({ driver: redis.url, scope: t });
+      await waitForLog(proxy.sy, `following redis changes mode=${mode}`);
+      for (let i = 0; i < 10; i++) {
+        await redis.cmd('RPUSH', `frontend:auto${i}.test`, 'site', a.url);
+        assert.equal(await proxy.who(`auto${i}.test`), 'a', `trial ${i}`);
+      }
+      assert.doesNotMatch(proxy.sy.logs(), /mode=per-request/);
+    });
+  }
+});

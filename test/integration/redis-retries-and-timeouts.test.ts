@@ -92,6 +92,26 @@ describe('retries and timeouts', () => {
     }
   });
 
+  /** Resolves once every mark `proxy` published before this call has reached the `dead` channel. */
+  async function flushMarks(proxy: Proxy, tag: string): Promise<void> {
+    const host = `sentinel-${tag}.test`;
+    await setFrontend(host, await refused(), await refused());
+    assert.equal((await proxy.get(host)).status, 502); // its first attempt always fails and is published
+    await waitFor(() => channel.messages.some((m) => m.startsWith(`${host};`)), { message: `the ${tag} sentinel mark` });
+  }
+
+  for (const [name, retries, backends] of [['r0', 0, 2], ['r1', 1, 3], ['r3', 3, 5]] as const) {
+    test(`retryOnError ${retries}: with only refusing backends, exactly ${retries + 1} attempt(s), then 502`, async () => {
+      const proxy = { r0, r1, r3 }[name];
+      const host = `bound-${name}.test`;
+      await setFrontend(host, ...(await Promise.all(Array.from({ length: backends }, refused))));
+      assert.equal((await proxy.get(host)).status, 502);
+      await flushMarks(proxy, name);
+      assert.equal(channel.messages.filter((m) => m.startsWith(`${host};`)).length, retries + 1);
+      assert.equal((await deadMembers(redis, host)).length, retries + 1);
+    });
+  }
+
   test('a backend slower than tcpTimeout: 504 at about tcpTimeout, never the late answer', async () => {
     let late = 0;
     const slow = await startHttpBackend({
