@@ -110,6 +110,17 @@ export const FileSourceSchema = Type.Object(
   { additionalProperties: false, description: 'Serve the vhosts of a watched file.' },
 );
 
+export const AdminSchema = Type.Object(
+  {
+    port: Port('Port of the read-only admin API (status, routes, event history).'),
+    bind: Type.Optional(Address),
+    token: Type.Optional(
+      Type.String({ minLength: 16, description: 'Bearer token the API requires; mandatory when bind is not a loopback address.' }),
+    ),
+  },
+  { additionalProperties: false, description: 'Read-only JSON admin API, used by `switchyard plan` and `switchyard explain`. Off unless configured; binds 127.0.0.1 by default.' },
+);
+
 export const ConfigFileSchema = Type.Object(
   {
     $schema: Type.Optional(Type.String({ description: 'The JSON Schema of this file, for editors.' })),
@@ -132,6 +143,7 @@ export const ConfigFileSchema = Type.Object(
     redisMasterDatabase: Type.Optional(Type.Integer({ minimum: 0, description: 'Hipache 0.3 style. Use driver instead.' })),
     redis: Type.Optional(RedisOptionsSchema),
     file: Type.Optional(FileSourceSchema),
+    admin: Type.Optional(AdminSchema),
     precedence: Type.Optional(
       Type.Union([Type.Literal('redis'), Type.Literal('file')], {
         description: 'With both sources, whose definition of a host wins (default "redis").',

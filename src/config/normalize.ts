@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import type { ConfigFile, ServerSection } from '../../schema/config.schema.js';
 import { ConfigError, problem } from './errors.js';
 import { checkRedisUrl, redisEndpoint } from './redis-url.js';
-import type { FileSourceConfig, HttpsListenConfig, ListenConfig, RedisEndpoint, RedisSourceConfig, ServerConfig, SwitchyardConfig } from './types.js';
+import type { AdminConfig, FileSourceConfig, HttpsListenConfig, ListenConfig, RedisEndpoint, RedisSourceConfig, ServerConfig, SwitchyardConfig } from './types.js';
 
 export interface NormalizeOptions {
   /** The config file, used in problem messages and kept as `origin`. */
@@ -49,11 +49,22 @@ export function normalizeConfig(raw: ConfigFile, opts: NormalizeOptions): Switch
     redis: normalizeRedis(raw, ctx),
     file: raw.file ? normalizeFile(raw.file, ctx) : null,
     precedence: raw.precedence ?? 'redis',
+    admin: raw.admin ? normalizeAdmin(raw.admin, ctx) : null,
     user: raw.user ?? null,
     origin: opts.origin,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+function normalizeAdmin(admin: NonNullable<ConfigFile['admin']>, ctx: Context): AdminConfig {
+  const bind = admin.bind ?? '127.0.0.1';
+  if (!LOOPBACK.test(bind) && admin.token === undefined) {
+    ctx.report('/admin/token', `is required when the admin API listens beyond loopback (bind "${bind}")`);
+  }
+  return { port: admin.port, bind, token: admin.token ?? null };
 }
 
 function normalizeFile(file: NonNullable<ConfigFile['file']>, ctx: Context): FileSourceConfig {

@@ -73,6 +73,12 @@ export interface ServerConfig {
   drainTimeout: number;
 }
 
+export interface AdminConfig {
+  port: number;
+  bind: string;
+  token: string | null;
+}
+
 export interface SwitchyardConfig {
   server: ServerConfig;
   http: ListenConfig | null;
@@ -80,6 +86,7 @@ export interface SwitchyardConfig {
   redis: RedisSourceConfig | null;
   file: FileSourceConfig | null;
   precedence: 'redis' | 'file';
+  admin: AdminConfig | null;
   user: string | null;
   /** The file it was loaded from, when any (SIGHUP reloads it). */
   origin: string | null;

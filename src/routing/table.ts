@@ -143,6 +143,15 @@ export class RoutingTable {
     return this.#layerBySource.get(source)?.get(key);
   }
 
+  /** Every frontend of every source, in precedence order (for the admin API and export). */
+  *routes(): Generator<Route> {
+    for (const layer of this.#layers) {
+      yield* layer.exact.values();
+      yield* layer.wildcard.values();
+      if (layer.catchAll !== undefined) yield layer.catchAll;
+    }
+  }
+
   isDead(host: string, index: number, now = this.#now()): boolean {
     const marks = this.#dead.get(host);
     if (marks === undefined) return false;

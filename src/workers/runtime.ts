@@ -3,6 +3,8 @@ import { DeadMarkPublisher } from '../../adapters/redis/dead-marks.js';
 import { RedisSource } from '../../adapters/redis/source.js';
 import type { SwitchyardConfig } from '../config/types.js';
 import { logger } from '../log.js';
+import type { Server } from 'node:http';
+import { startAdmin } from '../admin/server.js';
 import { AccessLog } from '../proxy/access-log.js';
 import { ErrorPages } from '../proxy/error-pages.js';
 import { PassiveHealth } from '../proxy/health.js';
@@ -25,6 +27,9 @@ export class ProxyRuntime {
   #accessLog: AccessLog | null = null;
   #pools: BackendPools;
   #sweep: NodeJS.Timeout | undefined;
+  #admin: Server | null = null;
+  /** Shown by the admin API, so an operator knows which worker answered. */
+  workerName = String(process.pid);
   readonly #context: ProxyContext;
 
   constructor(private readonly config: SwitchyardConfig) {
@@ -84,11 +89,15 @@ export class ProxyRuntime {
     await Promise.race([Promise.all(firstSnapshots), bound]);
     clearTimeout(timer);
     this.#listeners = await listen(this.config, this.#context);
+    if (this.config.admin !== null) {
+      this.#admin = await startAdmin(this.config.admin, { table: this.table, sources: this.sources, worker: this.workerName });
+    }
     this.#sweep = setInterval(() => this.table.sweepDead(), 10_000).unref();
     return this.#listeners;
   }
 
   async drain(): Promise<void> {
+    this.#admin?.close();
     await drain(this.#listeners);
   }
 

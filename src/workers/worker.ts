@@ -23,6 +23,7 @@ function dropPrivileges(user: string | null): void {
 export async function runWorker(config: SwitchyardConfig, id: string): Promise<void> {
   setLogPrefix(`worker ${id}`);
   const runtime = new ProxyRuntime(config);
+  runtime.workerName = id;
   let draining = false;
   const drainAndExit = async (reason: string) => {
     if (draining) return;

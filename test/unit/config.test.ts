@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ConfigError } from '../../src/config/errors.js';
-import { loadConfig, loadConfigFile, resolveConfigPath } from '../../src/config/load.js';
+import { configFromObject, loadConfig, loadConfigFile, resolveConfigPath } from '../../src/config/load.js';
 import { parseRedisUrl } from '../../src/config/redis-url.js';
 
 const roots: string[] = [];
@@ -79,7 +79,7 @@ describe('config generations', () => {
     const dir = tempDir({ 'config.json': {} });
     const config = loadConfigFile(join(dir, 'config.json'));
     assert.deepEqual(config, {
-      server: DEFAULT_SERVER, http: { port: 80, bind: ['0.0.0.0'] }, https: null, redis: null, file: null,
+      server: DEFAULT_SERVER, http: { port: 80, bind: ['0.0.0.0'] }, https: null, redis: null, file: null, admin: null,
       precedence: 'redis', user: null, origin: join(dir, 'config.json'),
     });
   });
@@ -247,5 +247,15 @@ describe('relative paths', () => {
     assert.equal(config.https?.key, join(dir, 'conf/tls/k.pem'));
     assert.deepEqual(config.https?.ca, [join(dir, 'conf/tls/c.pem')]);
     assert.deepEqual(config.file, { path: join(dir, 'conf/vhosts') });
+  });
+});
+
+describe('admin API config', () => {
+  test('binds loopback by default and needs a token beyond it', () => {
+    const ok = configFromObject({ admin: { port: 9180 } }, { origin: null, baseDir: '/' });
+    assert.deepEqual(ok.admin, { port: 9180, bind: '127.0.0.1', token: null });
+    assert.throws(() => configFromObject({ admin: { port: 9180, bind: '0.0.0.0' } }, { origin: null, baseDir: '/' }), /\/admin\/token/);
+    const open = configFromObject({ admin: { port: 9180, bind: '0.0.0.0', token: 'a-long-enough-token' } }, { origin: null, baseDir: '/' });
+    assert.equal(open.admin?.token, 'a-long-enough-token');
   });
 });
