@@ -1,6 +1,7 @@
 // Requests sent in a loop while something happens to the proxy (a worker is
 // killed, the config reloaded), each outcome timestamped so a test can say
 // which failures are acceptable (in flight at the time of a kill) and which are not.
+import { onCleanup, type CleanupScope } from './cleanup.js';
 import type { HttpResponse } from './http.js';
 
 export interface Outcome {
@@ -17,12 +18,22 @@ export interface Load {
   stop(): Promise<Outcome[]>;
 }
 
+export interface LoadOptions {
+  concurrency?: number;
+  /** Stopped at the end of this test even when it fails before calling stop(). */
+  scope?: CleanupScope;
+  /** A safety net: the loops end on their own after this long (60 s). */
+  maxDurationMs?: number;
+}
+
 /** Runs `send` back to back on `concurrency` loops until stopped. */
-export function startLoad(send: () => Promise<HttpResponse>, concurrency = 2): Load {
+export function startLoad(send: () => Promise<HttpResponse>, opts: LoadOptions = {}): Load {
+  const { concurrency = 2, maxDurationMs = 60_000 } = opts;
   const outcomes: Outcome[] = [];
+  const endAt = Date.now() + maxDurationMs;
   let running = true;
   const loop = async (): Promise<void> => {
-    while (running) {
+    while (running && Date.now() < endAt) {
       const startedAt = Date.now();
       try {
         const res = await send();
@@ -33,14 +44,13 @@ export function startLoad(send: () => Promise<HttpResponse>, concurrency = 2): L
     }
   };
   const loops = Array.from({ length: concurrency }, loop);
-  return {
-    outcomes,
-    stop: async () => {
-      running = false;
-      await Promise.all(loops);
-      return outcomes;
-    },
+  const stop = async (): Promise<Outcome[]> => {
+    running = false;
+    await Promise.all(loops);
+    return outcomes;
   };
+  onCleanup(stop, opts.scope);
+  return { outcomes, stop };
 }
 
 /** Outcomes that are not a 200, for assertion messages. */

@@ -85,7 +85,7 @@ describe('worker processes', () => {
     const { stack } = await twoWorkers(t);
     const [victim, survivor] = await workersListening(stack, 2);
     const concurrency = 4;
-    const load = startLoad(() => stack.get('fast.test', { timeoutMs: 5000 }), concurrency);
+    const load = startLoad(() => stack.get('fast.test', { timeoutMs: 5000 }), { concurrency, scope: t });
     await waitFor(() => load.outcomes.length >= 50, { message: 'load running' });
     const killedAt = Date.now();
     process.kill(victim!, 'SIGKILL');
@@ -96,9 +96,9 @@ describe('worker processes', () => {
     });
     const replacedIn = Date.now() - killedAt;
     assert.ok(replacedIn <= 1000, `replacement forked ${replacedIn} ms after the kill`);
-    await waitFor(() => listeningWorkers(stack.proxy.pid, stack.proxy.port).includes(replacement), { message: 'replacement listening' });
+    await waitFor(() => listeningWorkers(stack.proxy.pid, stack.proxy.port).includes(replacement), { timeoutMs: 15_000, message: 'replacement listening' });
     const listeningAt = Date.now();
-    await waitFor(() => load.outcomes.filter((o) => o.startedAt > listeningAt).length >= 100, { message: 'load after replacement' });
+    await waitFor(() => load.outcomes.filter((o) => o.startedAt > listeningAt).length >= 100, { timeoutMs: 15_000, message: 'load after replacement' });
     const outcomes = await load.stop();
 
     const failed = failures(outcomes);
@@ -136,10 +136,10 @@ describe('worker processes', () => {
 
     const pending = stack.get('slow.test', { timeoutMs: 10_000 });
     await waitFor(() => slow.requests.length === 1, { message: 'slow request at the backend' });
-    const load = startLoad(() => stack.get('fast.test', { timeoutMs: 5000 }), 2);
+    const load = startLoad(() => stack.get('fast.test', { timeoutMs: 5000 }), { scope: t });
     rewriteConfig(stack, (c) => void (c.server.staticDir = staticDir));
     stack.proxy.signal('SIGHUP');
-    await waitFor(async () => /reloaded 400 page/.test((await stack.get('unknown.test')).text), { message: 'new error page served' });
+    await waitFor(async () => /reloaded 400 page/.test((await stack.get('unknown.test')).text), { timeoutMs: 15_000, message: 'new error page served' });
 
     const res = await pending;
     assert.equal(res.status, 200, `in-flight request across the reload: ${res.text}`);
