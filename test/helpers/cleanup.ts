@@ -58,8 +58,24 @@ export function onCleanup(fn: Cleanup, scope?: CleanupScope): () => Promise<void
     return done;
   };
   pending.push(once);
-  scope?.after(once);
+  if (scope !== undefined) scoped(scope).push(once);
   return once;
+}
+
+/** Per-test cleanups, run newest first (t.after alone would run them oldest first). */
+const byScope = new WeakMap<CleanupScope, Cleanup[]>();
+
+function scoped(scope: CleanupScope): Cleanup[] {
+  let list = byScope.get(scope);
+  if (list === undefined) {
+    const fresh: Cleanup[] = [];
+    list = fresh;
+    byScope.set(scope, fresh);
+    scope.after(async () => {
+      for (const fn of fresh.reverse()) await fn();
+    });
+  }
+  return list;
 }
 
 /** Process groups (detached children) killed with SIGKILL on process exit. */
