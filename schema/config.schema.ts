@@ -82,8 +82,28 @@ const DriverUrl = Type.String({
   description: 'redis://[user][:password@]host[:port][/db][#keyprefix]; "redis:" alone is 127.0.0.1:6379.',
 });
 
+export const SentinelSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, description: 'Name of the monitored master, as in `sentinel monitor <name> <ip> <port> <quorum>`.' }),
+    nodes: Type.Array(Type.String({ minLength: 1, description: '"host:port" of a sentinel ("[::1]:26379" for IPv6); the port defaults to 26379.' }), {
+      minItems: 1,
+      description: 'Sentinels, asked in this order; the first that answers names the master.',
+    }),
+    password: Type.Optional(Type.String({ minLength: 1, description: 'AUTH password of the sentinels themselves (their `requirepass`), if any.' })),
+    masterPassword: Type.Optional(Type.String({ minLength: 1, description: 'AUTH password of the master the sentinels name (and of any replica promoted in its place), if any.' })),
+    db: Type.Optional(Type.Integer({ minimum: 0, description: 'Database number on the master (default 0).' })),
+    prefix: Type.Optional(Type.String({ description: 'Key prefix applied to `frontend:` and `dead:` keys, like a driver URL\'s #prefix (default "").' })),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Find the Redis master through Redis Sentinel instead of "driver" (not both): reads, change tracking and dead marks go to the master the sentinels name, and follow it when they fail over.',
+  },
+);
+
 export const RedisOptionsSchema = Type.Object(
   {
+    sentinel: Type.Optional(SentinelSchema),
     tracking: Type.Optional(
       Type.Union([Type.Literal('auto'), Type.Literal('keyspace'), Type.Literal('tracking'), Type.Literal('per-request')], {
         description: 'How changes are followed: keyspace notifications, client tracking, or a Redis read per request; "auto" (default) tries them in that order.',
@@ -97,7 +117,7 @@ export const RedisOptionsSchema = Type.Object(
     ),
     syncTimeout: Type.Optional(Type.Integer({ minimum: 0, description: 'Milliseconds a request may wait for a change Redis just announced (default 250).' })),
   },
-  { additionalProperties: false, description: 'Redis source options; the endpoints come from "driver".' },
+  { additionalProperties: false, description: 'Redis source options; the endpoints come from "driver", or from "sentinel".' },
 );
 
 export const FileSourceSchema = Type.Object(
@@ -161,3 +181,4 @@ export const ConfigFileSchema = Type.Object(
 
 export type ConfigFile = Static<typeof ConfigFileSchema>;
 export type ServerSection = Static<typeof ServerSchema>;
+export type SentinelSection = Static<typeof SentinelSchema>;

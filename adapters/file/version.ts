@@ -31,6 +31,31 @@ export type Version =
 export function buildVersion(files: readonly FileText[]): Version {
   const empty = files.find((f) => f.text.trim() === '');
   if (empty !== undefined) return { kind: 'incomplete', file: empty.file };
+  const { rejected, builder } = assemble(files);
+  if (rejected.length > 0) return { kind: 'rejected', problems: rejected };
+  return { kind: 'complete', frontends: builder.frontends, invalid: builder.invalid };
+}
+
+export interface CheckedVersion {
+  /** The hosts defined validly. */
+  frontends: Map<string, FrontendSpec>;
+  /**
+   * Every problem the proxy would report for these files, whatever its
+   * consequence there (an empty file waited on, the version rejected, or one
+   * host quarantined): for `switchyard validate`, where all of them must fail.
+   */
+  problems: FileProblem[];
+}
+
+export function checkVersion(files: readonly FileText[]): CheckedVersion {
+  const empty = files.filter((f) => f.text.trim() === '');
+  const { rejected, builder } = assemble(files.filter((f) => f.text.trim() !== ''));
+  const problems = [...empty.map(emptyFile), ...rejected, ...[...builder.invalid.values()].flat()];
+  return { frontends: builder.frontends, problems };
+}
+
+/** Parses and checks every file, then gathers their hosts: the steps shared by the proxy and the CLI. */
+function assemble(files: readonly FileText[]): { rejected: FileProblem[]; builder: VersionBuilder } {
   const docs: VhostsDocument[] = [];
   const rejected: FileProblem[] = [];
   for (const { file, text } of files) {
@@ -44,8 +69,12 @@ export function buildVersion(files: readonly FileText[]): Version {
     rejected.push(...checked.fatal);
     for (const entry of checked.entries) builder.add(doc, entry);
   }
-  if (rejected.length > 0) return { kind: 'rejected', problems: rejected };
-  return { kind: 'complete', frontends: builder.frontends, invalid: builder.invalid };
+  return { rejected, builder };
+}
+
+function emptyFile({ file }: FileText): FileProblem {
+  const reason = 'the file is empty: the proxy takes it as being written and keeps its last version (write `vhosts: {}` for no hosts)';
+  return { code: 'FILE_PARSE', file, line: 0, column: 0, path: '', reason };
 }
 
 class VersionBuilder {

@@ -12,23 +12,33 @@ import { KeySpace } from './keys.js';
  */
 export class DeadMarkPublisher {
   readonly #log = logger('redis');
-  readonly #client: RedisClient;
-  readonly #keys: KeySpace;
+  #client: RedisClient | null = null;
+  #keys = new KeySpace('');
 
-  constructor(endpoint: RedisEndpoint, private readonly ttlSeconds: number) {
+  /** `endpoint` null: the master is not known yet (Sentinel); moveTo() names it. */
+  constructor(endpoint: RedisEndpoint | null, private readonly ttlSeconds: number) {
+    if (endpoint !== null) this.moveTo(endpoint);
+  }
+
+  /** Writes go to `endpoint` from now on (a new master); the previous connection is closed. */
+  moveTo(endpoint: RedisEndpoint): void {
+    const previous = this.#client;
     this.#keys = new KeySpace(endpoint.prefix);
     this.#client = connectClient(endpoint, this.#log, { name: 'writer' });
     this.#client.connect().catch(() => {}); // reconnects on its own; errors are logged by connectClient
+    if (previous !== null) void closeClient(previous);
   }
 
   publish(report: DeadMarkReport): void {
-    if (!this.#client.isReady) {
-      this.#log.warn('cannot write dead mark: redis master unreachable', { host: report.host, index: report.index });
+    const client = this.#client;
+    if (client === null || !client.isReady) {
+      const why = client === null ? 'redis master not known yet' : 'redis master unreachable';
+      this.#log.warn(`cannot write dead mark: ${why}`, { host: report.host, index: report.index });
       return;
     }
     const key = this.#keys.dead(report.host);
     const message = `${report.host};${report.backendUrl};${report.index};${report.backendCount}`;
-    this.#client
+    client
       .multi()
       .sAdd(key, String(report.index))
       .expire(key, this.ttlSeconds)
@@ -38,6 +48,10 @@ export class DeadMarkPublisher {
   }
 
   async close(): Promise<void> {
-    if (this.#client.isOpen) await this.#client.close().catch(() => this.#client.destroy());
+    if (this.#client !== null) await closeClient(this.#client);
   }
+}
+
+async function closeClient(client: RedisClient): Promise<void> {
+  if (client.isOpen) await client.close().catch(() => client.destroy());
 }

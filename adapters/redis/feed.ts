@@ -1,5 +1,5 @@
 import type { Logger } from '../../src/log.js';
-import type { RedisSourceConfig } from '../../src/config/types.js';
+import type { RedisDirectConfig } from '../../src/config/types.js';
 import { connectClient, withTimeout, type RedisClient } from './client.js';
 import type { KeySpace } from './keys.js';
 
@@ -22,7 +22,7 @@ export class ChangeFeed {
   #mode: FeedMode | null = null;
 
   constructor(
-    private readonly config: RedisSourceConfig,
+    private readonly config: RedisDirectConfig,
     private readonly keys: KeySpace,
     private readonly log: Logger,
     private readonly onChanged: (redisKey: string) => void,

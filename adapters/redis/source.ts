@@ -1,5 +1,5 @@
 import type { ConfigEvent, DeadMark, FrontendSpec } from '../../src/events.js';
-import type { RedisSourceConfig } from '../../src/config/types.js';
+import type { RedisDirectConfig } from '../../src/config/types.js';
 import { logger } from '../../src/log.js';
 import type { ConfigSource, EventSink, SourceState, SourceStatus } from '../../src/source.js';
 import { connectClient, withTimeout, type RedisClient } from './client.js';
@@ -43,7 +43,7 @@ export class RedisSource implements ConfigSource {
   #firstSnapshot!: () => void;
   readonly #started: Promise<void>;
 
-  constructor(private readonly config: RedisSourceConfig) {
+  constructor(private readonly config: RedisDirectConfig) {
     this.#keys = new KeySpace(config.read.prefix);
     this.#data = connectClient(config.read, this.#log, { name: 'data' });
     this.#reader = new HipacheReader(() => this.#data, this.#keys, this.#log);

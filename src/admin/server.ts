@@ -12,6 +12,8 @@ export interface AdminState {
   table: RoutingTable;
   sources: readonly ConfigSource[];
   worker: string;
+  /** Whose definition of a host wins when several sources define it. */
+  precedence: 'redis' | 'file';
 }
 
 /** Which rule a route key is: how `explain` says why a host went where it went. */
@@ -41,7 +43,7 @@ type Handler = (state: AdminState, url: URL) => { status: number; body: unknown 
 const ROUTES: Record<string, Handler> = {
   '/status': (state) => ({
     status: 200,
-    body: { worker: state.worker, pid: process.pid, table: state.table.stats(), loaded: state.table.loaded, sources: state.sources.map((s) => s.status()) },
+    body: { worker: state.worker, pid: process.pid, table: state.table.stats(), loaded: state.table.loaded, precedence: state.precedence, sources: state.sources.map((s) => s.status()) },
   }),
   '/route': (state, url) => {
     const host = normalizeHost(url.searchParams.get('host') ?? undefined);

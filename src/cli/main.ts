@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/errors.js';
 import { logger } from '../log.js';
+import { COMMANDS, findCommand } from './commands/registry.js';
 import type { SwitchyardConfig } from '../config/types.js';
 
 const log = logger('cli');
@@ -14,8 +15,12 @@ function workerConfig(): SwitchyardConfig | null {
 }
 
 const USAGE = `Usage: switchyard [--config FILE]
+       switchyard <command> [options]   (switchyard <command> --help)
 
 A dynamic HTTP/WebSocket reverse proxy, drop-in successor of Hipache.
+
+Commands (GitOps tooling; exit status 0 ok, 1 findings, 2 usage or connection error):
+${COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}
 
 Options:
   -c, --config FILE   config file (Hipache 0.4 or pre-0.4 config.json format)
@@ -63,6 +68,12 @@ async function main(): Promise<void> {
         log.error('worker failed to start', { error: err.message });
         process.exit(1);
       });
+    return;
+  }
+  const command = findCommand(process.argv[2]);
+  if (command !== undefined) {
+    const { runCommand } = await import('./run.js');
+    process.exitCode = await runCommand(command, process.argv.slice(3));
     return;
   }
   const args = parseArgs(process.argv.slice(2));

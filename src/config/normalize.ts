@@ -5,10 +5,22 @@
 // every problem is collected before throwing, like schema errors are.
 
 import { resolve } from 'node:path';
-import type { ConfigFile, ServerSection } from '../../schema/config.schema.js';
+import type { ConfigFile, SentinelSection, ServerSection } from '../../schema/config.schema.js';
 import { ConfigError, problem } from './errors.js';
-import { checkRedisUrl, redisEndpoint } from './redis-url.js';
-import type { AdminConfig, FileSourceConfig, HttpsListenConfig, ListenConfig, RedisEndpoint, RedisSourceConfig, ServerConfig, SwitchyardConfig } from './types.js';
+import { checkHostPort, checkRedisUrl, DEFAULT_SENTINEL_PORT, redisEndpoint } from './redis-url.js';
+import type {
+  AdminConfig,
+  FileSourceConfig,
+  HttpsListenConfig,
+  ListenConfig,
+  RedisEndpoint,
+  RedisSourceConfig,
+  RedisSourceOptions,
+  SentinelConfig,
+  SentinelNode,
+  ServerConfig,
+  SwitchyardConfig,
+} from './types.js';
 
 export interface NormalizeOptions {
   /** The config file, used in problem messages and kept as `origin`. */
@@ -148,14 +160,34 @@ function legacyBind(server: ServerSection): string[] | undefined {
 }
 
 function normalizeRedis(raw: ConfigFile, ctx: Context): RedisSourceConfig | null {
-  const endpoints = redisEndpoints(raw, ctx);
-  if (endpoints === null) return null;
-  return {
-    ...endpoints,
+  const options: RedisSourceOptions = {
     tracking: raw.redis?.tracking ?? 'auto',
     syncTimeoutMs: raw.redis?.syncTimeout ?? DEFAULT_SYNC_TIMEOUT_MS,
     readYourWrites: raw.redis?.readYourWrites ?? true,
   };
+  if (raw.redis?.sentinel !== undefined) {
+    const sentinel = normalizeSentinel(raw, raw.redis.sentinel, ctx);
+    return sentinel === null ? null : { ...options, sentinel };
+  }
+  const endpoints = redisEndpoints(raw, ctx);
+  return endpoints === null ? null : { ...options, ...endpoints };
+}
+
+/** The sentinels name the master: a fixed address from any other key would contradict them. */
+function normalizeSentinel(raw: ConfigFile, sentinel: SentinelSection, ctx: Context): SentinelConfig | null {
+  const fixed = (['driver', ...LEGACY_REDIS_KEYS, ...LEGACY_MASTER_KEYS] as const).filter((k) => raw[k] !== undefined);
+  for (const k of fixed) ctx.report('/redis/sentinel', `cannot be combined with "${k}": the sentinels name the master (use one or the other)`);
+  const nodes: SentinelNode[] = [];
+  sentinel.nodes.forEach((text, i) => {
+    const node = checkHostPort(text, DEFAULT_SENTINEL_PORT);
+    if (node.ok) nodes.push({ host: node.host, port: node.port });
+    else ctx.report(`/redis/sentinel/nodes/${i}`, node.reason);
+  });
+  if (fixed.length > 0 || nodes.length !== sentinel.nodes.length) return null;
+  const config: SentinelConfig = { name: sentinel.name, nodes, db: sentinel.db ?? 0, prefix: sentinel.prefix ?? '' };
+  if (sentinel.password !== undefined) config.password = sentinel.password;
+  if (sentinel.masterPassword !== undefined) config.masterPassword = sentinel.masterPassword;
+  return config;
 }
 
 type Endpoints = { read: RedisEndpoint; write: RedisEndpoint };

@@ -1,11 +1,14 @@
-// Hipache driver URLs: redis://[user][:password@]host[:port][/db][#keyprefix].
+// Hipache driver URLs: redis://[user][:password@]host[:port][/db][#keyprefix], and the
+// "host:port" addresses of Redis Sentinel nodes.
 // "redis:" alone (Hipache's default driver) means 127.0.0.1:6379, db 0.
 
+import { isIPv6 } from 'node:net';
 import { ConfigError } from './errors.js';
 import type { RedisEndpoint } from './types.js';
 
 export const DEFAULT_REDIS_HOST = '127.0.0.1';
 export const DEFAULT_REDIS_PORT = 6379;
+export const DEFAULT_SENTINEL_PORT = 26379;
 
 export type RedisUrlResult = { ok: true; endpoint: RedisEndpoint } | { ok: false; reason: string };
 
@@ -42,6 +45,21 @@ export function checkRedisUrl(url: string): RedisUrlResult {
   if (password !== undefined) endpoint.password = password;
   if (username !== undefined) endpoint.username = username;
   return { ok: true, endpoint };
+}
+
+export type HostPortResult = { ok: true; host: string; port: number } | { ok: false; reason: string };
+
+/** "host:port", "host" (default port), "[v6]:port" or a bare IPv6 literal. */
+export function checkHostPort(text: string, defaultPort: number): HostPortResult {
+  const m = /^(?:\[([^\]]+)\]|([^:\s]+))(?::(\d{1,5}))?$/.exec(text);
+  if (m === null) {
+    // A bare IPv6 literal has colons of its own and no port.
+    if (isIPv6(text)) return { ok: true, host: text, port: defaultPort };
+    return { ok: false, reason: `must be "host:port" ("[v6-address]:port" for IPv6), got ${JSON.stringify(text)}` };
+  }
+  const port = m[3] === undefined ? defaultPort : Number(m[3]);
+  if (port < 1 || port > 65535) return { ok: false, reason: `port ${port} is out of range 1..65535` };
+  return { ok: true, host: m[1] ?? m[2] ?? '', port };
 }
 
 /** An endpoint from the pre-0.4 redisHost / redisPort / ... keys. */

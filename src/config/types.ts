@@ -17,11 +17,8 @@ export interface RedisEndpoint {
 /** How the Redis adapter follows changes. `auto` tries them in this order. */
 export type RedisTrackingMode = 'auto' | 'keyspace' | 'tracking' | 'per-request';
 
-export interface RedisSourceConfig {
-  /** Read from here (a replica when two driver URLs are given). */
-  read: RedisEndpoint;
-  /** Dead marks and the `dead` channel go here (the master). Same as `read` with one URL. */
-  write: RedisEndpoint;
+/** How the Redis source behaves, whichever way its Redis is found. */
+export interface RedisSourceOptions {
   tracking: RedisTrackingMode;
   /** Upper bound on how long a request waits for a change Redis just announced (ms). */
   syncTimeoutMs: number;
@@ -31,6 +28,47 @@ export interface RedisSourceConfig {
    * batch of requests waits for a PING on the notification connection.
    */
   readYourWrites: boolean;
+}
+
+/** Redis at fixed addresses: driver URLs or the pre-0.4 keys. */
+export interface RedisDirectConfig extends RedisSourceOptions {
+  /** Read from here (a replica when two driver URLs are given). */
+  read: RedisEndpoint;
+  /** Dead marks and the `dead` channel go here (the master). Same as `read` with one URL. */
+  write: RedisEndpoint;
+  sentinel?: undefined;
+}
+
+/**
+ * Redis whose master the sentinels name. There is no fixed address to put in
+ * `read`/`write`: the adapter asks the sentinels, reads from and writes to the
+ * master they name, and follows it across failovers.
+ */
+export interface RedisSentinelConfig extends RedisSourceOptions {
+  sentinel: SentinelConfig;
+  read?: undefined;
+  write?: undefined;
+}
+
+export type RedisSourceConfig = RedisDirectConfig | RedisSentinelConfig;
+
+export interface SentinelNode {
+  host: string;
+  port: number;
+}
+
+export interface SentinelConfig {
+  /** The master's name, as in `sentinel monitor <name> ...`. */
+  name: string;
+  /** Asked in this order; the first that answers is believed. */
+  nodes: SentinelNode[];
+  /** AUTH for the sentinels themselves (`requirepass` of sentinel.conf). */
+  password?: string;
+  /** AUTH for the master the sentinels name. */
+  masterPassword?: string;
+  db: number;
+  /** Prefix applied to `frontend:` and `dead:` keys on the master. */
+  prefix: string;
 }
 
 export interface FileSourceConfig {

@@ -1,6 +1,6 @@
 import { FileSource } from '../../adapters/file/source.js';
-import { DeadMarkPublisher } from '../../adapters/redis/dead-marks.js';
-import { RedisSource } from '../../adapters/redis/source.js';
+import { redisAdapters } from '../../adapters/redis/adapters.js';
+import type { DeadMarkPublisher } from '../../adapters/redis/dead-marks.js';
 import type { SwitchyardConfig } from '../config/types.js';
 import { logger } from '../log.js';
 import type { Server } from 'node:http';
@@ -36,8 +36,9 @@ export class ProxyRuntime {
     this.table = new RoutingTable({ precedence: config.precedence === 'file' ? ['file', 'redis', 'proxy'] : ['redis', 'file', 'proxy'] });
     const server = config.server;
     if (config.redis !== null) {
-      this.sources.push(new RedisSource(config.redis));
-      this.#publisher = new DeadMarkPublisher(config.redis.write, server.deadBackendTTL);
+      const redis = redisAdapters(config.redis, server.deadBackendTTL);
+      this.sources.push(redis.source);
+      this.#publisher = redis.publisher;
     }
     if (config.file !== null) this.sources.push(new FileSource(config.file));
     if (server.accessLog !== null) this.#accessLog = new AccessLog(server.accessLog);
@@ -90,7 +91,7 @@ export class ProxyRuntime {
     clearTimeout(timer);
     this.#listeners = await listen(this.config, this.#context);
     if (this.config.admin !== null) {
-      this.#admin = await startAdmin(this.config.admin, { table: this.table, sources: this.sources, worker: this.workerName });
+      this.#admin = await startAdmin(this.config.admin, { table: this.table, sources: this.sources, worker: this.workerName, precedence: this.config.precedence });
     }
     this.#sweep = setInterval(() => this.table.sweepDead(), 10_000).unref();
     return this.#listeners;

@@ -153,7 +153,10 @@ describe('retries and timeouts', () => {
     }
     assert.notEqual(host, '', 'the slow backend was picked at least once');
     await waitFor(async () => (await deadMembers(redis, host)).join() === '0');
-    assert.equal(channel.messages.filter((m) => m === `${host};${slow.url};0;2`).length, 1);
+    // The PUBLISH reaches the test's subscriber on its own connection: wait for it, then count.
+    const published = () => channel.messages.filter((m) => m === `${host};${slow.url};0;2`).length;
+    await waitFor(() => published() > 0, { message: 'the dead message for the slow backend' });
+    assert.equal(published(), 1);
     assert.equal(await r3.who(host), 'live');
   });
 

@@ -133,11 +133,11 @@ describe('driver URLs', () => {
   test('two URLs: read from the first (replica), write to the second (master) with the same prefix', () => {
     const dir = tempDir({ 'config.json': { driver: ['redis://replica:6379/1#p:', 'redis://:m@master:6380/1'] } });
     const { redis } = loadConfigFile(join(dir, 'config.json'));
-    assert.equal(redis?.read.host, 'replica');
-    assert.equal(redis?.write.host, 'master');
-    assert.equal(redis?.write.port, 6380);
-    assert.equal(redis?.write.password, 'm');
-    assert.equal(redis?.write.prefix, 'p:');
+    assert.equal(redis?.read?.host, 'replica');
+    assert.equal(redis?.write?.host, 'master');
+    assert.equal(redis?.write?.port, 6380);
+    assert.equal(redis?.write?.password, 'm');
+    assert.equal(redis?.write?.prefix, 'p:');
   });
 });
 
@@ -257,5 +257,47 @@ describe('admin API config', () => {
     assert.throws(() => configFromObject({ admin: { port: 9180, bind: '0.0.0.0' } }, { origin: null, baseDir: '/' }), /\/admin\/token/);
     const open = configFromObject({ admin: { port: 9180, bind: '0.0.0.0', token: 'a-long-enough-token' } }, { origin: null, baseDir: '/' });
     assert.equal(open.admin?.token, 'a-long-enough-token');
+  });
+});
+
+describe('Redis Sentinel config', () => {
+  const load = (value: unknown) => configFromObject(value, { origin: 'config.json', baseDir: '/' });
+
+  test('redis.sentinel: nodes in order (default port 26379, IPv6 in brackets), master settings, no fixed endpoints', () => {
+    const config = load({
+      redis: {
+        tracking: 'keyspace',
+        sentinel: { name: 'mymaster', nodes: ['10.0.0.1:26380', 'sentinel.local', '[::1]:26381'], password: 'sp', masterPassword: 'mp', db: 2, prefix: 'h:' },
+      },
+    });
+    assert.deepEqual(config.redis, {
+      tracking: 'keyspace',
+      syncTimeoutMs: 250,
+      readYourWrites: true,
+      sentinel: {
+        name: 'mymaster',
+        nodes: [{ host: '10.0.0.1', port: 26380 }, { host: 'sentinel.local', port: 26379 }, { host: '::1', port: 26381 }],
+        password: 'sp',
+        masterPassword: 'mp',
+        db: 2,
+        prefix: 'h:',
+      },
+    });
+    assert.deepEqual(load({ redis: { sentinel: { name: 'm', nodes: ['127.0.0.1'] } } }).redis?.sentinel, { name: 'm', nodes: [{ host: '127.0.0.1', port: 26379 }], db: 0, prefix: '' });
+  });
+
+  test('sentinel with driver or pre-0.4 keys, bad nodes and unknown keys are reported with their JSON paths', () => {
+    const err = configError(() => load({ driver: 'redis://127.0.0.1:6379', redisHost: 'h', redis: { sentinel: { name: 'm', nodes: ['a:99999', 'a:b:c', '::1'] } } }));
+    assert.deepEqual(err.problems, [
+      'config.json: /redis/sentinel: cannot be combined with "driver": the sentinels name the master (use one or the other)',
+      'config.json: /redis/sentinel: cannot be combined with "redisHost": the sentinels name the master (use one or the other)',
+      'config.json: /redis/sentinel/nodes/0: port 99999 is out of range 1..65535',
+      'config.json: /redis/sentinel/nodes/1: must be "host:port" ("[v6-address]:port" for IPv6), got "a:b:c"',
+    ]);
+    const schema = configError(() => load({ redis: { sentinel: { name: 'm', nodes: [], pasword: 'x' } } }));
+    assert.deepEqual(schema.problems, [
+      'config.json: /redis/sentinel/pasword: unknown key (did you mean "password"?)',
+      'config.json: /redis/sentinel/nodes: must NOT have fewer than 1 items',
+    ]);
   });
 });

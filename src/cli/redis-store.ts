@@ -1,0 +1,120 @@
+// The Hipache keys as the import/export commands see them: every
+// `<prefix>frontend:<host>` list read whole, and replaced whole. Unlike the
+// proxy's client (which reconnects forever and never makes a request wait),
+// a command fails at once when Redis cannot be reached: exit 2.
+
+import { createClient } from 'redis';
+import { withTimeout, type RedisClient } from '../../adapters/redis/client.js';
+import { KeySpace } from '../../adapters/redis/keys.js';
+import { HipacheReader } from '../../adapters/redis/reader.js';
+import { ConfigError } from '../config/errors.js';
+import { parseRedisUrl } from '../config/redis-url.js';
+import type { RedisEndpoint } from '../config/types.js';
+import { logger } from '../log.js';
+import { exclusive, type ParsedArgs } from './args.js';
+import { CliError } from './command.js';
+import { loadCliConfig } from './config.js';
+
+const TIMEOUT_MS = 10_000;
+
+/** A frontend key's content: the raw list ([id, ...backends]), or the type it has instead. */
+export type StoredFrontend = { key: string; list: string[] } | { key: string; wrongType: string };
+
+/**
+ * --redis URL, else the config's driver: the replica (`read`) to export what
+ * the proxy reads, the master (`write`) to import.
+ */
+export function resolveRedis(args: ParsedArgs, role: 'read' | 'write'): RedisEndpoint {
+  exclusive(args, 'redis', 'config');
+  const url = args.string('redis');
+  if (url !== undefined) {
+    try {
+      return parseRedisUrl(url);
+    } catch (err) {
+      throw new CliError('USAGE', `--redis: ${(err as ConfigError).problems?.join('; ') ?? (err as Error).message}`);
+    }
+  }
+  const config = loadCliConfig(args.string('config'));
+  if (config === null) throw new CliError('USAGE', 'which Redis? give --redis URL or --config FILE (no config/config.json here)');
+  if (config.redis === null) throw new CliError('USAGE', `${config.origin ?? 'the config'} has no Redis "driver": give --redis URL`);
+  const endpoint = config.redis[role];
+  // A Sentinel setup names no fixed address: the master is whatever the sentinels say at the time.
+  if (endpoint === undefined) throw new CliError('USAGE', `${config.origin ?? 'the config'} finds Redis through Sentinel: give --redis URL of the current master`);
+  return endpoint;
+}
+
+export class HipacheStore {
+  readonly keys: KeySpace;
+  readonly #reader: HipacheReader;
+
+  private constructor(
+    private readonly client: RedisClient,
+    readonly endpoint: RedisEndpoint,
+  ) {
+    this.keys = new KeySpace(endpoint.prefix);
+    this.#reader = new HipacheReader(() => client, this.keys, logger('cli'));
+  }
+
+  static async connect(endpoint: RedisEndpoint): Promise<HipacheStore> {
+    const client = createClient({
+      socket: { host: endpoint.host, port: endpoint.port, connectTimeout: 3000, reconnectStrategy: false },
+      username: endpoint.username,
+      password: endpoint.password,
+      database: endpoint.db,
+    }) as RedisClient;
+    client.on('error', () => {}); // the failed command or connect() reports it
+    try {
+      await withTimeout(client.connect(), TIMEOUT_MS, 'connect');
+    } catch (err) {
+      client.destroy();
+      throw new CliError('CONNECT', `cannot connect to Redis at ${endpoint.display}: ${(err as Error).message}`, { cause: err });
+    }
+    return new HipacheStore(client, endpoint);
+  }
+
+  /** Every frontend key under the prefix (SCAN, never KEYS), as hosts ("www.x", "*.x", "*"). */
+  async hosts(): Promise<string[]> {
+    const hosts: string[] = [];
+    await this.#run(this.#reader.scan('frontend', async (names) => void hosts.push(...names)), 'SCAN');
+    return [...new Set(hosts)]; // SCAN may return a key twice
+  }
+
+  /** The lists stored for `hosts`, absent keys left out. */
+  async read(hosts: readonly string[]): Promise<Map<string, StoredFrontend>> {
+    const read = await this.#run(Promise.all(hosts.map((host) => this.#readOne(host))), 'LRANGE');
+    return new Map(read.filter((s): s is StoredFrontend => s !== null).map((s) => [s.key, s]));
+  }
+
+  /** Replaces the list at once (MULTI DEL + RPUSH): a reader sees the old list or the new one, never a mix. */
+  async replace(host: string, list: readonly string[]): Promise<void> {
+    const key = this.keys.frontend(host);
+    await this.#run(this.client.multi().del(key).rPush(key, [...list]).exec(), `replace ${key}`);
+  }
+
+  async remove(host: string): Promise<void> {
+    await this.#run(this.client.del(this.keys.frontend(host)), `DEL ${this.keys.frontend(host)}`);
+  }
+
+  close(): void {
+    this.client.destroy();
+  }
+
+  async #readOne(host: string): Promise<StoredFrontend | null> {
+    const key = this.keys.frontend(host);
+    try {
+      const list = await this.client.sendCommand<string[]>(['LRANGE', key, '0', '-1']);
+      return list.length === 0 ? null : { key: host, list };
+    } catch (err) {
+      if (!(err as Error).message.startsWith('WRONGTYPE')) throw err;
+      return { key: host, wrongType: String(await this.client.type(key)) };
+    }
+  }
+
+  async #run<T>(work: Promise<T>, what: string): Promise<T> {
+    try {
+      return await withTimeout(work, TIMEOUT_MS, what);
+    } catch (err) {
+      throw new CliError('CONNECT', `Redis at ${this.endpoint.display}: ${what} failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+}
