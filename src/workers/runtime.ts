@@ -1,5 +1,3 @@
-import { FileSource } from '../../adapters/file/source.js';
-import { redisAdapters } from '../../adapters/redis/adapters.js';
 import type { DeadMarkPublisher } from '../../adapters/redis/dead-marks.js';
 import type { SwitchyardConfig } from '../config/types.js';
 import { logger } from '../log.js';
@@ -32,18 +30,38 @@ export class ProxyRuntime {
   workerName = String(process.pid);
   readonly #context: ProxyContext;
 
-  constructor(private readonly config: SwitchyardConfig) {
+  /**
+   * Builds the runtime with the adapters the config asks for. They are
+   * imported only when configured: a worker without a vhosts file never
+   * loads the YAML and JSON Schema code, one without Redis no Redis client.
+   */
+  static async create(config: SwitchyardConfig): Promise<ProxyRuntime> {
+    const sources: ConfigSource[] = [];
+    let publisher: DeadMarkPublisher | null = null;
+    if (config.redis !== null) {
+      const { redisAdapters } = await import('../../adapters/redis/adapters.js');
+      const redis = redisAdapters(config.redis, config.server.deadBackendTTL);
+      sources.push(redis.source);
+      publisher = redis.publisher;
+    }
+    if (config.file !== null) {
+      const { FileSource } = await import('../../adapters/file/source.js');
+      sources.push(new FileSource(config.file));
+    }
+    return new ProxyRuntime(config, sources, publisher);
+  }
+
+  private constructor(
+    private readonly config: SwitchyardConfig,
+    sources: ConfigSource[],
+    publisher: DeadMarkPublisher | null,
+  ) {
     this.table = new RoutingTable({ precedence: config.precedence === 'file' ? ['file', 'redis', 'proxy'] : ['redis', 'file', 'proxy'] });
     const server = config.server;
-    if (config.redis !== null) {
-      const redis = redisAdapters(config.redis, server.deadBackendTTL);
-      this.sources.push(redis.source);
-      this.#publisher = redis.publisher;
-    }
-    if (config.file !== null) this.sources.push(new FileSource(config.file));
+    this.sources.push(...sources);
+    this.#publisher = publisher;
     if (server.accessLog !== null) this.#accessLog = new AccessLog(server.accessLog);
     this.#pools = new BackendPools({ maxSockets: server.maxSockets, tcpTimeoutMs: server.tcpTimeout * 1000 });
-    const publisher = this.#publisher;
     this.#context = {
       settings: {
         tcpTimeoutMs: server.tcpTimeout * 1000,

@@ -22,7 +22,7 @@ function dropPrivileges(user: string | null): void {
 /** A worker process: serve until told to drain, or until over the memory limit. */
 export async function runWorker(config: SwitchyardConfig, id: string): Promise<void> {
   setLogPrefix(`worker ${id}`);
-  const runtime = new ProxyRuntime(config);
+  const runtime = await ProxyRuntime.create(config);
   runtime.workerName = id;
   let draining = false;
   const drainAndExit = async (reason: string) => {
