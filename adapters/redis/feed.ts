@@ -123,8 +123,9 @@ export class ChangeFeed {
     }
     if (this.#subscriber === null) {
       const sub = connectClient(this.config.read, this.log, { name: 'subscriber' });
-      sub.on('ready', () => this.onReconnect());
       await sub.connect();
+      // Only a *re*connect calls for a resync: this first connection is part of the one under way.
+      sub.on('ready', () => this.onReconnect());
       const db = this.config.read.db;
       const listener = (_message: string, channel: string) => this.onChanged(channel.slice(channel.indexOf(':') + 1));
       await sub.pSubscribe([`__keyspace@${db}__:${this.keys.pattern('frontend')}`, `__keyspace@${db}__:${this.keys.pattern('dead')}`], listener);
@@ -138,9 +139,10 @@ export class ChangeFeed {
       if (this.#tracker === null) {
         const tracker = connectClient(this.config.read, this.log, { name: 'tracker', tracking: true });
         tracker.on('invalidate', (key: Buffer | null) => (key === null ? this.onLostTrack() : this.onChanged(key.toString())));
-        tracker.on('ready', () => this.onReconnect());
         this.#tracker = tracker;
         await tracker.connect();
+        // Only a *re*connect calls for a resync: this first connection is part of the one under way.
+        tracker.on('ready', () => this.onReconnect());
       }
       // node-redis turns default-mode tracking on at connect; broadcast mode needs OFF first.
       await this.#tracker.sendCommand(['CLIENT', 'TRACKING', 'OFF']);

@@ -167,8 +167,7 @@ export class RedisSource implements ConfigSource {
     const frontends: FrontendSpec[] = [];
     const dead: DeadMark[] = [];
     await this.#reader.scan('frontend', async (names) => {
-      const lists = await Promise.all(names.map((n) => this.#reader.frontend(n)));
-      for (const f of lists) if (f !== null) frontends.push(f);
+      for (const f of await this.#reader.frontends(names)) if (f !== null) frontends.push(f);
     });
     await this.#reader.scan('dead', async (names) => {
       const marks = await Promise.all(names.map((n) => this.#reader.dead(n)));

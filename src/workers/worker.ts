@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import type { SwitchyardConfig } from '../config/types.js';
 import { logger, setLogPrefix } from '../log.js';
 import type { MasterMessage, WorkerMessage } from './messages.js';
+import { MemoryGuard } from './memory-guard.js';
 import { ProxyRuntime } from './runtime.js';
 
 const log = logger('worker');
@@ -54,13 +55,13 @@ export async function runWorker(config: SwitchyardConfig, id: string): Promise<v
   log.info('listening', { on: listeners.map((l) => `${l.secure ? 'https' : 'http'}://${l.address}:${l.port}`).join(',') });
   send({ type: 'listening' });
 
-  const limit = config.server.workerMemoryLimitMiB * 1024 * 1024;
-  if (limit > 0) {
+  if (config.server.workerMemoryLimitMiB > 0) {
+    const guard = new MemoryGuard(config.server.workerMemoryLimitMiB, runtime.table);
     setInterval(() => {
-      const rss = process.memoryUsage.rss();
-      if (rss > limit && !draining) {
+      const rss = guard.check();
+      if (rss !== null && !draining) {
         send({ type: 'over-memory', rss });
-        void drainAndExit(`rss ${Math.round(rss / 1048576)} MiB over the ${config.server.workerMemoryLimitMiB} MiB limit`);
+        void drainAndExit(`rss ${Math.round(rss / 1048576)} MiB over the ${guard.limitMiB} MiB limit`);
       }
     }, config.server.memoryCheckInterval * 1000).unref();
   }
