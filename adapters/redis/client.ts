@@ -44,6 +44,17 @@ export function connectClient(endpoint: RedisEndpoint, log: Logger, options: Cli
   return client;
 }
 
+/**
+ * Closes a client politely (QUIT after its pending replies) when Redis is
+ * there, at once otherwise: a shutdown must never wait on a Redis that is
+ * gone or hung (it is often stopped by the same signal).
+ */
+export async function closeClient(client: RedisClient): Promise<void> {
+  if (!client.isOpen) return;
+  if (!client.isReady) return client.destroy();
+  await withTimeout(client.close(), 1000, 'QUIT').catch(() => client.destroy());
+}
+
 /** Settles with the promise, or rejects after `ms` (Redis hung). */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -1,7 +1,7 @@
 import type { RedisEndpoint } from '../../src/config/types.js';
 import { logger } from '../../src/log.js';
 import type { DeadMarkReport } from '../../src/proxy/health.js';
-import { connectClient, type RedisClient } from './client.js';
+import { closeClient, connectClient, type RedisClient } from './client.js';
 import { KeySpace } from './keys.js';
 
 
@@ -50,8 +50,4 @@ export class DeadMarkPublisher {
   async close(): Promise<void> {
     if (this.#client !== null) await closeClient(this.#client);
   }
-}
-
-async function closeClient(client: RedisClient): Promise<void> {
-  if (client.isOpen) await client.close().catch(() => client.destroy());
 }

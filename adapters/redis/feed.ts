@@ -1,6 +1,6 @@
 import type { Logger } from '../../src/log.js';
 import type { RedisDirectConfig } from '../../src/config/types.js';
-import { connectClient, withTimeout, type RedisClient } from './client.js';
+import { closeClient, connectClient, withTimeout, type RedisClient } from './client.js';
 import type { KeySpace } from './keys.js';
 
 export type FeedMode = 'keyspace' | 'tracking' | 'per-request';
@@ -95,7 +95,7 @@ export class ChangeFeed {
 
   async close(): Promise<void> {
     for (const client of [this.#subscriber, this.#tracker]) {
-      if (client?.isOpen) await client.close().catch(() => client.destroy());
+      if (client !== null) await closeClient(client);
     }
   }
 

@@ -2,7 +2,7 @@ import type { ConfigEvent, DeadMark, FrontendSpec } from '../../src/events.js';
 import type { RedisDirectConfig } from '../../src/config/types.js';
 import { logger } from '../../src/log.js';
 import type { ConfigSource, EventSink, SourceState, SourceStatus } from '../../src/source.js';
-import { connectClient, withTimeout, type RedisClient } from './client.js';
+import { closeClient, connectClient, withTimeout, type RedisClient } from './client.js';
 import { ChangeFeed } from './feed.js';
 import { KeySpace } from './keys.js';
 import { HipacheReader } from './reader.js';
@@ -67,7 +67,7 @@ export class RedisSource implements ConfigSource {
     clearInterval(this.#healthTimer);
     clearTimeout(this.#resyncTimer);
     await this.#feed.close();
-    if (this.#data.isOpen) await this.#data.close().catch(() => this.#data.destroy());
+    await closeClient(this.#data);
   }
 
   status(): SourceStatus {
