@@ -1,0 +1,65 @@
+// The things a scenario measures, as targets: start() -> { child, port, readyS },
+// stop(handle). "role" decides where a row sits in the table: the reference
+// of a scenario is what the candidate's ratios are computed against.
+
+import { stop } from '../lib/procs.js';
+import { startNginxRef, startSwitchyard } from '../lib/servers.js';
+
+/**
+ * Stops a proxy; says so when it needed SIGKILL (it did not finish its
+ * SIGTERM drain within the grace period although the load had ended).
+ */
+async function stopTarget(ctx, name, child) {
+  const r = await stop(child);
+  if (r.killed) ctx.log(`    note: ${name} had not exited ${r.seconds.toFixed(1)} s after SIGTERM (idle, load over): killed`);
+}
+
+export function switchyardTarget(ctx, { workers = ctx.opts.workers, readyHost, readyTimeoutMs, file } = {}) {
+  return {
+    name: `switchyard-w${workers}`,
+    role: 'candidate',
+    port: ctx.ports.switchyard,
+    async start() {
+      const h = await startSwitchyard(ctx, { workers, file: file ?? ctx.fileSourceDir, readyHost, readyTimeoutMs });
+      return { ...h, port: ctx.ports.switchyard, pid: h.child.pid };
+    },
+    stop(h) {
+      return stopTarget(ctx, this.name, h.child);
+    },
+  };
+}
+
+export function nginxTarget(ctx, { catchAll = false, role = 'reference', readyHost } = {}) {
+  return {
+    name: `nginx-w${ctx.opts.refWorkers}${catchAll ? ' (catch-all)' : ''}`,
+    role,
+    port: ctx.ports.nginxRef,
+    async start() {
+      const h = await startNginxRef(ctx, { catchAll, readyHost });
+      return { ...h, port: ctx.ports.nginxRef, pid: h.child.pid };
+    },
+    stop(h) {
+      return stopTarget(ctx, this.name, h.child);
+    },
+  };
+}
+
+/** A server already running (e.g. the echo backend), measured directly: no process tree of a proxy. */
+export function directTarget(name, port) {
+  return {
+    name,
+    role: 'reference',
+    port,
+    async start() {
+      return { port, pid: null, readyS: NaN };
+    },
+    async stop() {},
+  };
+}
+
+/** Reference first on even reps, candidate first on odd ones: drift hits both alike. */
+export function interleave(targets, rep) {
+  const cand = targets.filter((t) => t.role === 'candidate');
+  const rest = targets.filter((t) => t.role !== 'candidate');
+  return rep % 2 ? [...cand, ...rest] : [...rest, ...cand];
+}
