@@ -1,6 +1,7 @@
 import type { Logger } from '../../src/log.js';
 import type { RedisDirectConfig } from '../../src/config/types.js';
 import { closeClient, connectClient, withTimeout, type RedisClient } from './client.js';
+import { PingBarrier } from './barrier.js';
 import type { KeySpace } from './keys.js';
 
 export type FeedMode = 'keyspace' | 'tracking' | 'per-request';
@@ -36,27 +37,21 @@ export class ChangeFeed {
     return this.#mode;
   }
 
-  #barrier: Promise<void> | null = null;
+  #barrier: PingBarrier | null = null;
+
+  #feedConnection(): RedisClient | null {
+    return this.#mode === 'keyspace' ? this.#subscriber : this.#mode === 'tracking' ? this.#tracker : null;
+  }
 
   /**
    * Settles once every change notification Redis produced before this call
-   * has been handled: a PING on the notification connection, answered in
-   * order after them. Requests of one event-loop turn share one PING. Never
-   * rejects; gives up after syncTimeout (a hung Redis must not hold requests).
+   * has been handled (see PingBarrier); undefined when there is no live
+   * notification connection to ask.
    */
   barrier(): Promise<void> | undefined {
-    const conn = this.#mode === 'keyspace' ? this.#subscriber : this.#mode === 'tracking' ? this.#tracker : null;
-    if (conn === null || !conn.isReady) return undefined;
-    if (this.#barrier === null) {
-      this.#barrier = withTimeout(conn.ping(), this.config.syncTimeoutMs, 'notification barrier').then(
-        () => undefined,
-        () => undefined,
-      );
-      // node-redis writes queued commands in a setImmediate; once this one runs, the PING is on the wire
-      // and later requests need a PING of their own.
-      setImmediate(() => (this.#barrier = null));
-    }
-    return this.#barrier;
+    if (this.#feedConnection()?.isReady !== true) return undefined;
+    this.#barrier ??= new PingBarrier(() => this.#feedConnection()?.ping() ?? Promise.resolve(), this.config.syncTimeoutMs);
+    return this.#barrier.wait();
   }
 
   #establishing: Promise<unknown> = Promise.resolve();
