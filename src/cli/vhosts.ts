@@ -32,8 +32,14 @@ export async function loadVhostsTree(path: string): Promise<VhostsTree> {
   return { path, files: read.files.map((f) => f.file), frontends, problems: problems.sort(byLocation), ignored: await ignoredDirectories(path) };
 }
 
-/** For plan and import: an invalid tree is refused, with every problem, as validate would print them. */
-export function refuseInvalid(tree: VhostsTree, io: Output): ExitCode | null {
+/** For plan and import: the tree, or the exit code when it is invalid (its problems printed as validate would). */
+export async function loadValidTree(path: string, io: Output): Promise<VhostsTree | ExitCode> {
+  const tree = await loadVhostsTree(path);
+  warnIgnored(tree, io);
+  return refuseInvalid(tree, io) ?? tree;
+}
+
+function refuseInvalid(tree: VhostsTree, io: Output): ExitCode | null {
   if (tree.problems.length === 0) return null;
   for (const problem of tree.problems) io.err(`${formatProblem(problem)}\n`);
   io.err(`refusing ${tree.path}: ${plural(tree.problems.length, 'problem')} (the output of \`switchyard validate ${tree.path}\`)\n`);

@@ -8,7 +8,7 @@ import { EXIT_OK, type Command, type ExitCode, type Output } from '../command.js
 import { countChanges, diffFrontends, hasChanges, type FrontendChange } from '../diff.js';
 import { HipacheStore, resolveRedis, type StoredFrontend } from '../redis-store.js';
 import { renderChanges, renderCounts } from '../render.js';
-import { loadVhostsTree, refuseInvalid, warnIgnored } from '../vhosts.js';
+import { loadValidTree } from '../vhosts.js';
 
 const USAGE = `Usage: switchyard import <file-or-dir> [--config FILE | --redis URL] [--apply] [--prune]
 
@@ -50,10 +50,8 @@ export const command: Command = {
       io.out(USAGE);
       return EXIT_OK;
     }
-    const tree = await loadVhostsTree(args.positionals[0]!);
-    warnIgnored(tree, io);
-    const refused = refuseInvalid(tree, io);
-    if (refused !== null) return refused;
+    const tree = await loadValidTree(args.positionals[0]!, io);
+    if (typeof tree === 'number') return tree;
     const desired = withoutOptions(tree.frontends, io);
     const store = await HipacheStore.connect(resolveRedis(args, 'write'));
     try {

@@ -8,7 +8,7 @@ import { parseCommandArgs } from '../args.js';
 import { EXIT_FINDINGS, EXIT_OK, plural, type Command, type Output } from '../command.js';
 import { countChanges, diffFrontends, hasChanges } from '../diff.js';
 import { renderChanges, renderCounts } from '../render.js';
-import { loadVhostsTree, refuseInvalid, warnIgnored, type VhostsTree } from '../vhosts.js';
+import { loadValidTree, type VhostsTree } from '../vhosts.js';
 
 const USAGE = `Usage: switchyard plan <file-or-dir> [--admin URL | --config FILE] [--token T] [--exit-code]
 
@@ -47,10 +47,8 @@ export const command: Command = {
       io.out(USAGE);
       return EXIT_OK;
     }
-    const tree = await loadVhostsTree(args.positionals[0]!);
-    warnIgnored(tree, io);
-    const refused = refuseInvalid(tree, io);
-    if (refused !== null) return refused;
+    const tree = await loadValidTree(args.positionals[0]!, io);
+    if (typeof tree === 'number') return tree;
     const target = resolveAdmin(args);
     const [status, served] = await Promise.all([adminGetOk<AdminStatus>(target, '/status'), adminGetOk<AdminFrontends>(target, '/frontends')]);
     io.out(header(tree, target, status, io));
