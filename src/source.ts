@@ -40,10 +40,11 @@ export interface ConfigSource {
   stop(): Promise<void>;
   status(): SourceStatus;
   /**
-   * Read-your-writes barrier: when a change that may affect `host` has been
-   * announced but not yet emitted, a promise that settles once it has been.
-   * Undefined (the usual case) means the table is already current for `host`.
-   * Never waits on an unreachable source.
+   * Read-your-writes barrier. Returns false when the table is already
+   * current for `host` (`ready` is then never called). Otherwise returns
+   * true and calls `ready` once every change that may affect `host`, made
+   * before this call, has been emitted. A callback, not a promise: this
+   * runs for every request. Never waits long on an unreachable source.
    */
-  pendingFor?(host: string): Promise<void> | undefined;
+  whenCurrent?(host: string, ready: () => void): boolean;
 }

@@ -4,24 +4,16 @@
 // the PONG is back, any change a client made before sending us its request
 // is known (and its re-read registered).
 
-interface Batch {
-  promise: Promise<void>;
-  resolve: () => void;
-}
-
-function newBatch(): Batch {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}
+/** The requests waiting for one PING: callbacks, not promises, as this runs per request. */
+type Batch = (() => void)[];
 
 /**
  * Shares PINGs between requests: all requests that arrive before a PING is
  * issued wait for that one, and at most one PING is on the wire at a time
  * (requests arriving meanwhile wait for the next, issued when it returns).
  * Under load this is one PING per Redis round trip, not one per request.
- * Never rejects; a PING slower than `timeoutMs` releases its waiters (a hung
- * Redis must not hold requests).
+ * A PING slower than `timeoutMs` releases its waiters (a hung Redis must not
+ * hold requests).
  */
 export class PingBarrier {
   #open: Batch | null = null;
@@ -32,12 +24,13 @@ export class PingBarrier {
     private readonly timeoutMs: number,
   ) {}
 
-  wait(): Promise<void> {
+  /** Calls `done` once a PING issued after this call has been answered (or timed out). */
+  then(done: () => void): void {
     if (this.#open === null) {
-      this.#open = newBatch();
+      this.#open = [];
       if (!this.#inFlight) this.#issue(this.#open);
     }
-    return this.#open.promise;
+    this.#open.push(done);
   }
 
   #issue(batch: Batch): void {
@@ -46,16 +39,25 @@ export class PingBarrier {
     setImmediate(() => {
       if (this.#open === batch) this.#open = null;
       let settled = false;
-      const done = () => {
+      const answered = () => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        batch.resolve();
         this.#inFlight = false;
         if (this.#open !== null) this.#issue(this.#open);
+        for (const done of batch) {
+          try {
+            done();
+          } catch (err) {
+            // One request's failure must not strand the others of the batch.
+            queueMicrotask(() => {
+              throw err;
+            });
+          }
+        }
       };
-      const timer = setTimeout(done, this.timeoutMs);
-      this.ping().then(done, done);
+      const timer = setTimeout(answered, this.timeoutMs);
+      this.ping().then(answered, answered);
     });
   }
 }

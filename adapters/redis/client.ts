@@ -8,6 +8,12 @@ export interface ClientOptions {
   /** RESP3 with invalidation pushes emitted as 'invalidate' events (client tracking mode). */
   tracking?: boolean;
   name: string;
+  /**
+   * No per-command timeout: for the notification connection, whose only
+   * commands are the barrier PINGs (PingBarrier has its own timeout) and
+   * node-redis would otherwise arm an AbortSignal timer for each one.
+   */
+  noCommandTimeout?: boolean;
 }
 
 /**
@@ -29,6 +35,7 @@ export function connectClient(endpoint: RedisEndpoint, log: Logger, options: Cli
     password: endpoint.password,
     database: endpoint.db,
     disableOfflineQueue: true,
+    ...(options.noCommandTimeout ? { commandOptions: { timeout: 0 } } : {}),
     ...(options.tracking ? { RESP: 3 as const, emitInvalidate: true } : {}),
   }) as RedisClient;
   let lastError = '';

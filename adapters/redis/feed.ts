@@ -44,14 +44,15 @@ export class ChangeFeed {
   }
 
   /**
-   * Settles once every change notification Redis produced before this call
-   * has been handled (see PingBarrier); undefined when there is no live
-   * notification connection to ask.
+   * Calls `then` once every change notification Redis produced before this call
+   * has been handled (see PingBarrier); false (and `then` never called)
+   * when there is no live notification connection to ask.
    */
-  barrier(): Promise<void> | undefined {
-    if (this.#feedConnection()?.isReady !== true) return undefined;
+  afterBarrier(then: () => void): boolean {
+    if (this.#feedConnection()?.isReady !== true) return false;
     this.#barrier ??= new PingBarrier(() => this.#feedConnection()?.ping() ?? Promise.resolve(), this.config.syncTimeoutMs);
-    return this.#barrier.wait();
+    this.#barrier.then(then);
+    return true;
   }
 
   #establishing: Promise<unknown> = Promise.resolve();
@@ -117,7 +118,7 @@ export class ChangeFeed {
       return false;
     }
     if (this.#subscriber === null) {
-      const sub = connectClient(this.config.read, this.log, { name: 'subscriber' });
+      const sub = connectClient(this.config.read, this.log, { name: 'subscriber', noCommandTimeout: true });
       await sub.connect();
       // Only a *re*connect calls for a resync: this first connection is part of the one under way.
       sub.on('ready', () => this.onReconnect());
@@ -132,7 +133,7 @@ export class ChangeFeed {
   async #enableTracking(required: boolean): Promise<boolean> {
     try {
       if (this.#tracker === null) {
-        const tracker = connectClient(this.config.read, this.log, { name: 'tracker', tracking: true });
+        const tracker = connectClient(this.config.read, this.log, { name: 'tracker', tracking: true, noCommandTimeout: true });
         tracker.on('invalidate', (key: Buffer | null) => (key === null ? this.onLostTrack() : this.onChanged(key.toString())));
         this.#tracker = tracker;
         await tracker.connect();

@@ -74,12 +74,22 @@ export class RedisSource implements ConfigSource {
     return { name: this.name, state: this.#state, mode: this.#feed.mode ?? 'connecting', lastError: this.#lastError, lastSnapshotAt: this.#lastSnapshotAt };
   }
 
-  pendingFor(host: string): Promise<void> | undefined {
-    if (!this.#responsive) return undefined; // never wait on an unreachable or hung redis
-    if (this.#feed.mode === 'per-request') return this.#bounded(this.#readHost(host));
-    const barrier = this.config.readYourWrites ? this.#feed.barrier() : undefined;
-    if (barrier === undefined) return this.#refreshesFor(host);
-    return barrier.then(() => this.#refreshesFor(host));
+  whenCurrent(host: string, ready: () => void): boolean {
+    if (!this.#responsive) return false; // never wait on an unreachable or hung redis
+    if (this.#feed.mode === 'per-request') {
+      void this.#bounded(this.#readHost(host)).then(ready);
+      return true;
+    }
+    if (this.config.readYourWrites && this.#feed.afterBarrier(() => this.#afterRefreshes(host, ready) || ready())) return true;
+    return this.#afterRefreshes(host, ready);
+  }
+
+  /** Calls `ready` after the re-reads under way for `host`'s keys; false when there are none. */
+  #afterRefreshes(host: string, ready: () => void): boolean {
+    const wait = this.#refreshesFor(host);
+    if (wait === undefined) return false;
+    void wait.then(ready);
+    return true;
   }
 
   /** The re-reads under way for keys that can serve `host`. */

@@ -23,8 +23,21 @@ export class BackendPools {
     return pool;
   }
 
-  async close(): Promise<void> {
-    await Promise.all([...this.#pools.values()].map((p) => p.close().catch(() => p.destroy())));
+  /**
+   * Called once the listeners drained, so nothing is in flight for a client
+   * any more: idle keep-alive connections get a short grace, then go. (A
+   * pool's close() can wait on a request whose client already left.)
+   */
+  async close(graceMs = 1000): Promise<void> {
+    await Promise.all(
+      [...this.#pools.values()].map(async (pool) => {
+        let timer: NodeJS.Timeout | undefined;
+        const grace = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
+        const outcome = await Promise.race([pool.close().then(() => 'closed' as const, () => 'late' as const), grace]);
+        clearTimeout(timer);
+        if (outcome === 'late') await pool.destroy().catch(() => {});
+      }),
+    );
     this.#pools.clear();
   }
 }

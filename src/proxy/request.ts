@@ -29,9 +29,7 @@ export function requestTarget(req: IncomingMessage): Target | null {
 /** The route for a host once every source is current for it; `done` gets null for an unknown host. */
 export function resolveRoute(ctx: ProxyContext, host: string, done: (route: Route | null | 'not-loaded') => void): void {
   const lookup = () => done(ctx.table.loaded ? ctx.table.lookup(host) ?? null : 'not-loaded');
-  const wait = ctx.pendingFor(host);
-  if (wait === undefined) lookup();
-  else wait.then(lookup, lookup);
+  if (!ctx.whenCurrent(host, lookup)) lookup();
 }
 
 /** The HTTP request handler: route, then forward (see Exchange). */

@@ -16,8 +16,8 @@ export interface ProxySettings {
 export interface ProxyContext {
   settings: ProxySettings;
   table: RoutingTable;
-  /** Read-your-writes barrier over every source (see ConfigSource.pendingFor). */
-  pendingFor(host: string): Promise<void> | undefined;
+  /** Read-your-writes barrier over every source (see ConfigSource.whenCurrent). */
+  whenCurrent(host: string, ready: () => void): boolean;
   health: PassiveHealth;
   pools: BackendPools;
   errorPages: ErrorPages;

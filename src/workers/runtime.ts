@@ -71,7 +71,7 @@ export class ProxyRuntime {
         keepAlive: server.httpKeepAlive,
       },
       table: this.table,
-      pendingFor: this.#pendingFor(),
+      whenCurrent: this.#whenCurrent(),
       health: new PassiveHealth(this.table, server, (report) => publisher?.publish(report)),
       pools: this.#pools,
       errorPages: new ErrorPages(server.staticDir),
@@ -79,16 +79,22 @@ export class ProxyRuntime {
     };
   }
 
-  #pendingFor(): ProxyContext['pendingFor'] {
-    const barriers = this.sources.filter((s) => s.pendingFor !== undefined);
-    if (barriers.length === 0) return () => undefined;
+  #whenCurrent(): ProxyContext['whenCurrent'] {
+    const barriers = this.sources.filter((s) => s.whenCurrent !== undefined);
+    if (barriers.length === 0) return () => false;
     if (barriers.length === 1) {
       const only = barriers[0]!;
-      return (host) => only.pendingFor!(host);
+      return (host, ready) => only.whenCurrent!(host, ready);
     }
-    return (host) => {
-      const waits = barriers.map((s) => s.pendingFor!(host)).filter((w) => w !== undefined);
-      return waits.length === 0 ? undefined : Promise.all(waits).then(() => undefined);
+    return (host, ready) => {
+      let pending = 0;
+      let armed = false;
+      const one = () => {
+        if (--pending === 0 && armed) ready();
+      };
+      for (const source of barriers) if (source.whenCurrent!(host, one)) pending++;
+      armed = true;
+      return pending > 0;
     };
   }
 
