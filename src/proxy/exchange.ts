@@ -134,13 +134,18 @@ class Attempt implements Dispatcher.DispatchHandler {
     if (isUnhealthyStatus(status, retryAfter, ex.ctx.settings)) ex.ctx.health.report(ex.route, ex.host, this.pick.index);
     if (ex.debug) ex.debugHeaders(this.pick, headers);
     ex.res.writeHead(status, statusText || undefined, headers);
-    ex.res.on('drain', resume);
+    this.#resume = resume;
     return true;
   }
 
+  #resume: (() => void) | undefined;
+
   onData(chunk: Buffer): boolean {
     this.ex.meter.bytes += chunk.length;
-    return this.ex.res.write(chunk);
+    if (this.ex.res.write(chunk)) return true;
+    // Backpressure: undici pauses until the client's socket drained (most answers never get here).
+    this.ex.res.once('drain', this.#resume!);
+    return false;
   }
 
   onComplete(): void {
