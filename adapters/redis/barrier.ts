@@ -18,6 +18,9 @@ type Batch = (() => void)[];
 export class PingBarrier {
   #open: Batch | null = null;
   #inFlight = false;
+  /** The PING on the wire: when it left and how to release its batch. */
+  #pending: { sentAt: number; release: () => void } | null = null;
+  #watchdog: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly ping: () => Promise<unknown>,
@@ -33,6 +36,15 @@ export class PingBarrier {
     this.#open.push(done);
   }
 
+  /** One timer for all PINGs (a timer per PING costs more than the PING's share of a request). */
+  #watch(release: () => void): void {
+    this.#pending = { sentAt: Date.now(), release };
+    this.#watchdog ??= setInterval(() => {
+      const pending = this.#pending;
+      if (pending !== null && Date.now() - pending.sentAt >= this.timeoutMs) pending.release();
+    }, Math.max(10, Math.min(100, this.timeoutMs / 2))).unref();
+  }
+
   #issue(batch: Batch): void {
     this.#inFlight = true;
     // Requests of this event-loop turn join the batch; the PING leaves after them.
@@ -42,7 +54,7 @@ export class PingBarrier {
       const answered = () => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
+        this.#pending = null;
         this.#inFlight = false;
         if (this.#open !== null) this.#issue(this.#open);
         for (const done of batch) {
@@ -56,7 +68,7 @@ export class PingBarrier {
           }
         }
       };
-      const timer = setTimeout(answered, this.timeoutMs);
+      this.#watch(answered);
       this.ping().then(answered, answered);
     });
   }
