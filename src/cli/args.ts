@@ -7,34 +7,31 @@ import { CliError } from './command.js';
 export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
 
 export interface ParsedArgs {
-  help: boolean;
   positionals: string[];
   string(name: string): string | undefined;
   flag(name: string): boolean;
 }
 
 /**
- * Parses `argv` against `options` (plus -h/--help). Positional arguments are
- * checked against `names` (their count and, for the usage error, their names)
- * unless --help was given.
+ * Parses `argv` against `options`. Positional arguments are checked against
+ * `names` (their count and, for the usage error, their names). --help never
+ * gets here: runCommand answers it for every command.
  */
 export function parseCommandArgs(argv: string[], options: OptionSpec, names: string[]): ParsedArgs {
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
+    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
   } catch (err) {
     throw new CliError('USAGE', `${(err as Error).message.split('\n')[0]} (see --help)`, { cause: err });
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
-  const help = values['help'] === true;
-  if (!help && parsed.positionals.length < names.length) {
+  if (parsed.positionals.length < names.length) {
     throw new CliError('USAGE', `missing ${names.slice(parsed.positionals.length).map((n) => `<${n}>`).join(' ')} (see --help)`);
   }
-  if (!help && parsed.positionals.length > names.length) {
+  if (parsed.positionals.length > names.length) {
     throw new CliError('USAGE', `unexpected argument: ${parsed.positionals[names.length]} (see --help)`);
   }
   return {
-    help,
     positionals: parsed.positionals,
     string: (name) => (typeof values[name] === 'string' ? (values[name] as string) : undefined),
     flag: (name) => values[name] === true,

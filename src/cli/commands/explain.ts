@@ -41,10 +41,6 @@ export const command: Command = {
   usage: USAGE,
   async run(argv, io) {
     const args = parseCommandArgs(argv, OPTIONS, ['host']);
-    if (args.help) {
-      io.out(USAGE);
-      return EXIT_OK;
-    }
     const target = resolveAdmin(args);
     const reply = await adminGet<RouteReply>(target, `/route?host=${encodeURIComponent(args.positionals[0]!)}`);
     if (reply.status === 400) throw new CliError('USAGE', `"${args.positionals[0]}" is not a host name`);

@@ -43,10 +43,6 @@ export const command: Command = {
   usage: USAGE,
   async run(argv, io) {
     const args = parseCommandArgs(argv, OPTIONS, []);
-    if (args.help) {
-      io.out(USAGE);
-      return EXIT_OK;
-    }
     const store = await HipacheStore.connect(resolveRedis(args, 'read'));
     try {
       return await exportFrom(store, args, io);

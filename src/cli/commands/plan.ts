@@ -43,10 +43,6 @@ export const command: Command = {
   usage: USAGE,
   async run(argv, io) {
     const args = parseCommandArgs(argv, OPTIONS, ['file-or-dir']);
-    if (args.help) {
-      io.out(USAGE);
-      return EXIT_OK;
-    }
     const tree = await loadValidTree(args.positionals[0]!, io);
     if (typeof tree === 'number') return tree;
     const target = resolveAdmin(args);

@@ -28,10 +28,6 @@ export const command: Command = {
   usage: USAGE,
   async run(argv, io) {
     const args = parseCommandArgs(argv, {}, ['file-or-dir']);
-    if (args.help) {
-      io.out(USAGE);
-      return EXIT_OK;
-    }
     const tree = await loadVhostsTree(args.positionals[0]!);
     warnIgnored(tree, io);
     return report(tree, io);
