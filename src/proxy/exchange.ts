@@ -1,18 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
 import type { Route } from '../routing/table.js';
 import { logger } from '../log.js';
 import { pickBackend, type Pick } from './balancer.js';
 import { forwardResponseHeaders } from './headers.js';
 import { isUnhealthyStatus } from './health.js';
 import type { ProxyContext } from './settings.js';
+import type { BackendConnection, UpstreamError, UpstreamHandler } from './upstream/connection.js';
+import type { ResponseHead } from './upstream/response-parser.js';
 
 const log = logger('proxy');
 
 /** Errors that happen before the backend accepted the connection: safe to retry, and a sign of a dead backend. */
-const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'CONNECT_TIMEOUT']);
 /** A kept-alive connection the backend closed under us: retry, but the backend is fine. */
-const STALE_CONNECTION = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+const STALE_CONNECTION = new Set(['ECONNRESET', 'EPIPE', 'UPSTREAM_CLOSED']);
 
 /** One client request on its way to a backend, across retries. */
 export class Exchange {
@@ -32,6 +33,8 @@ export class Exchange {
     readonly path: string,
     readonly headers: string[],
     readonly hasBody: boolean,
+    /** The body comes without a length (Transfer-Encoding: chunked). */
+    readonly chunked: boolean,
     readonly debug: boolean,
     readonly fail: (status: number, code: string) => void,
     /** Body bytes relayed to the client, for the access log. */
@@ -40,7 +43,7 @@ export class Exchange {
     res.once('close', () => {
       if (!res.writableFinished) {
         this.clientGone = true;
-        this.#attempt?.abort?.(new Error('client closed the connection'));
+        this.#attempt?.abort();
       }
     });
   }
@@ -58,36 +61,30 @@ export class Exchange {
     this.#attempt = attempt;
     const timeout = (this.route.options?.tcpTimeout ?? 0) * 1000 || this.ctx.settings.tcpTimeoutMs;
     this.backendStarted = performance.now();
-    try {
-      this.ctx.pools.get(pick.target).dispatch(
-        {
-          path: pick.target.pathPrefix + this.path,
-          method: this.req.method as Dispatcher.HttpMethod,
-          headers: this.headers,
-          body: this.hasBody ? this.req : null,
-          headersTimeout: timeout,
-          bodyTimeout: timeout,
-          reset: !this.ctx.settings.keepAlive,
-        },
-        attempt,
-      );
-    } catch (err) {
-      // undici validates headers synchronously: a header it cannot send is the client's fault.
-      log.debug('request rejected before dispatch', { host: this.host, error: (err as Error).message });
-      this.fail(400, 'INVALID_REQUEST');
-    }
+    this.ctx.pools.get(pick.target).dispatch(
+      {
+        method: this.req.method!,
+        path: pick.target.pathPrefix + this.path,
+        headers: this.headers,
+        body: this.hasBody ? this.req : null,
+        chunked: this.chunked,
+        timeoutMs: timeout,
+        close: !this.ctx.settings.keepAlive,
+      },
+      attempt,
+    );
   }
 
   /** A failed attempt: retry on another backend when nothing was sent to the client and the body is intact. */
-  failed(pick: Pick, err: Error & { code?: string }): void {
-    const code = err.code ?? 'UNKNOWN';
+  failed(pick: Pick, err: UpstreamError): void {
+    const code = err.code;
     if (this.clientGone) return;
     if (this.responded) {
       log.warn('backend failed mid-response', { host: this.host, backend: pick.target.url, error: code });
       this.res.destroy();
       return;
     }
-    const timedOut = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
+    const timedOut = code === 'HEADERS_TIMEOUT' || code === 'BODY_TIMEOUT';
     if (CONNECT_FAILURES.has(code) || timedOut) this.ctx.health.report(this.route, this.host, pick.index);
     log.info('backend attempt failed', { host: this.host, backend: pick.target.url, error: code });
     if (timedOut) return this.fail(504, 'BACKEND_TIMEOUT');
@@ -95,7 +92,6 @@ export class Exchange {
     const bodyIntact = !this.hasBody || !this.req.readableDidRead;
     const retries = (this.route.options?.retryOnError ?? this.ctx.settings.retryOnError);
     if (retryable && bodyIntact && this.tried.length <= retries) return this.#next();
-    if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' || code === 'UND_ERR_REQ_RETRY') return this.fail(400, 'BAD_REQUEST_BODY');
     this.fail(502, retryable ? 'BACKEND_UNAVAILABLE' : code);
   }
 
@@ -112,47 +108,53 @@ export class Exchange {
   }
 }
 
-/** undici handler for one attempt: streams the backend's answer to the client with backpressure. */
-class Attempt implements Dispatcher.DispatchHandler {
-  abort: ((err?: Error) => void) | undefined;
+/** One attempt on one backend: streams its answer to the client with backpressure. */
+class Attempt implements UpstreamHandler {
+  connection: BackendConnection | null = null;
+  #ended = false;
 
   constructor(
     private readonly ex: Exchange,
     private readonly pick: Pick,
   ) {}
 
-  onConnect(abort: (err?: Error) => void): void {
-    this.abort = abort;
-    if (this.ex.clientGone) abort(new Error('client closed the connection'));
+  /** The client left: drop the backend exchange, queued or under way. */
+  abort(): void {
+    if (this.connection !== null) this.connection.abort(this);
+    else this.ex.ctx.pools.get(this.pick.target).cancel(this);
   }
 
-  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
-    if (status < 200) return true; // 1xx interim answers are not relayed
+  onResponse(head: ResponseHead): void {
     const ex = this.ex;
     ex.responded = true;
-    const { headers, retryAfter } = forwardResponseHeaders(rawHeaders);
-    if (isUnhealthyStatus(status, retryAfter, ex.ctx.settings)) ex.ctx.health.report(ex.route, ex.host, this.pick.index);
+    const { headers, retryAfter } = forwardResponseHeaders(head.headers);
+    if (isUnhealthyStatus(head.status, retryAfter, ex.ctx.settings)) ex.ctx.health.report(ex.route, ex.host, this.pick.index);
     if (ex.debug) ex.debugHeaders(this.pick, headers);
-    ex.res.writeHead(status, statusText || undefined, headers);
-    this.#resume = resume;
-    return true;
+    ex.res.writeHead(head.status, head.statusText || undefined, headers);
   }
 
-  #resume: (() => void) | undefined;
-
-  onData(chunk: Buffer): boolean {
+  onData(chunk: Buffer, last: boolean): boolean {
+    const res = this.ex.res;
     this.ex.meter.bytes += chunk.length;
-    if (this.ex.res.write(chunk)) return true;
-    // Backpressure: undici pauses until the client's socket drained (most answers never get here).
-    this.ex.res.once('drain', this.#resume!);
+    if (last) {
+      // The whole remaining body: head and body leave in one write.
+      this.#ended = true;
+      res.end(chunk);
+      return true;
+    }
+    if (res.write(chunk)) return true;
+    // Backpressure: the backend is paused until the client's socket drained (most answers never get here).
+    res.once('drain', () => this.connection?.resume(this));
     return false;
   }
 
   onComplete(): void {
-    this.ex.res.end();
+    if (!this.#ended) this.ex.res.end();
+    // A backend may answer before reading the whole body (a 413): discard the rest so the client connection stays usable.
+    if (!this.ex.req.complete) this.ex.req.resume();
   }
 
-  onError(err: Error): void {
+  onError(err: UpstreamError): void {
     this.ex.failed(this.pick, err);
   }
 }

@@ -71,21 +71,19 @@ export function forwardRequestHeaders(rawHeaders: string[], client: ClientInfo, 
 }
 
 /** The backend's response headers as a flat list for writeHead, hop-by-hop removed. */
-export function forwardResponseHeaders(raw: Buffer[]): { headers: string[]; retryAfter: boolean } {
+export function forwardResponseHeaders(raw: string[]): { headers: string[]; retryAfter: boolean } {
   let named: Set<string> | null = null;
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length === 10 && raw[i]!.toString('latin1').toLowerCase() === 'connection') {
-      named = connectionTokens(raw[i + 1]!.toString('latin1'));
-    }
+    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') named = connectionTokens(raw[i + 1]);
   }
   const headers: string[] = [];
   let retryAfter = false;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1');
+    const name = raw[i]!;
     const lower = name.toLowerCase();
     if (isHopByHop(lower, named, false)) continue;
     if (lower === 'retry-after') retryAfter = true;
-    headers.push(name, raw[i + 1]!.toString('latin1'));
+    headers.push(name, raw[i + 1]!);
   }
   return { headers, retryAfter };
 }

@@ -1,23 +1,16 @@
-import { Pool } from 'undici';
 import type { BackendTarget } from '../routing/backend.js';
+import { BackendPool } from './upstream/pool.js';
 
 /** One keep-alive connection pool per backend origin, created on first use. */
 export class BackendPools {
-  readonly #pools = new Map<string, Pool>();
+  readonly #pools = new Map<string, BackendPool>();
 
   constructor(private readonly options: { maxSockets: number; tcpTimeoutMs: number }) {}
 
-  get(target: BackendTarget): Pool {
+  get(target: BackendTarget): BackendPool {
     let pool = this.#pools.get(target.origin);
     if (pool === undefined) {
-      pool = new Pool(target.origin, {
-        connections: this.options.maxSockets,
-        pipelining: 1,
-        connect: { timeout: this.options.tcpTimeoutMs },
-        headersTimeout: this.options.tcpTimeoutMs,
-        bodyTimeout: this.options.tcpTimeoutMs,
-        strictContentLength: true,
-      });
+      pool = new BackendPool(target, { maxSockets: this.options.maxSockets, timeoutMs: this.options.tcpTimeoutMs });
       this.#pools.set(target.origin, pool);
     }
     return pool;
@@ -25,19 +18,10 @@ export class BackendPools {
 
   /**
    * Called once the listeners drained, so nothing is in flight for a client
-   * any more: idle keep-alive connections get a short grace, then go. (A
-   * pool's close() can wait on a request whose client already left.)
+   * any more: idle connections close at once, busy ones get a short grace.
    */
   async close(graceMs = 1000): Promise<void> {
-    await Promise.all(
-      [...this.#pools.values()].map(async (pool) => {
-        let timer: NodeJS.Timeout | undefined;
-        const grace = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
-        const outcome = await Promise.race([pool.close().then(() => 'closed' as const, () => 'late' as const), grace]);
-        clearTimeout(timer);
-        if (outcome === 'late') await pool.destroy().catch(() => {});
-      }),
-    );
+    await Promise.all([...this.#pools.values()].map((pool) => pool.close(graceMs)));
     this.#pools.clear();
   }
 }

@@ -61,11 +61,12 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
     res.shouldKeepAlive = false; // the body's end is unknowable: the connection cannot be reused
     return fail(400, 'AMBIGUOUS_FRAMING');
   }
-  const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+  const chunked = req.headers['transfer-encoding'] !== undefined;
+  const hasBody = chunked || (req.headers['content-length'] ?? '0') !== '0';
   resolveRoute(ctx, target.host, (route) => {
     if (route === 'not-loaded') return fail(503, 'NO_CONFIGURATION_YET');
     if (route === null) return fail(400, 'UNKNOWN_HOST');
-    new Exchange(ctx, req, res, target.host, route, target.path, headers, hasBody, debug, fail, meter).start();
+    new Exchange(ctx, req, res, target.host, route, target.path, headers, hasBody, chunked, debug, fail, meter).start();
   });
 }
 
@@ -91,7 +92,7 @@ export function sendError(ctx: ProxyContext, req: IncomingMessage, res: ServerRe
 }
 
 function logWhenDone(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, meter: { bytes: number }): void {
-  // Read now: undici sets req.socket to null when it destroys a request body it has sent.
+  // Read now: req.socket is null once the request is destroyed.
   const remoteAddress = clientAddress(req.socket.remoteAddress);
   res.once('close', () => {
     ctx.accessLog!.write({

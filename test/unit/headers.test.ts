@@ -55,7 +55,7 @@ describe('forwardRequestHeaders', () => {
 
 describe('forwardResponseHeaders', () => {
   it('keeps repeated Set-Cookie and drops hop-by-hop', () => {
-    const raw = ['Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'Connection', 'close', 'Transfer-Encoding', 'chunked', 'Retry-After', '5'].map((s) => Buffer.from(s));
+    const raw = ['Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'Connection', 'close', 'Transfer-Encoding', 'chunked', 'Retry-After', '5'];
     const { headers, retryAfter } = forwardResponseHeaders(raw);
     assert.deepEqual(headers, ['Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'Retry-After', '5']);
     assert.equal(retryAfter, true);

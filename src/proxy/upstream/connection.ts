@@ -1,0 +1,282 @@
+import net, { type Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+import tls from 'node:tls';
+import type { BackendTarget } from '../../routing/backend.js';
+import { ResponseParseError, ResponseParser, type ResponseHead, type ResponseSink } from './response-parser.js';
+
+/** One request to a backend, as the proxy forwards it. */
+export interface UpstreamRequest {
+  method: string;
+  /** Origin-form target, backend path prefix included. */
+  path: string;
+  /** Flat [name, value, ...]; framing (Content-Length) included, Transfer-Encoding not. */
+  headers: string[];
+  /** The client's body, streamed once the connection is up; null for none. */
+  body: Readable | null;
+  /** The body arrives without a length: send it chunked. */
+  chunked: boolean;
+  /** Idle time allowed while waiting on the backend (connect, response head, each body read). */
+  timeoutMs: number;
+  /** Close the connection after this exchange instead of pooling it. */
+  close: boolean;
+}
+
+/**
+ * What the proxy does with a backend's answer. `onData` returning false
+ * pauses the backend until `resume()`; `last` says the chunk ends the body.
+ */
+export interface UpstreamHandler {
+  /** Set when the exchange gets its connection (null while waiting for one). */
+  connection: BackendConnection | null;
+  onResponse(head: ResponseHead): void;
+  onData(chunk: Buffer, last: boolean): boolean;
+  onComplete(): void;
+  onError(err: UpstreamError): void;
+}
+
+/**
+ * Why an exchange failed. Codes: the socket's own (ECONNREFUSED, ECONNRESET,
+ * EPIPE, ...), CONNECT_TIMEOUT, HEADERS_TIMEOUT, BODY_TIMEOUT, UPSTREAM_CLOSED
+ * (closed before any byte of the answer), RESPONSE_TRUNCATED, BAD_RESPONSE.
+ */
+export class UpstreamError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ConnectionOwner {
+  /** The exchange ended and the connection may carry another. */
+  released(conn: BackendConnection): void;
+  /** The connection is gone (closed, failed, or not reusable). */
+  discarded(conn: BackendConnection): void;
+}
+
+const enum Phase {
+  Idle,
+  Waiting, // request sent (or sending), no answer yet
+  Receiving,
+}
+
+/** A keep-alive connection to one backend, carrying one exchange at a time. */
+export class BackendConnection implements ResponseSink {
+  readonly socket: Socket;
+  #connected = false;
+  #gone = false;
+  /** A previous exchange completed on it: a failure before any answer is a stale keep-alive, not a dead backend. */
+  reused = false;
+  #phase = Phase.Idle;
+  #handler: UpstreamHandler | null = null;
+  #request: UpstreamRequest | null = null;
+  #bodyDone = true;
+  #paused = false;
+  #completed = false;
+  #keepAlive = false;
+  #timeoutMs: number;
+  readonly #parser = new ResponseParser(this);
+
+  constructor(
+    target: BackendTarget,
+    timeoutMs: number,
+    private readonly owner: ConnectionOwner,
+  ) {
+    this.#timeoutMs = timeoutMs;
+    const options = { host: target.hostname, port: target.port, noDelay: true };
+    this.socket = target.secure ? tls.connect({ ...options, servername: net.isIP(target.hostname) === 0 ? target.hostname : undefined }) : net.connect(options);
+    this.socket.setTimeout(timeoutMs);
+    this.socket.once(target.secure ? 'secureConnect' : 'connect', () => {
+      this.#connected = true;
+      if (this.#request !== null) this.#streamBody();
+    });
+    this.socket.on('data', (data: Buffer) => this.#onData(data));
+    this.socket.on('end', () => this.#onEnd());
+    this.socket.on('error', (err: NodeJS.ErrnoException) => this.#fail(err.code ?? 'ECONNRESET', err.message));
+    this.socket.on('close', () => this.#fail('UPSTREAM_CLOSED', 'backend closed the connection'));
+    this.socket.on('timeout', () => this.#onTimeout());
+    this.socket.on('drain', () => {
+      if (this.#request !== null && !this.#bodyDone) this.#request.body!.resume();
+    });
+  }
+
+  get idle(): boolean {
+    return this.#phase === Phase.Idle && !this.#gone;
+  }
+
+  /** Sends `request`; the answer goes to `handler`. */
+  start(request: UpstreamRequest, handler: UpstreamHandler): void {
+    this.#request = request;
+    this.#handler = handler;
+    handler.connection = this;
+    this.#phase = Phase.Waiting;
+    this.#paused = false;
+    this.#completed = false;
+    this.#bodyDone = request.body === null;
+    if (request.timeoutMs !== this.#timeoutMs) {
+      this.#timeoutMs = request.timeoutMs;
+      this.socket.setTimeout(request.timeoutMs);
+    }
+    this.#parser.expect(request.method === 'HEAD');
+    let head = `${request.method} ${request.path} HTTP/1.1\r\n`;
+    const h = request.headers;
+    for (let i = 0; i < h.length; i += 2) head += `${h[i]}: ${h[i + 1]}\r\n`;
+    if (request.chunked) head += 'Transfer-Encoding: chunked\r\n';
+    if (request.close) head += 'Connection: close\r\n';
+    this.socket.write(head + '\r\n', 'latin1');
+    // Body bytes are read from the client only once the backend accepted the connection, so a refused connection can be retried with the body intact.
+    if (this.#connected && request.body !== null) this.#streamBody();
+  }
+
+  /** The client left: drop the exchange and the connection with it. */
+  abort(handler: UpstreamHandler): void {
+    if (this.#handler !== handler) return;
+    this.#detach();
+    this.#destroy();
+  }
+
+  /** Closes the connection, failing its exchange if one is under way. */
+  close(): void {
+    this.#fail('POOL_CLOSED', 'the proxy is shutting down');
+  }
+
+  /** The client drained: read on from the backend. */
+  resume(handler: UpstreamHandler): void {
+    if (this.#handler !== handler || !this.#paused) return;
+    this.#paused = false;
+    this.socket.resume();
+  }
+
+  // --- request body ---
+
+  #streamBody(): void {
+    const body = this.#request!.body;
+    if (body === null || this.#bodyDone) return;
+    body.on('data', this.#onBodyData);
+    body.on('end', this.#onBodyEnd);
+  }
+
+  readonly #onBodyData = (chunk: Buffer): void => {
+    const socket = this.socket;
+    let ok: boolean;
+    if (this.#request!.chunked) {
+      socket.cork();
+      socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+      socket.write(chunk);
+      ok = socket.write('\r\n', 'latin1');
+      socket.uncork();
+    } else ok = socket.write(chunk);
+    if (!ok) this.#request!.body!.pause();
+  };
+
+  readonly #onBodyEnd = (): void => {
+    if (this.#request!.chunked) this.socket.write('0\r\n\r\n', 'latin1');
+    this.#stopBody();
+    this.#settle();
+  };
+
+  #stopBody(): void {
+    const body = this.#request?.body;
+    if (body == null || this.#bodyDone) return;
+    this.#bodyDone = true;
+    body.off('data', this.#onBodyData);
+    body.off('end', this.#onBodyEnd);
+  }
+
+  // --- response ---
+
+  #onData(data: Buffer): void {
+    if (this.#handler === null) {
+      // Bytes on an idle connection: the backend is out of step with us.
+      this.#destroy();
+      return;
+    }
+    try {
+      this.#parser.execute(data);
+    } catch (err) {
+      if (err instanceof ResponseParseError) return this.#fail(err.code, err.message);
+      throw err;
+    }
+    if (this.#completed) {
+      if (this.#parser.extraData) this.#keepAlive = false;
+      this.#settle();
+    }
+  }
+
+  onHead(head: ResponseHead): void {
+    this.#phase = Phase.Receiving;
+    this.#keepAlive = head.keepAlive && !this.#request!.close;
+    this.#handler!.onResponse(head);
+  }
+
+  onBody(chunk: Buffer, last: boolean): void {
+    if (this.#handler === null) return;
+    if (!this.#handler.onData(chunk, last) && !this.#paused) {
+      this.#paused = true;
+      this.socket.pause();
+    }
+  }
+
+  onComplete(): void {
+    this.#completed = true;
+    const handler = this.#handler!;
+    // The client gets its answer now; the connection is settled once the request body is sent too.
+    handler.onComplete();
+  }
+
+  /** Both directions done: pool the connection or close it. */
+  #settle(): void {
+    if (!this.#completed || this.#handler === null) return;
+    if (!this.#bodyDone) {
+      // The backend answered before reading the whole request body (a 413, say): the rest cannot be sent on.
+      this.#detach();
+      this.#destroy();
+      return;
+    }
+    this.#detach();
+    if (!this.#keepAlive || this.#paused) return this.#destroy();
+    this.reused = true;
+    this.owner.released(this);
+  }
+
+  #onEnd(): void {
+    if (this.#handler !== null && this.#parser.readsUntilClose) {
+      this.#parser.end();
+      this.#settle();
+      return;
+    }
+    if (this.#handler !== null && this.#phase === Phase.Receiving) return this.#fail('RESPONSE_TRUNCATED', 'backend closed the connection mid-response');
+    this.#fail('UPSTREAM_CLOSED', 'backend closed the connection');
+  }
+
+  #onTimeout(): void {
+    if (this.#handler === null) return this.#destroy(); // idle for tcpTimeout: let it go
+    if (!this.#connected) return this.#fail('CONNECT_TIMEOUT', 'connecting to the backend timed out');
+    if (this.#paused) return; // waiting on a slow client, not on the backend
+    if (this.#phase === Phase.Waiting && !this.#bodyDone) return; // waiting on the client's upload
+    this.#fail(this.#phase === Phase.Waiting ? 'HEADERS_TIMEOUT' : 'BODY_TIMEOUT', 'backend timed out');
+  }
+
+  #fail(code: string, message: string): void {
+    const handler = this.#handler;
+    this.#detach();
+    this.#destroy();
+    if (handler === null) return;
+    handler.onError(new UpstreamError(code, message));
+  }
+
+  #detach(): void {
+    this.#stopBody();
+    this.#handler = null;
+    this.#request = null;
+    this.#phase = Phase.Idle;
+  }
+
+  #destroy(): void {
+    if (this.#gone) return;
+    this.#gone = true;
+    this.socket.destroy();
+    this.owner.discarded(this);
+  }
+}

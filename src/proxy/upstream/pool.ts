@@ -1,0 +1,102 @@
+import type { BackendTarget } from '../../routing/backend.js';
+import { BackendConnection, UpstreamError, type ConnectionOwner, type UpstreamHandler, type UpstreamRequest } from './connection.js';
+
+export interface PoolOptions {
+  /** Connections per backend origin, busy and idle together (Hipache's maxSockets). */
+  maxSockets: number;
+  /** Default idle timeout of a connection; a request may carry its own. */
+  timeoutMs: number;
+}
+
+interface Queued {
+  request: UpstreamRequest;
+  handler: UpstreamHandler;
+}
+
+/**
+ * Keep-alive connections to one backend origin. The most recently used idle
+ * connection goes first (its peer is least likely to have timed it out);
+ * beyond maxSockets, requests wait in order.
+ */
+export class BackendPool implements ConnectionOwner {
+  readonly #idle: BackendConnection[] = [];
+  readonly #all = new Set<BackendConnection>();
+  readonly #queue: Queued[] = [];
+  #closing = false;
+  #closed: (() => void) | null = null;
+
+  constructor(
+    private readonly target: BackendTarget,
+    private readonly options: PoolOptions,
+  ) {}
+
+  get size(): number {
+    return this.#all.size;
+  }
+
+  get idleCount(): number {
+    return this.#idle.length;
+  }
+
+  dispatch(request: UpstreamRequest, handler: UpstreamHandler): void {
+    if (this.#closing) return handler.onError(new UpstreamError('POOL_CLOSED', 'the proxy is shutting down'));
+    let conn = this.#idle.pop();
+    if (conn === undefined) {
+      if (this.#all.size >= this.options.maxSockets) {
+        this.#queue.push({ request, handler });
+        return;
+      }
+      conn = this.#connect(request.timeoutMs);
+    }
+    conn.start(request, handler);
+  }
+
+  /** Drops a request still waiting for a connection (its client left). */
+  cancel(handler: UpstreamHandler): void {
+    const i = this.#queue.findIndex((q) => q.handler === handler);
+    if (i !== -1) this.#queue.splice(i, 1);
+  }
+
+  released(conn: BackendConnection): void {
+    if (this.#closing) return conn.close();
+    const next = this.#queue.shift();
+    if (next !== undefined) return conn.start(next.request, next.handler);
+    this.#idle.push(conn);
+  }
+
+  discarded(conn: BackendConnection): void {
+    this.#all.delete(conn);
+    const i = this.#idle.lastIndexOf(conn);
+    if (i !== -1) this.#idle.splice(i, 1);
+    if (this.#closing) {
+      if (this.#all.size === 0) this.#closed?.();
+      return;
+    }
+    const next = this.#queue.shift();
+    if (next !== undefined) this.#connect(next.request.timeoutMs).start(next.request, next.handler);
+  }
+
+  #connect(timeoutMs: number): BackendConnection {
+    const conn = new BackendConnection(this.target, timeoutMs || this.options.timeoutMs, this);
+    this.#all.add(conn);
+    return conn;
+  }
+
+  /** Idle connections close now; busy ones when their exchange ends, or after `graceMs`. */
+  close(graceMs: number): Promise<void> {
+    this.#closing = true;
+    for (const q of this.#queue.splice(0)) q.handler.onError(new UpstreamError('POOL_CLOSED', 'the proxy is shutting down'));
+    for (const conn of this.#idle.splice(0)) conn.close();
+    if (this.#all.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        for (const conn of [...this.#all]) conn.close();
+        resolve();
+      }, graceMs);
+      this.#closed = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}

@@ -1,0 +1,236 @@
+// SPEC §3 backend side: pooled keep-alive connections (maxSockets per
+// backend), and every way a backend may frame or end its answer. The backends
+// here are raw TCP servers, so each test controls the exact bytes and packet
+// boundaries the proxy's HTTP client sees.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { before, describe, test } from 'node:test';
+import { onCleanup } from '../helpers/cleanup.js';
+import { RawConnection } from '../helpers/http.js';
+import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { startProxy, type Proxy } from '../helpers/redis-proxy.js';
+import { waitFor } from '../helpers/wait.js';
+
+interface Counted {
+  url: string;
+  /** Connections accepted so far. */
+  accepted: number;
+  /** Connections open now. */
+  open: () => number;
+  /** Highest number of connections open at once. */
+  peak: number;
+  heads: string[];
+}
+
+/**
+ * A backend that hands each request head (and any body bytes that came with
+ * it) to `respond`, and counts its connections.
+ */
+async function countedBackend(respond: (socket: net.Socket, head: string, nth: number) => void): Promise<Counted> {
+  const sockets = new Set<net.Socket>();
+  const state: Counted = { url: '', accepted: 0, open: () => sockets.size, peak: 0, heads: [] };
+  const server = net.createServer((socket) => {
+    state.accepted++;
+    sockets.add(socket);
+    state.peak = Math.max(state.peak, sockets.size);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    let buffer = '';
+    socket.on('data', (d: Buffer) => {
+      buffer += d.toString('latin1');
+      for (let end = buffer.indexOf('\r\n\r\n'); end >= 0; end = buffer.indexOf('\r\n\r\n')) {
+        const head = buffer.slice(0, end);
+        buffer = buffer.slice(end + 4);
+        state.heads.push(head);
+        respond(socket, head, state.heads.length);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  state.url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  onCleanup(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      }),
+  );
+  return state;
+}
+
+/** Writes `parts` one by one with a pause between, so each reaches the proxy as its own packet. */
+async function trickle(socket: net.Socket, parts: string[], gapMs = 15): Promise<void> {
+  for (const part of parts) {
+    if (socket.destroyed) return;
+    socket.write(part);
+    await new Promise((r) => setTimeout(r, gapMs));
+  }
+}
+
+describe('backend connections and response framing', () => {
+  let redis: RedisServer;
+  let proxy: Proxy;
+  let small: Proxy;
+
+  before(async () => {
+    redis = await startRedis();
+    proxy = await startProxy({ driver: redis.url, server: { tcpTimeout: 2 } });
+    small = await startProxy({ driver: redis.url, server: { maxSockets: 2 } });
+  });
+
+  const setFrontend = async (key: string, ...backends: string[]) => {
+    await redis.cmd('DEL', `frontend:${key}`);
+    await redis.cmd('RPUSH', `frontend:${key}`, 'site', ...backends);
+  };
+
+  test('sequential requests reuse one kept-alive backend connection', async () => {
+    const b = await countedBackend((s) => s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
+    await setFrontend('reuse.test', b.url);
+    for (let i = 0; i < 20; i++) {
+      const res = await proxy.get('reuse.test');
+      assert.deepEqual([res.status, res.body.toString()], [200, 'ok']);
+    }
+    assert.equal(b.accepted, 1);
+  });
+
+  test('maxSockets caps the connections to a backend; requests beyond it wait their turn', async () => {
+    const b = await countedBackend((s) => setTimeout(() => s.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nslow'), 50));
+    await setFrontend('capped.test', b.url);
+    const answers = await Promise.all(Array.from({ length: 12 }, () => small.get('capped.test')));
+    assert.deepEqual(new Set(answers.map((r) => `${r.status} ${r.body.toString()}`)), new Set(['200 slow']));
+    assert.ok(b.peak <= 2, `peak of ${b.peak} connections with maxSockets 2`);
+    assert.equal(b.heads.length, 12);
+  });
+
+  test('a chunked answer arriving in many small packets is relayed whole', async () => {
+    const b = await countedBackend((s) => {
+      void trickle(s, ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n', 'X-Backend-Name: chunky\r\n\r\n', '5\r\nhel', 'lo\r\n', '7;ext=1\r\n, world\r\n', '0\r\n', 'X-Trailer: dropped\r\n\r\n']);
+    });
+    await setFrontend('chunky.test', b.url);
+    for (let i = 0; i < 2; i++) {
+      const res = await proxy.get('chunky.test');
+      assert.deepEqual([res.status, res.body.toString()], [200, 'hello, world']);
+    }
+    assert.equal(b.accepted, 1, 'the connection is reused after a chunked answer');
+  });
+
+  test('an HTTP/1.0 backend without a length: the body runs to the close, and a new connection is used next', async () => {
+    const b = await countedBackend((s) => {
+      void trickle(s, ['HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n', 'part one, ', 'part two']).then(() => s.end());
+    });
+    await setFrontend('http10.test', b.url);
+    for (let i = 0; i < 3; i++) {
+      const res = await proxy.get('http10.test');
+      assert.deepEqual([res.status, res.body.toString()], [200, 'part one, part two']);
+    }
+    assert.equal(b.accepted, 3);
+  });
+
+  test('a backend answering Connection: close gets a fresh connection for each request', async () => {
+    const b = await countedBackend((s) => s.end('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3\r\n\r\nbye'));
+    await setFrontend('closing.test', b.url);
+    for (let i = 0; i < 3; i++) assert.equal((await proxy.get('closing.test')).body.toString(), 'bye');
+    assert.equal(b.accepted, 3);
+  });
+
+  test('a kept-alive connection the backend dropped while idle is retried on a new one, unseen by the client', async () => {
+    const sockets: net.Socket[] = [];
+    const b = await countedBackend((s) => {
+      sockets.push(s);
+      s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    });
+    await setFrontend('stale.test', b.url);
+    assert.equal((await proxy.get('stale.test')).status, 200);
+    // The backend resets its idle connection; the proxy may not have seen it yet when the next request comes.
+    for (const s of sockets) s.resetAndDestroy();
+    const res = await proxy.get('stale.test');
+    assert.deepEqual([res.status, res.body.toString()], [200, 'ok']);
+    assert.ok(b.accepted >= 2);
+  });
+
+  test('interim 100 and 103 answers are not relayed; the final answer is', async () => {
+    const b = await countedBackend((s) => s.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 7\r\n\r\ncreated'));
+    await setFrontend('interim.test', b.url);
+    const res = await proxy.get('interim.test');
+    assert.deepEqual([res.status, res.body.toString()], [201, 'created']);
+  });
+
+  test('a backend answering garbage gets the client a 502, and the next request a fresh connection', async () => {
+    const b = await countedBackend((s) => s.write('SSH-2.0-OpenSSH_9.2\r\n\r\n'));
+    await setFrontend('garbage.test', b.url);
+    assert.equal((await proxy.get('garbage.test')).status, 502);
+    assert.equal((await proxy.get('garbage.test')).status, 502);
+    assert.equal(b.accepted, 2);
+  });
+
+  test('a backend that never answers: 504 after tcpTimeout, and its connection is dropped', async () => {
+    const b = await countedBackend(() => {});
+    await setFrontend('silent.test', b.url);
+    const started = performance.now();
+    assert.equal((await proxy.get('silent.test')).status, 504);
+    const ms = performance.now() - started;
+    assert.ok(ms >= 1900 && ms < 4000, `504 after ${ms} ms with tcpTimeout 2 s`);
+    await waitFor(() => b.open() === 0, { message: 'the timed-out connection closed' });
+  });
+
+  test('HEAD answers with a Content-Length but no body; the connection is reused', async () => {
+    const b = await countedBackend((s, head) => {
+      if (head.startsWith('HEAD')) s.write('HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n');
+      else s.write('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nget');
+    });
+    await setFrontend('head.test', b.url);
+    const conn = await RawConnection.open(proxy.sy.port);
+    try {
+      conn.write('HEAD / HTTP/1.1\r\nHost: head.test\r\n\r\n');
+      const head = await conn.readResponse({ head: true });
+      assert.equal(head.status, 200);
+      assert.equal(head.headers['content-length'], '1234');
+      conn.write('GET / HTTP/1.1\r\nHost: head.test\r\n\r\n');
+      assert.equal((await conn.readResponse()).body.toString(), 'get');
+    } finally {
+      conn.close();
+    }
+    assert.equal(b.accepted, 1);
+  });
+
+  test('a backend answering 413 before reading the upload: the client gets the 413 and its connection stays usable', async () => {
+    const b = await countedBackend((s, head) => {
+      if (head.startsWith('POST')) s.write('HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\n\r\ntoo big!');
+      else s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    });
+    await setFrontend('upload.test', b.url);
+    const conn = await RawConnection.open(proxy.sy.port);
+    try {
+      const body = 'x'.repeat(256 * 1024);
+      conn.write(`POST /upload HTTP/1.1\r\nHost: upload.test\r\nContent-Length: ${body.length}\r\n\r\n`);
+      const first = await conn.readResponse();
+      assert.deepEqual([first.status, first.body.toString()], [413, 'too big!']);
+      conn.write(body);
+      conn.write('GET / HTTP/1.1\r\nHost: upload.test\r\n\r\n');
+      const second = await conn.readResponse();
+      assert.deepEqual([second.status, second.body.toString()], [200, 'ok']);
+    } finally {
+      conn.close();
+    }
+  });
+
+  test('a client leaving mid-answer closes that backend connection; the next request is served', async () => {
+    let n = 0;
+    const b = await countedBackend((s) => {
+      if (++n === 1) {
+        s.write('HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\nbeginning');
+        return;
+      }
+      s.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext');
+    });
+    await setFrontend('leave.test', b.url);
+    const conn = await RawConnection.open(proxy.sy.port);
+    conn.write('GET / HTTP/1.1\r\nHost: leave.test\r\n\r\n');
+    await waitFor(() => b.heads.length === 1);
+    await new Promise((r) => setTimeout(r, 50));
+    conn.close();
+    await waitFor(() => b.open() === 0, { message: 'the abandoned backend connection closed' });
+    const res = await proxy.get('leave.test');
+    assert.deepEqual([res.status, res.body.toString()], [200, 'next']);
+  });
+});
