@@ -10,6 +10,48 @@ export interface ClientInfo {
   secure: boolean;
 }
 
+/** The request header fields the proxy acts on, read in one pass over the raw list. */
+export interface RequestHeadFields {
+  /** The first Host field. */
+  host: string | undefined;
+  /** Every Connection field, joined. */
+  connection: string | undefined;
+  debug: boolean;
+  /** A body follows: a non-zero Content-Length or a transfer coding. */
+  hasBody: boolean;
+  chunked: boolean;
+}
+
+/**
+ * Reads Host, Connection, X-Debug and the body framing from `rawHeaders`
+ * without building IncomingMessage's header object (comparing names only
+ * when their length matches keeps this cheap).
+ */
+export function scanRequestHead(rawHeaders: string[]): RequestHeadFields {
+  const fields: RequestHeadFields = { host: undefined, connection: undefined, debug: false, hasBody: false, chunked: false };
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    switch (name.length) {
+      case 4:
+        if (fields.host === undefined && name.toLowerCase() === 'host') fields.host = rawHeaders[i + 1];
+        break;
+      case 7:
+        if (name.toLowerCase() === 'x-debug') fields.debug = true;
+        break;
+      case 10:
+        if (name.toLowerCase() === 'connection') fields.connection = fields.connection === undefined ? rawHeaders[i + 1] : `${fields.connection}, ${rawHeaders[i + 1]}`;
+        break;
+      case 14:
+        if (name.toLowerCase() === 'content-length' && rawHeaders[i + 1] !== '0') fields.hasBody = true;
+        break;
+      case 17:
+        if (name.toLowerCase() === 'transfer-encoding') fields.hasBody = fields.chunked = true;
+        break;
+    }
+  }
+  return fields;
+}
+
 /** Tokens named by a Connection header: those headers are hop-by-hop too. */
 function connectionTokens(value: string | undefined): Set<string> | null {
   if (value === undefined || value === '') return null;

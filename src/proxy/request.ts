@@ -3,7 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import { normalizeHost, splitAbsoluteTarget } from '../routing/host.js';
 import type { Route } from '../routing/table.js';
 import { Exchange } from './exchange.js';
-import { clientAddress, forwardRequestHeaders } from './headers.js';
+import { clientAddress, forwardRequestHeaders, scanRequestHead } from './headers.js';
 import type { ProxyContext } from './settings.js';
 
 export interface Target {
@@ -14,10 +14,10 @@ export interface Target {
 }
 
 /** Where a request goes, from its target and Host (RFC 9112 §3.2.2), or null when it names no host. */
-export function requestTarget(req: IncomingMessage): Target | null {
+export function requestTarget(req: IncomingMessage, hostField: string | undefined): Target | null {
   const url = req.url ?? '';
   if (url.charCodeAt(0) === 47 /* / */ || url === '*') {
-    const host = normalizeHost(req.headers.host);
+    const host = normalizeHost(hostField);
     return host === null ? null : { host, path: url, hostOverride: null };
   }
   const absolute = splitAbsoluteTarget(url);
@@ -34,13 +34,14 @@ export function resolveRoute(ctx: ProxyContext, host: string, done: (route: Rout
 
 /** The HTTP request handler: route, then forward (see Exchange). */
 export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse): void {
-  const debug = req.headers['x-debug'] !== undefined;
+  const fields = scanRequestHead(req.rawHeaders);
+  const debug = fields.debug;
   const meter = { bytes: 0 };
   const fail = (status: number, code: string) => {
     meter.bytes = sendError(ctx, req, res, status, code, debug);
   };
   if (ctx.accessLog !== null) logWhenDone(ctx, req, res, meter);
-  const target = requestTarget(req);
+  const target = requestTarget(req, fields.host);
   if (target === null) return fail(400, 'MISSING_OR_INVALID_HOST');
   if (target.host === '__ping__') {
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': '2' });
@@ -53,7 +54,7 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
   const headers = forwardRequestHeaders(
     req.rawHeaders,
     { remoteAddress: clientAddress(socket.remoteAddress), localPort: socket.localPort ?? 0, secure },
-    req.headers.connection,
+    fields.connection,
     target.hostOverride,
     false,
   );
@@ -61,12 +62,10 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
     res.shouldKeepAlive = false; // the body's end is unknowable: the connection cannot be reused
     return fail(400, 'AMBIGUOUS_FRAMING');
   }
-  const chunked = req.headers['transfer-encoding'] !== undefined;
-  const hasBody = chunked || (req.headers['content-length'] ?? '0') !== '0';
   resolveRoute(ctx, target.host, (route) => {
     if (route === 'not-loaded') return fail(503, 'NO_CONFIGURATION_YET');
     if (route === null) return fail(400, 'UNKNOWN_HOST');
-    new Exchange(ctx, req, res, target.host, route, target.path, headers, hasBody, chunked, debug, fail, meter).start();
+    new Exchange(ctx, req, res, target.host, route, target.path, headers, fields.hasBody, fields.chunked, debug, fail, meter).start();
   });
 }
 

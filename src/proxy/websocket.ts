@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { logger } from '../log.js';
 import type { Route } from '../routing/table.js';
 import { pickBackend, type Pick } from './balancer.js';
-import { clientAddress, forwardRequestHeaders } from './headers.js';
+import { clientAddress, forwardRequestHeaders, scanRequestHead } from './headers.js';
 import { requestTarget, resolveRoute } from './request.js';
 import type { ProxyContext } from './settings.js';
 
@@ -18,13 +18,14 @@ const log = logger('websocket');
  */
 export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: Duplex, head: Buffer): void {
   client.on('error', () => client.destroy());
-  const target = requestTarget(req);
+  const fields = scanRequestHead(req.rawHeaders);
+  const target = requestTarget(req, fields.host);
   if (target === null || target.host === '__ping__') return reject(client, 400);
   const socket = req.socket as Socket;
   const headers = forwardRequestHeaders(
     req.rawHeaders,
     { remoteAddress: clientAddress(socket.remoteAddress), localPort: socket.localPort ?? 0, secure: (socket as TLSSocket).encrypted === true },
-    req.headers.connection,
+    fields.connection,
     target.hostOverride,
     true,
   );

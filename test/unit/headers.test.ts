@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { forwardRequestHeaders, forwardResponseHeaders } from '../../src/proxy/headers.js';
+import { forwardRequestHeaders, forwardResponseHeaders, scanRequestHead } from '../../src/proxy/headers.js';
 
 const client = { remoteAddress: '127.0.0.9', localPort: 8080, secure: false };
 const pairs = (flat: string[] | null) => {
@@ -59,5 +59,23 @@ describe('forwardResponseHeaders', () => {
     const { headers, retryAfter } = forwardResponseHeaders(raw);
     assert.deepEqual(headers, ['Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'Retry-After', '5']);
     assert.equal(retryAfter, true);
+  });
+});
+
+describe('scanRequestHead', () => {
+  it('reads the first Host, every Connection, X-Debug and the body framing, names in any case', () => {
+    const fields = scanRequestHead(['HOST', 'a.test', 'Host', 'b.test', 'connection', 'keep-alive', 'Connection', 'X-Secret', 'x-DEBUG', '1', 'Content-Length', '5']);
+    assert.deepEqual(fields, { host: 'a.test', connection: 'keep-alive, X-Secret', debug: true, hasBody: true, chunked: false });
+  });
+
+  it('no body for a zero Content-Length or none; chunked for a transfer coding', () => {
+    assert.equal(scanRequestHead(['Host', 'a', 'Content-Length', '0']).hasBody, false);
+    assert.equal(scanRequestHead(['Host', 'a']).hasBody, false);
+    assert.deepEqual(
+      [scanRequestHead(['Transfer-Encoding', 'chunked']).hasBody, scanRequestHead(['Transfer-Encoding', 'chunked']).chunked],
+      [true, true],
+    );
+    // Same-length names that are not the ones looked for are ignored.
+    assert.deepEqual(scanRequestHead(['Hast', 'x', 'X-Debog', '1', 'Connectiom', 'close']), { host: undefined, connection: undefined, debug: false, hasBody: false, chunked: false });
   });
 });

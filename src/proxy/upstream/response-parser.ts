@@ -49,6 +49,18 @@ function hexValue(c: number): number {
   return -1;
 }
 
+/** The value of 1 to 15 decimal digits, or -1. */
+function decimal(text: string): number {
+  if (text.length === 0 || text.length > 15) return -1;
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
 function fail(reason: string): never {
   throw new ResponseParseError(`invalid response from backend: ${reason}`);
 }
@@ -151,8 +163,9 @@ export class ResponseParser {
   }
 
   #parseHead(text: string): void {
-    const lines = text.split('\r\n');
-    const statusLine = lines[0]!;
+    let eol = text.indexOf('\r\n');
+    if (eol === -1) eol = text.length;
+    const statusLine = text.slice(0, eol);
     // "HTTP/1.1 200 OK": version, then a three-digit status, then an optional reason.
     if (!statusLine.startsWith('HTTP/1.') || statusLine.length < 12 || statusLine.charCodeAt(8) !== 32) fail('malformed status line');
     const minor = statusLine.charCodeAt(7) - 48;
@@ -165,14 +178,15 @@ export class ResponseParser {
     let chunked = false;
     let coded = false;
     let close = minor === 0;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const colon = line.indexOf(':');
-      if (colon <= 0) fail('malformed header line');
-      const c0 = line.charCodeAt(0);
-      if (c0 === 32 || c0 === 9 || line.charCodeAt(colon - 1) === 32) fail('malformed header line');
-      const name = line.slice(0, colon);
-      const value = line.slice(colon + 1).trim();
+    for (let start = eol + 2; start < text.length; start = eol + 2) {
+      eol = text.indexOf('\r\n', start);
+      if (eol === -1) eol = text.length;
+      const colon = text.indexOf(':', start);
+      if (colon <= start || colon > eol) fail('malformed header line');
+      const c0 = text.charCodeAt(start);
+      if (c0 === 32 || c0 === 9 || text.charCodeAt(colon - 1) === 32) fail('malformed header line');
+      const name = text.slice(start, colon);
+      const value = text.slice(colon + 1, eol).trim();
       headers.push(name, value);
       switch (name.length) {
         case 10:
@@ -186,8 +200,8 @@ export class ResponseParser {
           break;
         case 14:
           if (name.toLowerCase() === 'content-length') {
-            if (!/^\d{1,15}$/.test(value)) fail('invalid Content-Length');
-            const n = Number(value);
+            const n = decimal(value);
+            if (n === -1) fail('invalid Content-Length');
             if (length !== -1 && length !== n) fail('conflicting Content-Length headers');
             length = n;
           }
