@@ -1,8 +1,28 @@
-import { createClient } from 'redis';
+import { RedisClient as NodeRedisClient, type RedisClientOptions, type RedisClientType } from '@redis/client';
 import type { RedisEndpoint } from '../../src/config/types.js';
 import type { Logger } from '../../src/log.js';
 
-export type RedisClient = ReturnType<typeof createClient>;
+/** node-redis without modules (`@redis/client`, not `redis`: JSON, search, time series and bloom cost ~3 MiB per process), RESP3. */
+export type RedisClient = RedisClientType<{}, {}, {}, 3, {}>;
+
+/** What newClient takes: everything but the protocol, which every client here shares (RESP3). */
+export type NewClientOptions = Omit<RedisClientOptions<{}, {}, {}, 3, {}>, 'RESP' | 'modules' | 'functions' | 'scripts'>;
+
+const SHARED_CONFIG = { RESP: 3 } as const;
+let makeClient: ReturnType<typeof NodeRedisClient.factory<{}, {}, {}, 3>> | undefined;
+
+/**
+ * A node-redis client. createClient() builds a new client class (a prototype
+ * holding every Redis command, and a Multi class) on each call: about 17 MiB
+ * of short-lived garbage each time, which made a worker's heap balloon at
+ * start (three clients) and a Sentinel watcher churn through it on every poll.
+ * Every client here has the same protocol and no modules, so the class is
+ * built once per process and each client is only an instance of it.
+ */
+export function newClient(options: NewClientOptions): RedisClient {
+  makeClient ??= NodeRedisClient.factory(SHARED_CONFIG);
+  return makeClient(options);
+}
 
 export interface ClientOptions {
   /** RESP3 with invalidation pushes emitted as 'invalidate' events (client tracking mode). */
@@ -22,7 +42,7 @@ export interface ClientOptions {
  * jittered backoff forever.
  */
 export function connectClient(endpoint: RedisEndpoint, log: Logger, options: ClientOptions): RedisClient {
-  const client = createClient({
+  const client = newClient({
     socket: {
       host: endpoint.host,
       port: endpoint.port,
@@ -36,8 +56,8 @@ export function connectClient(endpoint: RedisEndpoint, log: Logger, options: Cli
     database: endpoint.db,
     disableOfflineQueue: true,
     ...(options.noCommandTimeout ? { commandOptions: { timeout: 0 } } : {}),
-    ...(options.tracking ? { RESP: 3 as const, emitInvalidate: true } : {}),
-  }) as RedisClient;
+    ...(options.tracking ? { emitInvalidate: true } : {}),
+  });
   let lastError = '';
   client.on('error', (err: Error) => {
     // node-redis repeats the same error on every reconnect attempt; log changes only.

@@ -6,10 +6,9 @@
 // its Redis connection, and periodically: pub/sub is fire and forget, so the
 // notification only triggers a query and the query's answer is the truth.
 
-import { createClient } from 'redis';
 import type { RedisEndpoint, SentinelConfig, SentinelNode } from '../../src/config/types.js';
 import type { Logger } from '../../src/log.js';
-import { withTimeout } from './client.js';
+import { newClient, withTimeout } from './client.js';
 
 /** Called with the new master and the one it replaces (null the first time). */
 export type MasterListener = (master: RedisEndpoint, previous: RedisEndpoint | null) => void;
@@ -208,7 +207,7 @@ export class SentinelWatcher {
 
   /** Resolves once subscribed, with a promise that settles when the subscription is lost. */
   async #subscribe(node: SentinelNode): Promise<Promise<void>> {
-    const client = createClient({
+    const client = newClient({
       socket: { host: node.host, port: node.port, connectTimeout: QUERY_TIMEOUT_MS, keepAlive: true, reconnectStrategy: false },
       password: this.config.password,
     });
@@ -248,7 +247,7 @@ export class SentinelWatcher {
 
 /** Connects, runs one command, disconnects. Rejects on any failure or after the timeout. */
 async function oneShot(target: Target, command: string[]): Promise<unknown> {
-  const client = createClient({
+  const client = newClient({
     socket: { host: target.host, port: target.port, connectTimeout: QUERY_TIMEOUT_MS, reconnectStrategy: false },
     password: target.password,
     disableOfflineQueue: true,

@@ -3,8 +3,7 @@
 // proxy's client (which reconnects forever and never makes a request wait),
 // a command fails at once when Redis cannot be reached: exit 2.
 
-import { createClient } from 'redis';
-import { withTimeout, type RedisClient } from '../../adapters/redis/client.js';
+import { newClient, withTimeout, type RedisClient } from '../../adapters/redis/client.js';
 import { KeySpace } from '../../adapters/redis/keys.js';
 import { HipacheReader } from '../../adapters/redis/reader.js';
 import { ConfigError } from '../config/errors.js';
@@ -56,12 +55,12 @@ export class HipacheStore {
   }
 
   static async connect(endpoint: RedisEndpoint): Promise<HipacheStore> {
-    const client = createClient({
+    const client = newClient({
       socket: { host: endpoint.host, port: endpoint.port, connectTimeout: 3000, reconnectStrategy: false },
       username: endpoint.username,
       password: endpoint.password,
       database: endpoint.db,
-    }) as RedisClient;
+    });
     client.on('error', () => {}); // the failed command or connect() reports it
     try {
       await withTimeout(client.connect(), TIMEOUT_MS, 'connect');

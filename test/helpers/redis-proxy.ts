@@ -3,7 +3,7 @@
 // client for URLs the shared harness cannot reach (password, db), a raw TCP
 // backend for misbehaving answers, and small Hipache-key assertions.
 import net from 'node:net';
-import { createClient } from 'redis';
+import { createClient } from '@redis/client';
 import { onCleanup, type CleanupScope } from './cleanup.js';
 import { hipacheConfig } from './config.js';
 import { json, request, type HttpResponse, type RequestOptions } from './http.js';

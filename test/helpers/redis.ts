@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { createClient } from 'redis';
+import { createClient } from '@redis/client';
 import { onCleanup, type CleanupScope } from './cleanup.js';
 import { freePort } from './ports.js';
 import { spawnCaptured, type Spawned } from './process.js';

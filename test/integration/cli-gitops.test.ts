@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { createClient } from 'redis';
+import { createClient } from '@redis/client';
 import { startHttpBackend, type Backend } from '../helpers/backends.js';
 import { shown, switchyard } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
