@@ -1,6 +1,8 @@
 // The typed change events every ConfigSource emits. The RoutingTable is a
 // pure projection of these; nothing else writes routing state.
 
+import type { FrontendSet } from './routing/frontend-set.js';
+
 /** Who produced an event: "redis", "file", or "proxy" (a worker's own dead mark). */
 export type SourceName = string;
 
@@ -39,8 +41,12 @@ export type ConfigEvent =
   | { type: 'frontend-removed'; source: SourceName; key: string }
   | { type: 'backend-dead'; source: SourceName; mark: DeadMark }
   | { type: 'backend-alive'; source: SourceName; host: string; index: number }
-  /** Everything the source knows, replacing all it said before (after a (re)connect or reload). */
-  | { type: 'snapshot'; source: SourceName; frontends: FrontendSpec[]; dead: DeadMark[] }
+  /**
+   * Everything the source knows, replacing all it said before (after a (re)connect or reload).
+   * A large source sends a FrontendSet (compact, built page by page); the table copies it and
+   * never changes it, so the event stays what the source sent.
+   */
+  | { type: 'snapshot'; source: SourceName; frontends: readonly FrontendSpec[] | FrontendSet; dead: DeadMark[] }
   | { type: 'source-error'; source: SourceName; error: SourceErrorInfo }
   | { type: 'source-recovered'; source: SourceName };
 

@@ -1,10 +1,31 @@
-import type { ConfigEvent } from '../events.js';
+import type { ConfigEvent, SourceName } from '../events.js';
+
+/**
+ * An event as the history keeps it. A snapshot is recorded by its size, not
+ * its content: it can hold a million frontends, and keeping it would double
+ * the memory of the table. Every other event is kept whole, so the events
+ * after the last snapshot replay into the same routes (see `replayable`).
+ */
+export type RecordedEvent =
+  | Exclude<ConfigEvent, { type: 'snapshot' }>
+  | { type: 'snapshot'; source: SourceName; frontends: number; dead: number };
 
 export interface AppliedEvent {
   seq: number;
   /** Epoch ms when the table applied it. */
   at: number;
-  event: ConfigEvent;
+  event: RecordedEvent;
+}
+
+export function record(event: ConfigEvent): RecordedEvent {
+  if (event.type !== 'snapshot') return event;
+  const frontends = Array.isArray(event.frontends) ? event.frontends.length : (event.frontends as { size: number }).size;
+  return { type: 'snapshot', source: event.source, frontends, dead: event.dead.length };
+}
+
+/** The recorded event as applied, when the history kept all of it (every event but a snapshot). */
+export function replayable(event: RecordedEvent): ConfigEvent | null {
+  return event.type === 'snapshot' ? null : event;
 }
 
 /** A fixed-size ring of the most recent applied events, oldest overwritten first. */

@@ -1,39 +1,18 @@
 import { assertNever, type ConfigEvent, type DeadMark, type FrontendSpec, type SourceName } from '../events.js';
-import { EventHistory, type AppliedEvent } from './history.js';
+import { FrontendSet, type Route } from './frontend-set.js';
+import { EventHistory, record, type AppliedEvent } from './history.js';
 
-/** A frontend as served: the spec plus the source it came from. */
-export interface Route extends FrontendSpec {
-  readonly source: SourceName;
-}
+export type { Route } from './frontend-set.js';
 
 interface Mark {
   until: number;
   source: SourceName;
 }
 
-/** One source's frontends, split by kind so a lookup never scans. */
-class Layer {
-  readonly exact = new Map<string, Route>();
-  readonly wildcard = new Map<string, Route>(); // keyed by suffix: "*.example.com" -> "example.com"
-  catchAll: Route | undefined;
-
-  get(key: string): Route | undefined {
-    if (key === '*') return this.catchAll;
-    if (key.startsWith('*.')) return this.wildcard.get(key.slice(2));
-    return this.exact.get(key);
-  }
-
-  set(route: Route): void {
-    if (route.key === '*') this.catchAll = route;
-    else if (route.key.startsWith('*.')) this.wildcard.set(route.key.slice(2), route);
-    else this.exact.set(route.key, route);
-  }
-
-  delete(key: string): void {
-    if (key === '*') this.catchAll = undefined;
-    else if (key.startsWith('*.')) this.wildcard.delete(key.slice(2));
-    else this.exact.delete(key);
-  }
+/** One source's frontends. */
+interface Layer {
+  readonly source: SourceName;
+  frontends: FrontendSet;
 }
 
 export interface TableOptions {
@@ -47,6 +26,9 @@ export interface TableOptions {
  * The in-memory projection of config events. Lookups are synchronous and do
  * no I/O. Specificity wins first (exact, then the longest wildcard suffix at
  * any depth, then `*`); among sources defining the same key, precedence wins.
+ *
+ * Each source's frontends are a compact FrontendSet; the Route a lookup
+ * returns is built for that lookup (the table holds no object per frontend).
  */
 export class RoutingTable {
   #layers: Layer[] = [];
@@ -65,7 +47,10 @@ export class RoutingTable {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Rebuild a table by replaying events, as the history allows. */
+  /**
+   * Rebuild a table by replaying events. The history keeps every event but
+   * the content of snapshots (see RecordedEvent): replay its `replayable` ones.
+   */
   static fromEvents(events: Iterable<ConfigEvent>, options?: TableOptions): RoutingTable {
     const table = new RoutingTable(options);
     for (const event of events) table.apply(event);
@@ -88,10 +73,10 @@ export class RoutingTable {
   apply(event: ConfigEvent): number {
     switch (event.type) {
       case 'frontend-set':
-        this.#layer(event.source).set({ ...event.frontend, source: event.source });
+        this.#layer(event.source).frontends.set(event.frontend);
         break;
       case 'frontend-removed':
-        this.#layerBySource.get(event.source)?.delete(event.key);
+        this.#layerBySource.get(event.source)?.frontends.delete(event.key);
         break;
       case 'backend-dead':
         this.#markDead(event.mark, event.source);
@@ -109,9 +94,9 @@ export class RoutingTable {
       default:
         assertNever(event);
     }
-    this.#wildcards = this.#layers.reduce((n, l) => n + l.wildcard.size, 0);
+    this.#wildcards = this.#layers.reduce((n, l) => n + l.frontends.wildcards, 0);
     this.#version++;
-    this.#history.push({ seq: this.#version, at: this.#now(), event });
+    this.#history.push({ seq: this.#version, at: this.#now(), event: record(event) });
     return this.#version;
   }
 
@@ -119,20 +104,21 @@ export class RoutingTable {
   lookup(host: string): Route | undefined {
     const layers = this.#layers;
     for (let i = 0; i < layers.length; i++) {
-      const hit = layers[i]!.exact.get(host);
+      const hit = layers[i]!.frontends.match(host, 0, false, layers[i]!.source);
       if (hit !== undefined) return hit;
     }
     if (this.#wildcards > 0) {
       for (let dot = host.indexOf('.'); dot !== -1; dot = host.indexOf('.', dot + 1)) {
-        const suffix = host.slice(dot + 1);
         for (let i = 0; i < layers.length; i++) {
-          const hit = layers[i]!.wildcard.get(suffix);
+          const layer = layers[i]!;
+          if (layer.frontends.wildcards === 0) continue;
+          const hit = layer.frontends.match(host, dot + 1, true, layer.source);
           if (hit !== undefined) return hit;
         }
       }
     }
     for (let i = 0; i < layers.length; i++) {
-      const hit = layers[i]!.catchAll;
+      const hit = layers[i]!.frontends.match('*', 0, false, layers[i]!.source);
       if (hit !== undefined) return hit;
     }
     return undefined;
@@ -140,16 +126,12 @@ export class RoutingTable {
 
   /** The exact frontend a source defines for a key ("www.x", "*.x" or "*"), ignoring precedence. */
   frontend(source: SourceName, key: string): Route | undefined {
-    return this.#layerBySource.get(source)?.get(key);
+    return this.#layerBySource.get(source)?.frontends.get(key, source);
   }
 
   /** Every frontend of every source, in precedence order (for the admin API and export). */
   *routes(): Generator<Route> {
-    for (const layer of this.#layers) {
-      yield* layer.exact.values();
-      yield* layer.wildcard.values();
-      if (layer.catchAll !== undefined) yield layer.catchAll;
-    }
+    for (const layer of this.#layers) yield* layer.frontends.routes(layer.source);
   }
 
   isDead(host: string, index: number, now = this.#now()): boolean {
@@ -172,10 +154,7 @@ export class RoutingTable {
   }
 
   stats(): { version: number; frontends: number; deadHosts: number; sources: SourceName[] } {
-    let frontends = 0;
-    for (const layer of this.#layers) {
-      frontends += layer.exact.size + layer.wildcard.size + (layer.catchAll ? 1 : 0);
-    }
+    const frontends = this.#layers.reduce((n, l) => n + l.frontends.size, 0);
     return { version: this.#version, frontends, deadHosts: this.#dead.size, sources: [...this.#layerBySource.keys()] };
   }
 
@@ -190,7 +169,7 @@ export class RoutingTable {
   #layer(source: SourceName): Layer {
     let layer = this.#layerBySource.get(source);
     if (layer === undefined) {
-      layer = new Layer();
+      layer = { source, frontends: new FrontendSet() };
       this.#layerBySource.set(source, layer);
       this.#layers = this.#orderLayers();
     }
@@ -205,10 +184,10 @@ export class RoutingTable {
     return [...this.#layerBySource.entries()].sort((a, b) => rank(a[0]) - rank(b[0])).map(([, l]) => l);
   }
 
-  #replaceSource(source: SourceName, frontends: FrontendSpec[], dead: DeadMark[]): void {
-    const fresh = new Layer();
-    for (const f of frontends) fresh.set({ ...f, source });
-    this.#layerBySource.set(source, fresh);
+  #replaceSource(source: SourceName, frontends: readonly FrontendSpec[] | FrontendSet, dead: DeadMark[]): void {
+    // A copy: the event stays the source's (a set it sent is never changed by the table).
+    const fresh = frontends instanceof FrontendSet ? frontends.clone() : FrontendSet.from(frontends);
+    this.#layerBySource.set(source, { source, frontends: fresh });
     this.#layers = this.#orderLayers();
     for (const [host, marks] of this.#dead) {
       for (const [index, mark] of marks) if (mark.source === source) marks.delete(index);

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ConfigEvent } from '../../src/events.js';
+import { FrontendSet } from '../../src/routing/frontend-set.js';
+import { replayable } from '../../src/routing/history.js';
 import { RoutingTable } from '../../src/routing/table.js';
 
 const set = (key: string, backends: string[], source = 'redis'): ConfigEvent => ({
@@ -41,6 +43,15 @@ describe('RoutingTable lookup', () => {
     assert.equal(table.lookup('a.test'), undefined);
   });
 
+  it('takes a copy of a snapshot sent as a FrontendSet: the source may keep and change its own', () => {
+    const frontends = FrontendSet.from([{ key: 'a.test', id: 'a', backends: ['http://a:1'] }]);
+    const table = RoutingTable.fromEvents([{ type: 'snapshot', source: 'redis', frontends, dead: [] }]);
+    frontends.delete('a.test');
+    frontends.set({ key: 'b.test', id: 'b', backends: ['http://b:1'] });
+    assert.equal(table.lookup('a.test')?.id, 'a');
+    assert.equal(table.lookup('b.test'), undefined);
+  });
+
   it('a snapshot replaces everything its source said before, not other sources', () => {
     const table = RoutingTable.fromEvents([set('old.test', ['http://o:1']), set('file.test', ['http://f:1'], 'file')]);
     table.apply({ type: 'snapshot', source: 'redis', frontends: [{ key: 'new.test', id: 'n', backends: ['http://n:1'] }], dead: [] });
@@ -54,6 +65,56 @@ describe('RoutingTable lookup', () => {
     const events = [set('h.test', ['http://redis:1'], 'redis'), set('h.test', ['http://file:1'], 'file')];
     assert.equal(RoutingTable.fromEvents(events, { precedence: ['redis', 'file'] }).lookup('h.test')?.source, 'redis');
     assert.equal(RoutingTable.fromEvents(events, { precedence: ['file', 'redis'] }).lookup('h.test')?.source, 'file');
+  });
+
+  it('among wildcards, the most specific wins whatever its source; at the same suffix, precedence; then * by precedence', () => {
+    const table = RoutingTable.fromEvents(
+      [
+        set('*.x.test', ['http://r:1'], 'redis'),
+        set('*.b.x.test', ['http://f:1'], 'file'),
+        set('*.b.x.test', ['http://r:2'], 'redis'),
+        set('*.c.x.test', ['http://f:2'], 'file'),
+        set('*', ['http://f:3'], 'file'),
+        set('*', ['http://r:3'], 'redis'),
+      ],
+      { precedence: ['redis', 'file'] },
+    );
+    assert.deepEqual(table.lookup('a.b.x.test')?.backends, ['http://r:2']);
+    assert.deepEqual(table.lookup('a.c.x.test')?.backends, ['http://f:2']);
+    assert.deepEqual(table.lookup('deep.er.c.x.test')?.backends, ['http://f:2']);
+    assert.deepEqual(table.lookup('a.x.test')?.backends, ['http://r:1']);
+    assert.deepEqual(table.lookup('elsewhere')?.backends, ['http://r:3']);
+    table.apply({ type: 'frontend-removed', source: 'redis', key: '*' });
+    assert.deepEqual(table.lookup('elsewhere')?.backends, ['http://f:3']);
+    table.apply({ type: 'frontend-removed', source: 'redis', key: '*.b.x.test' });
+    assert.deepEqual(table.lookup('a.b.x.test')?.backends, ['http://f:1']);
+  });
+
+  it('returns routes with the fields the proxy reads, for exact, wildcard and catch-all hits', () => {
+    const table = RoutingTable.fromEvents([
+      { type: 'frontend-set', source: 'file', frontend: { key: 'a.test', id: 'site', backends: ['http://a:1'], options: { tcpTimeout: 3 } } },
+      set('*.w.test', ['http://w:1']),
+      set('*', ['http://any:1']),
+    ]);
+    assert.deepEqual({ ...table.lookup('a.test') }, { key: 'a.test', id: 'site', backends: ['http://a:1'], options: { tcpTimeout: 3 }, source: 'file' });
+    assert.deepEqual({ ...table.lookup('x.w.test') }, { key: '*.w.test', id: '*.w.test', backends: ['http://w:1'], options: undefined, source: 'redis' });
+    assert.deepEqual({ ...table.lookup('none.test') }, { key: '*', id: '*', backends: ['http://any:1'], options: undefined, source: 'redis' });
+    assert.equal(table.frontend('redis', '*.w.test')?.key, '*.w.test');
+    assert.equal(table.frontend('file', '*.w.test'), undefined);
+    assert.deepEqual([...table.routes()].map((r) => `${r.source}:${r.key}`).sort(), ['file:a.test', 'redis:*', 'redis:*.w.test']);
+  });
+
+  it('serves 100k hosts of one source, through deletions and re-adds', () => {
+    const table = new RoutingTable();
+    const frontends = FrontendSet.from(Array.from({ length: 100_000 }, (_, i) => ({ key: `h${i}.big.test`, id: `h${i}`, backends: ['http://shared:1'] })));
+    table.apply({ type: 'snapshot', source: 'redis', frontends, dead: [] });
+    for (let i = 0; i < 100_000; i += 3) table.apply({ type: 'frontend-removed', source: 'redis', key: `h${i}.big.test` });
+    for (let i = 0; i < 100_000; i += 9) table.apply(set(`h${i}.big.test`, ['http://back:1']));
+    for (let i = 0; i < 100_000; i++) {
+      const want = i % 9 === 0 ? 'http://back:1' : i % 3 === 0 ? undefined : 'http://shared:1';
+      assert.equal(table.lookup(`h${i}.big.test`)?.backends[0], want, `h${i}`);
+    }
+    assert.equal(table.stats().frontends, 100_000 - Math.ceil(100_000 / 3) + Math.ceil(100_000 / 9));
   });
 
   it('specificity beats precedence: an exact host from the lower source wins over a wildcard', () => {
@@ -97,7 +158,21 @@ describe('RoutingTable history', () => {
     const kept = table.history();
     assert.deepEqual(kept.map((h) => h.seq), [2, 3, 4]);
     assert.deepEqual(table.history(3).map((h) => h.seq), [4]);
-    const replayed = RoutingTable.fromEvents(kept.map((h) => h.event));
+    const replayed = RoutingTable.fromEvents(kept.map((h) => replayable(h.event)!));
     for (const host of ['b.test', 'c.test', 'd.test']) assert.deepEqual(replayed.lookup(host), table.lookup(host));
+  });
+
+  it('records a snapshot by its size, not its content; the events after it replay', () => {
+    const table = new RoutingTable();
+    const frontends = FrontendSet.from([{ key: 'a.test', id: 'a', backends: ['http://a:1'] }, { key: 'b.test', id: 'b', backends: ['http://b:1'] }]);
+    table.apply({ type: 'snapshot', source: 'redis', frontends, dead: [{ host: 'a.test', index: 0, until: Date.now() + 60_000 }] });
+    table.apply({ type: 'snapshot', source: 'file', frontends: [{ key: 'f.test', id: 'f', backends: ['http://f:1'] }], dead: [] });
+    table.apply(set('c.test', ['http://c:1']));
+    const [redis, file, change] = table.history();
+    assert.deepEqual(redis?.event, { type: 'snapshot', source: 'redis', frontends: 2, dead: 1 });
+    assert.deepEqual(file?.event, { type: 'snapshot', source: 'file', frontends: 1, dead: 0 });
+    assert.equal(replayable(redis!.event), null, 'a snapshot cannot be replayed from the history');
+    const replayed = RoutingTable.fromEvents([replayable(change!.event)!]);
+    assert.deepEqual(replayed.lookup('c.test'), table.lookup('c.test'));
   });
 });
