@@ -4,18 +4,6 @@ import { parseBackend } from '../../src/routing/backend.js';
 import type { RedisClient } from './client.js';
 import type { KeySpace } from './keys.js';
 
-/**
- * LRANGE of many keys in one command: a snapshot of a million frontends as a
- * thousand round trips instead of a million (and a fraction of the garbage).
- * A key that is not a list comes back as nil instead of failing the batch.
- */
-const LRANGE_MANY = `local out = {}
-for i, k in ipairs(KEYS) do
-  local v = redis.pcall('LRANGE', k, 0, -1)
-  if type(v) == 'table' and v.err then out[i] = false else out[i] = v end
-end
-return out`;
-
 /** Dead sets written without EXPIRE (by an external checker) hold until removed. */
 export const NO_EXPIRY = Number.MAX_SAFE_INTEGER;
 
@@ -45,26 +33,6 @@ export class HipacheReader {
       throw err;
     }
     return this.toFrontend(key, redisKey, items);
-  }
-
-  /** Many frontends at once (a SCAN page); falls back to one LRANGE each where scripts are refused. */
-  async frontends(keys: string[]): Promise<(FrontendSpec | null)[]> {
-    const redisKeys = keys.map((k) => this.keys.frontend(k));
-    let lists: (string[] | null)[];
-    try {
-      lists = await this.client().sendCommand<(string[] | null)[]>(['EVAL', LRANGE_MANY, String(redisKeys.length), ...redisKeys]);
-    } catch (err) {
-      this.log.debug('batched read refused; reading keys one by one', { error: (err as Error).message });
-      return Promise.all(keys.map((k) => this.frontend(k)));
-    }
-    return keys.map((key, i) => {
-      const items = lists[i];
-      if (items === null || items === undefined) {
-        this.log.warn('skipping frontend key: not a list', { key: redisKeys[i] });
-        return null;
-      }
-      return this.toFrontend(key, redisKeys[i]!, items);
-    });
   }
 
   toFrontend(key: string, redisKey: string, items: string[]): FrontendSpec | null {

@@ -1,11 +1,13 @@
 import type { ConfigEvent, DeadMark, FrontendSpec } from '../../src/events.js';
 import type { RedisDirectConfig } from '../../src/config/types.js';
 import { logger } from '../../src/log.js';
+import { FrontendSet } from '../../src/routing/frontend-set.js';
 import type { ConfigSource, EventSink, SourceState, SourceStatus } from '../../src/source.js';
 import { closeClient, connectClient, withTimeout, type RedisClient } from './client.js';
 import { ChangeFeed } from './feed.js';
 import { KeySpace } from './keys.js';
 import { HipacheReader } from './reader.js';
+import { SnapshotRead } from './snapshot.js';
 
 interface Refresh {
   again: boolean;
@@ -13,6 +15,8 @@ interface Refresh {
 }
 
 const HEALTH_INTERVAL_MS = 1000;
+/** A snapshot read that receives nothing for this long fails (and is retried). */
+const SNAPSHOT_IDLE_TIMEOUT_MS = 10_000;
 
 /**
  * Hipache's Redis keys as a ConfigSource: a full SCAN snapshot after every
@@ -30,6 +34,9 @@ export class RedisSource implements ConfigSource {
   readonly #inflight = new Map<string, Refresh>();
   readonly #dirty = new Set<string>(); // keys changed while a snapshot was being read
   readonly #deadMirror = new Map<string, Map<number, number>>();
+  /** Per-request mode only: the frontends as last emitted, so an unchanged re-read emits nothing. */
+  #mirror: FrontendSet | null = null;
+  #snapshotRead: SnapshotRead | null = null;
   #sink: EventSink = () => {};
   #state: SourceState = 'starting';
   #lastError: SourceStatus['lastError'] = null;
@@ -66,6 +73,7 @@ export class RedisSource implements ConfigSource {
     this.#state = 'stopped';
     clearInterval(this.#healthTimer);
     clearTimeout(this.#resyncTimer);
+    this.#snapshotRead?.abort();
     await this.#feed.close();
     await closeClient(this.#data);
   }
@@ -162,10 +170,10 @@ export class RedisSource implements ConfigSource {
       if (this.#lastError !== null) this.#emit({ type: 'source-recovered', source: this.name });
       this.#lastError = null;
       this.#state = 'ready';
-      this.#log.info('redis snapshot loaded', { frontends: snapshot.frontends.length, deadHosts: this.#deadMirror.size, mode: this.#feed.mode });
+      this.#log.info('redis snapshot loaded', { frontends: snapshot.frontends.size, deadHosts: this.#deadMirror.size, mode: this.#feed.mode });
       this.#firstSnapshot();
     } catch (err) {
-      if (generation !== this.#resyncGeneration) return;
+      if (generation !== this.#resyncGeneration || this.#stopped) return;
       this.#syncing = false;
       this.#log.warn('redis resync failed; retrying', { error: (err as Error).message });
       this.#fail('REDIS_RESYNC', err as Error);
@@ -173,25 +181,21 @@ export class RedisSource implements ConfigSource {
     }
   }
 
-  async #readSnapshot(): Promise<{ frontends: FrontendSpec[]; dead: DeadMark[] }> {
-    const frontends: FrontendSpec[] = [];
-    const dead: DeadMark[] = [];
-    await this.#reader.scan('frontend', async (names) => {
-      for (const f of await this.#reader.frontends(names)) if (f !== null) frontends.push(f);
-    });
-    await this.#reader.scan('dead', async (names) => {
-      const marks = await Promise.all(names.map((n) => this.#reader.dead(n)));
-      for (const m of marks) dead.push(...m);
-    });
-    return { frontends, dead };
+  /** One read at a time: a newer resync stops the read of the one it supersedes. */
+  async #readSnapshot(): Promise<{ frontends: FrontendSet; dead: DeadMark[] }> {
+    this.#snapshotRead?.abort();
+    const read = new SnapshotRead(this.config.read, this.#keys, this.#reader, this.#log, SNAPSHOT_IDLE_TIMEOUT_MS);
+    this.#snapshotRead = read;
+    try {
+      return await read.done;
+    } finally {
+      if (this.#snapshotRead === read) this.#snapshotRead = null;
+    }
   }
 
-  #applySnapshot(frontends: FrontendSpec[], dead: DeadMark[]): void {
+  #applySnapshot(frontends: FrontendSet, dead: DeadMark[]): void {
     this.#deadMirror.clear();
-    this.#signatures.clear();
-    if (this.#feed.mode === 'per-request') {
-      for (const f of frontends) this.#signatures.set(f.key, [f.id, ...f.backends].join('\n'));
-    }
+    this.#mirror = this.#feed.mode === 'per-request' ? frontends.clone() : null;
     for (const mark of dead) this.#mirrorFor(mark.host).set(mark.index, mark.until);
     this.#lastSnapshotAt = Date.now();
     this.#emit({ type: 'snapshot', source: this.name, frontends, dead });
@@ -268,13 +272,16 @@ export class RedisSource implements ConfigSource {
     this.#emitDead(host, marks);
   }
 
-  readonly #signatures = new Map<string, string>();
-
   #emitFrontendIfChanged(key: string, frontend: FrontendSpec | null): void {
-    const signature = frontend === null ? '' : [frontend.id, ...frontend.backends].join('\n');
-    if ((this.#signatures.get(key) ?? '') === signature) return;
-    if (signature === '') this.#signatures.delete(key);
-    else this.#signatures.set(key, signature);
+    const mirror = (this.#mirror ??= new FrontendSet());
+    const before = mirror.get(key);
+    if (frontend === null ? before === undefined : before !== undefined && sameFrontend(before, frontend)) return;
+    if (frontend === null) mirror.delete(key);
+    else mirror.set(frontend);
     this.#emitFrontend(key, frontend);
   }
+}
+
+function sameFrontend(a: FrontendSpec, b: FrontendSpec): boolean {
+  return a.id === b.id && a.backends.length === b.backends.length && a.backends.every((url, i) => url === b.backends[i]);
 }
