@@ -3,12 +3,18 @@
 // here are raw TCP servers, so each test controls the exact bytes and packet
 // boundaries the proxy's HTTP client sees.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import { before, describe, test } from 'node:test';
 import { onCleanup } from '../helpers/cleanup.js';
-import { RawConnection } from '../helpers/http.js';
+import { hipacheConfig } from '../helpers/config.js';
+import { RawConnection, request } from '../helpers/http.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startProxy, type Proxy } from '../helpers/redis-proxy.js';
+import { startSwitchyard } from '../helpers/switchyard.js';
+import { selfSignedCert } from '../helpers/tls.js';
+import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
 interface Counted {
@@ -232,5 +238,22 @@ describe('backend connections and response framing', () => {
     await waitFor(() => b.open() === 0, { message: 'the abandoned backend connection closed' });
     const res = await proxy.get('leave.test');
     assert.deepEqual([res.status, res.body.toString()], [200, 'next']);
+  });
+
+  test('an https:// backend is reached over TLS, its certificate verified (trusted through NODE_EXTRA_CA_CERTS)', async () => {
+    const tls = selfSignedCert();
+    const server = https.createServer({ key: readFileSync(tls.key), cert: readFileSync(tls.cert) }, (req, res) => {
+      res.setHeader('X-Backend-Name', 'tls');
+      res.end(`secure ${req.url}`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    onCleanup(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const port = (server.address() as net.AddressInfo).port;
+    await setFrontend('tls-backend.test', `https://localhost:${port}`);
+    const trusting = await startSwitchyard(hipacheConfig({ redisUrl: redis.url, dir: tempDir('tls-backend') }), { env: { NODE_EXTRA_CA_CERTS: tls.cert } });
+    const res = await request({ port: trusting.port, address: trusting.address, host: 'tls-backend.test', path: '/over-tls' });
+    assert.deepEqual([res.status, res.body.toString()], [200, 'secure /over-tls']);
+    // The proxy without that trust refuses the unknown certificate: 502, never an unverified answer.
+    assert.equal((await proxy.get('tls-backend.test')).status, 502);
   });
 });
