@@ -2,13 +2,37 @@
 // lists every problem with a location an operator can jump to: line and column
 // for JSON syntax, a JSON pointer (/server/workers) for schema violations.
 
-import { Ajv, type ErrorObject } from 'ajv';
-import { ConfigFileSchema, type ConfigFile } from '../../schema/config.schema.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ConfigFile } from '../../schema/config.schema.js';
 import { ConfigError, problem } from './errors.js';
 
-// verbose: the unknown-key message needs the parent schema to suggest a name.
-const ajv = new Ajv({ allErrors: true, verbose: true, strict: true });
-const validateConfigFile = ajv.compile<ConfigFile>(ConfigFileSchema);
+let validateConfigFile: ValidateFunction<ConfigFile> | undefined;
+
+/**
+ * Compiled on first use from schema/config.schema.json, the schema published
+ * for editors (generated from the TypeBox source, which a unit test keeps it
+ * equal to). Reading the JSON spares the master TypeBox's runtime (about 200
+ * modules); compiling late spares the vhosts file adapter, which shares
+ * schemaFindings, a validator it never uses.
+ */
+function configValidator(): ValidateFunction<ConfigFile> {
+  if (validateConfigFile === undefined) {
+    // verbose: the unknown-key message needs the parent schema to suggest a name.
+    const ajv = new Ajv({ allErrors: true, verbose: true, strict: true });
+    validateConfigFile = ajv.compile<ConfigFile>(publishedSchema());
+  }
+  return validateConfigFile;
+}
+
+/** schema/ is two levels above this file in src/config, three in dist/src/config. */
+function publishedSchema(): object {
+  for (const up of ['../../', '../../../']) {
+    const url = new URL(`${up}schema/config.schema.json`, import.meta.url);
+    if (existsSync(url)) return JSON.parse(readFileSync(url, 'utf8')) as object;
+  }
+  throw new Error('schema/config.schema.json is missing from the installation');
+}
 
 export function parseJsonText(text: string, file: string): unknown {
   const body = text.replace(/^\uFEFF/, '');
@@ -23,8 +47,9 @@ export function parseJsonText(text: string, file: string): unknown {
 }
 
 export function validateConfigObject(value: unknown, file: string | null): ConfigFile {
-  if (validateConfigFile(value)) return value;
-  throw new ConfigError(schemaProblems(validateConfigFile.errors ?? [], file));
+  const validate = configValidator();
+  if (validate(value)) return value;
+  throw new ConfigError(schemaProblems(validate.errors ?? [], file));
 }
 
 /** One line per problem; the noise of alternatives (anyOf) is folded into one reason. */

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { ConfigFileSchema } from '../../schema/config.schema.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { configFromObject, loadConfig, loadConfigFile, resolveConfigPath } from '../../src/config/load.js';
 import { parseRedisUrl } from '../../src/config/redis-url.js';
@@ -299,5 +300,12 @@ describe('Redis Sentinel config', () => {
       'config.json: /redis/sentinel/pasword: unknown key (did you mean "password"?)',
       'config.json: /redis/sentinel/nodes: must NOT have fewer than 1 items',
     ]);
+  });
+});
+
+describe('the published schema', () => {
+  test('schema/config.schema.json, which the validator reads, is generated from the TypeBox source (run scripts/gen-schemas.ts)', () => {
+    const published = JSON.parse(readFileSync(new URL('../../schema/config.schema.json', import.meta.url), 'utf8'));
+    assert.deepEqual(published, JSON.parse(JSON.stringify(ConfigFileSchema)));
   });
 });
