@@ -2,8 +2,6 @@ import type { RedisSourceConfig } from '../../src/config/types.js';
 import { logger } from '../../src/log.js';
 import type { ConfigSource } from '../../src/source.js';
 import { DeadMarkPublisher } from './dead-marks.js';
-import { SentinelWatcher } from './sentinel.js';
-import { SentinelSource } from './sentinel-source.js';
 import { RedisSource } from './source.js';
 
 export interface RedisAdapters {
@@ -16,10 +14,12 @@ export interface RedisAdapters {
  * Sentinel both follow one watcher, so reads and writes always move to the
  * same master together; the source owns the watcher (starts and stops it).
  */
-export function redisAdapters(config: RedisSourceConfig, deadBackendTTL: number): RedisAdapters {
+export async function redisAdapters(config: RedisSourceConfig, deadBackendTTL: number): Promise<RedisAdapters> {
   if (config.sentinel === undefined) {
     return { source: new RedisSource(config), publisher: new DeadMarkPublisher(config.write, deadBackendTTL) };
   }
+  // Loaded only with Sentinel configured, like every adapter a worker may not need.
+  const [{ SentinelWatcher }, { SentinelSource }] = await Promise.all([import('./sentinel.js'), import('./sentinel-source.js')]);
   const watcher = new SentinelWatcher(config.sentinel, logger('redis'));
   const publisher = new DeadMarkPublisher(null, deadBackendTTL);
   watcher.onChange((master) => publisher.moveTo(master));

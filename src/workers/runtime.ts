@@ -2,7 +2,6 @@ import type { DeadMarkPublisher } from '../../adapters/redis/dead-marks.js';
 import type { SwitchyardConfig } from '../config/types.js';
 import { logger } from '../log.js';
 import type { Server } from 'node:http';
-import { startAdmin } from '../admin/server.js';
 import { AccessLog } from '../proxy/access-log.js';
 import { ErrorPages } from '../proxy/error-pages.js';
 import { PassiveHealth } from '../proxy/health.js';
@@ -33,14 +32,15 @@ export class ProxyRuntime {
   /**
    * Builds the runtime with the adapters the config asks for. They are
    * imported only when configured: a worker without a vhosts file never
-   * loads the YAML and JSON Schema code, one without Redis no Redis client.
+   * loads the YAML and JSON Schema code, one without Redis no Redis client
+   * (and one without Sentinel or the admin API not their modules either).
    */
   static async create(config: SwitchyardConfig): Promise<ProxyRuntime> {
     const sources: ConfigSource[] = [];
     let publisher: DeadMarkPublisher | null = null;
     if (config.redis !== null) {
       const { redisAdapters } = await import('../../adapters/redis/adapters.js');
-      const redis = redisAdapters(config.redis, config.server.deadBackendTTL);
+      const redis = await redisAdapters(config.redis, config.server.deadBackendTTL);
       sources.push(redis.source);
       publisher = redis.publisher;
     }
@@ -115,6 +115,7 @@ export class ProxyRuntime {
     clearTimeout(timer);
     this.#listeners = await listen(this.config, this.#context);
     if (this.config.admin !== null) {
+      const { startAdmin } = await import('../admin/server.js');
       this.#admin = await startAdmin(this.config.admin, { table: this.table, sources: this.sources, worker: this.workerName, precedence: this.config.precedence });
     }
     this.#sweep = setInterval(() => this.table.sweepDead(), 10_000).unref();
