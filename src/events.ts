@@ -43,8 +43,10 @@ export type ConfigEvent =
   | { type: 'backend-alive'; source: SourceName; host: string; index: number }
   /**
    * Everything the source knows, replacing all it said before (after a (re)connect or reload).
-   * A large source sends a FrontendSet (compact, built page by page); the table copies it and
-   * never changes it, so the event stays what the source sent.
+   * A large source sends a FrontendSet (compact, built page by page): applying the event moves
+   * it into the table without a copy and leaves the event's set detached, so a snapshot is
+   * applied once, by one table, and its sender must not use the set afterwards (it may clone
+   * it first). An array is left as it is.
    */
   | { type: 'snapshot'; source: SourceName; frontends: readonly FrontendSpec[] | FrontendSet; dead: DeadMark[] }
   | { type: 'source-error'; source: SourceName; error: SourceErrorInfo }

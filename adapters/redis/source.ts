@@ -162,6 +162,7 @@ export class RedisSource implements ConfigSource {
       await this.#feed.establish(this.#data);
       const snapshot = await this.#readSnapshot();
       if (generation !== this.#resyncGeneration) return; // a newer resync superseded this one
+      const frontends = snapshot.frontends.size; // the set is moved into the table by the event
       this.#applySnapshot(snapshot.frontends, snapshot.dead);
       this.#syncing = false;
       for (const key of this.#dirty) this.#onChanged(key);
@@ -170,7 +171,7 @@ export class RedisSource implements ConfigSource {
       if (this.#lastError !== null) this.#emit({ type: 'source-recovered', source: this.name });
       this.#lastError = null;
       this.#state = 'ready';
-      this.#log.info('redis snapshot loaded', { frontends: snapshot.frontends.size, deadHosts: this.#deadMirror.size, mode: this.#feed.mode });
+      this.#log.info('redis snapshot loaded', { frontends, deadHosts: this.#deadMirror.size, mode: this.#feed.mode });
       this.#firstSnapshot();
     } catch (err) {
       if (generation !== this.#resyncGeneration || this.#stopped) return;

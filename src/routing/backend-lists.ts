@@ -21,14 +21,8 @@ export class BackendLists {
   intern(backends: readonly string[], options?: FrontendOptions): number {
     const hash = hashList(backends, options);
     const known = this.#byHash.get(hash);
-    if (known !== undefined) {
-      for (const n of typeof known === 'number' ? [known] : known) {
-        if (sameStrings(this.#lists[n]!, backends) && sameOptions(this.#options[n], options)) {
-          this.#refs[n]!++;
-          return n;
-        }
-      }
-    }
+    if (typeof known === 'number' && this.#equal(known, backends, options)) return known;
+    if (typeof known === 'object') for (const n of known) if (this.#equal(n, backends, options)) return n;
     const n = this.#free.pop() ?? this.#lists.length;
     this.#lists[n] = Object.freeze([...backends]);
     this.#options[n] = options === undefined ? undefined : Object.freeze({ ...options });
@@ -39,9 +33,11 @@ export class BackendLists {
     return n;
   }
 
-  /** One more reference to list `n` (a copy of a frontend that uses it). */
-  retain(n: number): void {
+  /** True, with one more reference taken, when list `n` is `backends` + `options`. */
+  #equal(n: number, backends: readonly string[], options: FrontendOptions | undefined): boolean {
+    if (!sameStrings(this.#lists[n]!, backends) || !sameOptions(this.#options[n], options)) return false;
     this.#refs[n]!++;
+    return true;
   }
 
   /** One reference less; the list is dropped when it was the last. */

@@ -23,17 +23,20 @@ const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 const WILDCARD_SEED = Math.imul(Math.imul(FNV_OFFSET ^ 42 /* * */, FNV_PRIME) ^ 46 /* . */, FNV_PRIME);
 
+/** Where a string key and id are written as bytes before they are stored. */
+let scratch = Buffer.alloc(1024);
+
 /**
  * Frontends by key ("www.x", "*.x", "*"), compact: a million of them in about
- * 32 MB outside the JS heap instead of 470 MB of objects in it. Keys and ids
+ * 33 MB outside the JS heap instead of 470 MB of objects in it. Keys and ids
  * are ASCII bytes in one arena (an id that is a prefix of its key, as the
  * vhosts file's default id is, costs nothing); an open-addressing hash table
  * of 32-bit slots points into it; backend lists are interned. Routes are
  * built on lookup, not stored. The rare key or id the arena cannot hold
  * (non-ASCII, or longer than 255 / 65535 characters) is kept in a Map beside it.
  *
- * Lookups are O(key length) and never allocate except the Route they return:
- * a wildcard suffix is hashed and compared in place in the host string.
+ * Lookups are O(key length) and allocate only the Route they return: a
+ * wildcard suffix is hashed and compared in place in the host string.
  */
 export class FrontendSet implements Iterable<FrontendSpec> {
   #arena = Buffer.alloc(256);
@@ -46,6 +49,7 @@ export class FrontendSet implements Iterable<FrontendSpec> {
   #lists = new BackendLists();
   #others = new Map<string, { id: string; list: number }>();
   #wildcards = 0;
+  #detached = false;
 
   static from(specs: Iterable<FrontendSpec>): FrontendSet {
     const set = new FrontendSet();
@@ -55,6 +59,7 @@ export class FrontendSet implements Iterable<FrontendSpec> {
 
   /** Frontends in the set. */
   get size(): number {
+    this.#attached();
     return this.#live + this.#others.size;
   }
 
@@ -68,50 +73,50 @@ export class FrontendSet implements Iterable<FrontendSpec> {
     return this.#lists.size;
   }
 
-  /** Bytes held outside the JS heap (arena and index), for memory accounting. */
-  get byteLength(): number {
-    return this.#arena.length + this.#slots.byteLength;
-  }
-
   /** Adds or replaces the frontend `spec.key`. */
   set(spec: FrontendSpec): void {
+    this.#attached();
     const { key, id } = spec;
     const list = this.#lists.intern(spec.backends, spec.options);
-    if (!fitsArena(key, id)) {
-      const before = this.#others.get(key);
-      if (before !== undefined) this.#lists.release(before.list);
-      else {
-        this.#deleteRecord(key); // it may have fitted with its previous id
-        this.#count(key, 1);
-      }
-      this.#others.set(key, { id, list });
+    if (key.length <= MAX_KEY && id.length <= MAX_ID && isAscii(key) && isAscii(id)) {
+      if (scratch.length < key.length + id.length) scratch = Buffer.alloc(key.length + id.length);
+      scratch.write(key, 0, 'latin1');
+      scratch.write(id, key.length, 'latin1');
+      this.#dropOther(key);
+      this.#putRecord(scratch, 0, key.length, key.length + id.length, list);
       return;
     }
-    if (this.#others.size > 0) {
-      const before = this.#others.get(key);
-      if (before !== undefined) {
-        this.#lists.release(before.list);
-        this.#others.delete(key);
-        this.#count(key, -1);
-      }
+    const before = this.#others.get(key);
+    if (before !== undefined) this.#lists.release(before.list);
+    else {
+      this.#deleteRecord(key); // it may have been in the arena with its previous id
+      this.#count(key, 1);
     }
-    this.#setRecord(key, id, list);
+    this.#others.set(key, { id, list });
+  }
+
+  /**
+   * Adds or replaces a frontend whose key and id are bytes (as read from
+   * Redis replies), without making strings of them. False, and nothing
+   * stored, when they are not ASCII or too long: set() them as strings.
+   */
+  setBytes(key: Buffer, keyStart: number, keyEnd: number, id: Buffer, idStart: number, idEnd: number, backends: readonly string[]): boolean {
+    this.#attached();
+    const keyLen = keyEnd - keyStart;
+    const idLen = idEnd - idStart;
+    if (keyLen > MAX_KEY || idLen > MAX_ID || !isAsciiBytes(key, keyStart, keyEnd) || !isAsciiBytes(id, idStart, idEnd)) return false;
+    if (this.#others.size > 0) this.#dropOther(key.toString('latin1', keyStart, keyEnd));
+    if (scratch.length < keyLen + idLen) scratch = Buffer.alloc(keyLen + idLen);
+    copyBytes(key, keyStart, keyEnd, scratch, 0);
+    copyBytes(id, idStart, idEnd, scratch, keyLen);
+    this.#putRecord(scratch, 0, keyLen, keyLen + idLen, this.#lists.intern(backends));
+    return true;
   }
 
   /** Removes the frontend `key`; false when there was none. */
   delete(key: string): boolean {
-    const other = this.#others.get(key);
-    if (other !== undefined) {
-      this.#lists.release(other.list);
-      this.#others.delete(key);
-      this.#count(key, -1);
-      return true;
-    }
-    return this.#deleteRecord(key);
-  }
-
-  has(key: string): boolean {
-    return this.#others.has(key) || this.#find(key, 0, false) !== -1;
+    this.#attached();
+    return this.#dropOther(key) || this.#deleteRecord(key);
   }
 
   /** The frontend `key`, as served by `source`. */
@@ -132,26 +137,25 @@ export class FrontendSet implements Iterable<FrontendSpec> {
     if (this.#others.size === 0) return undefined;
     const key = (wildcard ? '*.' : '') + host.slice(start);
     const other = this.#others.get(key);
-    if (other === undefined) return undefined;
-    return { key, id: other.id, backends: this.#lists.backends(other.list), options: this.#lists.options(other.list), source };
+    return other === undefined ? undefined : this.#otherRoute(key, other, source);
   }
 
   /** Every frontend, in the order first added (the arena's), then the ones kept beside it. */
   *routes(source: SourceName): Generator<Route> {
+    this.#attached();
     for (let off = 0; off < this.#used; off += recordLength(this.#arena, off)) {
       if ((this.#arena[off]! & LIVE) !== 0) yield this.#route(off, undefined, source);
     }
-    for (const [key, other] of this.#others) {
-      yield { key, id: other.id, backends: this.#lists.backends(other.list), options: this.#lists.options(other.list), source };
-    }
+    for (const [key, other] of this.#others) yield this.#otherRoute(key, other, source);
   }
 
   [Symbol.iterator](): Iterator<FrontendSpec> {
     return this.routes('');
   }
 
-  /** An independent copy (a snapshot taken over by the table stays the source's). */
+  /** An independent copy. */
   clone(): FrontendSet {
+    this.#attached();
     const copy = new FrontendSet();
     copy.#arena = Buffer.alloc(Math.max(256, this.#used));
     this.#arena.copy(copy.#arena, 0, 0, this.#used);
@@ -166,8 +170,52 @@ export class FrontendSet implements Iterable<FrontendSpec> {
     return copy;
   }
 
+  /**
+   * Moves the content into a new set, without copying it, and leaves this
+   * one detached (using it throws), as postMessage transfers an ArrayBuffer:
+   * how a snapshot of a million frontends reaches the table without a second
+   * copy that would stay resident until the next full GC.
+   */
+  transfer(): FrontendSet {
+    this.#attached();
+    const moved = new FrontendSet();
+    moved.#arena = this.#arena;
+    moved.#used = this.#used;
+    moved.#garbage = this.#garbage;
+    moved.#slots = this.#slots;
+    moved.#live = this.#live;
+    moved.#tombstones = this.#tombstones;
+    moved.#lists = this.#lists;
+    moved.#others = this.#others;
+    moved.#wildcards = this.#wildcards;
+    this.#detached = true;
+    this.#arena = Buffer.alloc(0);
+    this.#used = this.#garbage = this.#live = this.#tombstones = this.#wildcards = 0;
+    this.#slots = new Uint32Array(1); // lookups in a detached set find nothing
+    this.#lists = new BackendLists();
+    this.#others = new Map();
+    return moved;
+  }
+
+  #attached(): void {
+    if (this.#detached) throw new Error('this FrontendSet was transferred (a snapshot is applied once, by one table)');
+  }
+
   #count(key: string, delta: number): void {
     if (key.startsWith('*.')) this.#wildcards += delta;
+  }
+
+  #dropOther(key: string): boolean {
+    const other = this.#others.size === 0 ? undefined : this.#others.get(key);
+    if (other === undefined) return false;
+    this.#lists.release(other.list);
+    this.#others.delete(key);
+    this.#count(key, -1);
+    return true;
+  }
+
+  #otherRoute(key: string, other: { id: string; list: number }, source: SourceName): Route {
+    return { key, id: other.id, backends: this.#lists.backends(other.list), options: this.#lists.options(other.list), source };
   }
 
   #route(off: number, key: string | undefined, source: SourceName): Route {
@@ -185,70 +233,72 @@ export class FrontendSet implements Iterable<FrontendSpec> {
   #find(s: string, start: number, wildcard: boolean): number {
     const length = s.length - start + (wildcard ? 2 : 0);
     if (length > MAX_KEY) return -1;
+    const arena = this.#arena;
     const slots = this.#slots;
     const mask = slots.length - 1;
     for (let i = hashOf(s, start, wildcard) & mask; ; i = (i + 1) & mask) {
       const slot = slots[i]!;
       if (slot === EMPTY) return -1;
-      if (slot !== TOMBSTONE && this.#keyIs(slot - 2, length, s, start, wildcard)) return slot - 2;
+      if (slot === TOMBSTONE || arena[slot - 1] !== length) continue; // slot - 2 + 1: the key length
+      let p = slot - 2 + HEADER;
+      if (wildcard) {
+        if (arena[p] !== 42 || arena[p + 1] !== 46) continue;
+        p += 2;
+      }
+      let c = start;
+      while (c < s.length && arena[p] === s.charCodeAt(c)) c++, p++;
+      if (c === s.length) return slot - 2;
     }
   }
 
-  #keyIs(off: number, length: number, s: string, start: number, wildcard: boolean): boolean {
+  /** The slot holding the key bytes[start, end), or the slot where it would go: -(slot + 1). */
+  #slotFor(bytes: Buffer, start: number, end: number): number {
     const arena = this.#arena;
-    if (arena[off + 1] !== length) return false;
-    let p = off + HEADER;
-    if (wildcard) {
-      if (arena[p] !== 42 || arena[p + 1] !== 46) return false;
-      p += 2;
-    }
-    for (let i = start; i < s.length; i++, p++) if (arena[p] !== s.charCodeAt(i)) return false;
-    return true;
-  }
-
-  /** The slot holding `key`, or the slot where it would go: -(slot + 1). */
-  #slotFor(key: string): number {
     const slots = this.#slots;
     const mask = slots.length - 1;
     let free = -1;
-    for (let i = hashOf(key, 0, false) & mask; ; i = (i + 1) & mask) {
+    for (let i = hashOfBytes(bytes, start, end) & mask; ; i = (i + 1) & mask) {
       const slot = slots[i]!;
       if (slot === EMPTY) return -((free === -1 ? i : free) + 1);
       if (slot === TOMBSTONE) {
         if (free === -1) free = i;
-      } else if (this.#keyIs(slot - 2, key.length, key, 0, false)) {
+      } else if (arena[slot - 1] === end - start && sameBytes(arena, slot - 2 + HEADER, bytes, start, end)) {
         return i;
       }
     }
   }
 
-  #setRecord(key: string, id: string, list: number): void {
-    let at = this.#slotFor(key);
+  /** Stores key bytes[keyStart, keyEnd) with id bytes[keyEnd, idEnd) and backend list `list` (one reference taken). */
+  #putRecord(bytes: Buffer, keyStart: number, keyEnd: number, idEnd: number, list: number): void {
+    let at = this.#slotFor(bytes, keyStart, keyEnd);
     if (at >= 0) {
       const off = this.#slots[at]! - 2;
       this.#lists.release(this.#arena.readUInt32LE(off + 4));
-      if (sameId(this.#arena, off, key, id)) {
+      if (this.#sameId(off, bytes, keyEnd, idEnd)) {
         this.#arena.writeUInt32LE(list, off + 4);
         return;
       }
       this.#kill(off); // a new id: a new record, the old one is garbage
-      this.#slots[at] = this.#append(key, id, list) + 2;
+      this.#slots[at] = this.#append(bytes, keyStart, keyEnd, idEnd, list) + 2;
       this.#compactIfWasteful();
       return;
     }
     if ((this.#live + this.#tombstones + 1) * 5 > this.#slots.length * 3) {
       this.#rebuild(this.#live + 1);
-      at = this.#slotFor(key);
+      at = this.#slotFor(bytes, keyStart, keyEnd);
     }
     const slot = -at - 1;
     if (this.#slots[slot] === TOMBSTONE) this.#tombstones--;
-    this.#slots[slot] = this.#append(key, id, list) + 2;
+    this.#slots[slot] = this.#append(bytes, keyStart, keyEnd, idEnd, list) + 2;
     this.#live++;
-    this.#count(key, 1);
+    if (keyEnd - keyStart >= 2 && bytes[keyStart] === 42 && bytes[keyStart + 1] === 46) this.#wildcards++;
   }
 
   #deleteRecord(key: string): boolean {
-    const at = this.#slotFor(key);
+    if (key.length > MAX_KEY || !isAscii(key)) return false;
+    if (scratch.length < key.length) scratch = Buffer.alloc(key.length);
+    scratch.write(key, 0, 'latin1');
+    const at = this.#slotFor(scratch, 0, key.length);
     if (at < 0) return false;
     const off = this.#slots[at]! - 2;
     this.#lists.release(this.#arena.readUInt32LE(off + 4));
@@ -261,15 +311,25 @@ export class FrontendSet implements Iterable<FrontendSpec> {
     return true;
   }
 
+  /** True when the record at `off` has the id bytes[idStart, idEnd). */
+  #sameId(off: number, bytes: Buffer, idStart: number, idEnd: number): boolean {
+    const arena = this.#arena;
+    if (arena.readUInt16LE(off + 2) !== idEnd - idStart) return false;
+    const at = off + HEADER + ((arena[off]! & ID_IS_KEY_PREFIX) !== 0 ? 0 : arena[off + 1]!);
+    return sameBytes(arena, at, bytes, idStart, idEnd);
+  }
+
   #kill(off: number): void {
     this.#arena[off]! &= ~LIVE; // the other flags stay: the record's length depends on them
     this.#garbage += recordLength(this.#arena, off);
   }
 
   /** Writes a live record at the end of the arena; returns its offset. */
-  #append(key: string, id: string, list: number): number {
-    const prefix = key.startsWith(id);
-    const length = HEADER + key.length + (prefix ? 0 : id.length);
+  #append(bytes: Buffer, keyStart: number, keyEnd: number, idEnd: number, list: number): number {
+    const keyLen = keyEnd - keyStart;
+    const idLen = idEnd - keyEnd;
+    const prefix = idLen <= keyLen && sameBytes(bytes, keyStart, bytes, keyEnd, idEnd);
+    const length = HEADER + keyLen + (prefix ? 0 : idLen);
     if (this.#used + length > this.#arena.length) {
       const grown = Buffer.alloc(Math.max(this.#used + length, this.#arena.length * 2));
       this.#arena.copy(grown, 0, 0, this.#used);
@@ -278,13 +338,11 @@ export class FrontendSet implements Iterable<FrontendSpec> {
     const arena = this.#arena;
     const off = this.#used;
     arena[off] = LIVE | (prefix ? ID_IS_KEY_PREFIX : 0);
-    arena[off + 1] = key.length;
-    arena.writeUInt16LE(id.length, off + 2);
+    arena[off + 1] = keyLen;
+    arena.writeUInt16LE(idLen, off + 2);
     arena.writeUInt32LE(list, off + 4);
-    let p = off + HEADER;
-    for (let i = 0; i < key.length; i++) arena[p++] = key.charCodeAt(i);
-    if (!prefix) for (let i = 0; i < id.length; i++) arena[p++] = id.charCodeAt(i);
-    this.#used = p;
+    copyBytes(bytes, keyStart, prefix ? keyEnd : idEnd, arena, off + HEADER);
+    this.#used = off + length;
     return off;
   }
 
@@ -331,21 +389,27 @@ function recordLength(arena: Buffer, off: number): number {
   return HEADER + arena[off + 1]! + idBytes;
 }
 
-function sameId(arena: Buffer, off: number, key: string, id: string): boolean {
-  const keyLen = arena[off + 1]!;
-  if (arena.readUInt16LE(off + 2) !== id.length) return false;
-  if ((arena[off]! & ID_IS_KEY_PREFIX) !== 0) return key.startsWith(id);
-  const start = off + HEADER + keyLen;
-  for (let i = 0; i < id.length; i++) if (arena[start + i] !== id.charCodeAt(i)) return false;
-  return true;
+/**
+ * Copies from[start, end) to to[at...]. A loop, not Buffer#copy: with offsets,
+ * that makes a Uint8Array view per call (~100 bytes of garbage per key).
+ */
+function copyBytes(from: Buffer, start: number, end: number, to: Buffer, at: number): void {
+  for (let i = start; i < end; i++) to[at++] = from[i]!;
 }
 
-function fitsArena(key: string, id: string): boolean {
-  return key.length <= MAX_KEY && id.length <= MAX_ID && isAscii(key) && isAscii(id);
+/** a[aStart, aStart + (end - start)) equals b[start, end). */
+function sameBytes(a: Buffer, aStart: number, b: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++, aStart++) if (a[aStart] !== b[i]) return false;
+  return true;
 }
 
 function isAscii(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return false;
+  return true;
+}
+
+function isAsciiBytes(bytes: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (bytes[i]! > 127) return false;
   return true;
 }
 

@@ -71,6 +71,7 @@ export class RoutingTable {
   }
 
   apply(event: ConfigEvent): number {
+    const recorded = record(event); // before a snapshot's set is moved in
     switch (event.type) {
       case 'frontend-set':
         this.#layer(event.source).frontends.set(event.frontend);
@@ -96,7 +97,7 @@ export class RoutingTable {
     }
     this.#wildcards = this.#layers.reduce((n, l) => n + l.frontends.wildcards, 0);
     this.#version++;
-    this.#history.push({ seq: this.#version, at: this.#now(), event: record(event) });
+    this.#history.push({ seq: this.#version, at: this.#now(), event: recorded });
     return this.#version;
   }
 
@@ -185,8 +186,8 @@ export class RoutingTable {
   }
 
   #replaceSource(source: SourceName, frontends: readonly FrontendSpec[] | FrontendSet, dead: DeadMark[]): void {
-    // A copy: the event stays the source's (a set it sent is never changed by the table).
-    const fresh = frontends instanceof FrontendSet ? frontends.clone() : FrontendSet.from(frontends);
+    // A set is moved in, not copied (see ConfigEvent 'snapshot'); an array (a small source) is indexed.
+    const fresh = frontends instanceof FrontendSet ? frontends.transfer() : FrontendSet.from(frontends);
     this.#layerBySource.set(source, { source, frontends: fresh });
     this.#layers = this.#orderLayers();
     for (const [host, marks] of this.#dead) {

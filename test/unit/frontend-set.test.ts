@@ -169,6 +169,55 @@ describe('FrontendSet', () => {
   });
 });
 
+describe('FrontendSet.setBytes (keys and ids straight from Redis replies)', () => {
+  const b = (s: string) => Buffer.from(`xx${s}yy`, 'utf8'); // bytes at offset 2, not alone in their buffer
+
+  it('stores the same frontend as set() would, replacing and being replaced by it', () => {
+    const set = new FrontendSet();
+    const key = b('h1.test');
+    const id = b('h1');
+    assert.equal(set.setBytes(key, 2, key.length - 2, id, 2, id.length - 2, ['http://a:1']), true);
+    assert.deepEqual({ ...set.get('h1.test') }, { key: 'h1.test', id: 'h1', backends: ['http://a:1'], options: undefined, source: '' });
+    set.set(spec('h1.test', 'other'));
+    assert.equal(set.get('h1.test')?.id, 'other');
+    const wild = b('*.w.test');
+    assert.equal(set.setBytes(wild, 2, wild.length - 2, wild, 2, wild.length - 2, ['http://w:1']), true);
+    assert.equal(set.wildcards, 1);
+    assert.equal(set.match('a.w.test', 2, true, 'r')?.id, '*.w.test');
+    assert.equal(set.setBytes(key, 2, key.length - 2, id, 2, id.length - 2, ['http://b:1']), true);
+    assert.deepEqual(set.get('h1.test')?.backends, ['http://b:1']);
+    assert.equal(set.get('h1.test')?.id, 'h1');
+    assert.equal(set.size, 2);
+  });
+
+  it('refuses non-ASCII bytes (the caller sets strings), and takes a key back from beside the arena', () => {
+    const set = new FrontendSet();
+    const key = b('café.test');
+    assert.equal(set.setBytes(key, 2, key.length - 2, key, 2, key.length - 2, ['http://c:1']), false);
+    assert.equal(set.size, 0);
+    set.set(spec('a.test', 'ïd'));
+    const ascii = b('a.test');
+    assert.equal(set.setBytes(ascii, 2, ascii.length - 2, ascii, 2, 3, ['http://a:1']), true);
+    assert.equal(set.get('a.test')?.id, 'a');
+    assert.equal(set.size, 1);
+  });
+});
+
+describe('FrontendSet transfer', () => {
+  it('moves the content without a copy and detaches the original', () => {
+    const original = FrontendSet.from([spec('a.test'), spec('*.w.test'), spec('café.test')]);
+    const moved = original.transfer();
+    assert.deepEqual(content(moved).map((f) => f.key), ['a.test', '*.w.test', 'café.test']);
+    assert.equal(moved.wildcards, 1);
+    assert.equal(original.get('a.test'), undefined);
+    for (const use of [() => original.size, () => original.set(spec('b.test')), () => original.delete('a.test'), () => [...original], () => original.clone(), () => original.transfer()]) {
+      assert.throws(use, /transferred/);
+    }
+    moved.set(spec('b.test'));
+    assert.equal(moved.size, 4);
+  });
+});
+
 describe('BackendLists', () => {
   it('numbers equal lists alike, counts references, and reuses a released number', () => {
     const lists = new BackendLists();

@@ -43,13 +43,15 @@ describe('RoutingTable lookup', () => {
     assert.equal(table.lookup('a.test'), undefined);
   });
 
-  it('takes a copy of a snapshot sent as a FrontendSet: the source may keep and change its own', () => {
+  it('moves a snapshot sent as a FrontendSet into the table: applied once, the event\'s set detached', () => {
     const frontends = FrontendSet.from([{ key: 'a.test', id: 'a', backends: ['http://a:1'] }]);
-    const table = RoutingTable.fromEvents([{ type: 'snapshot', source: 'redis', frontends, dead: [] }]);
-    frontends.delete('a.test');
-    frontends.set({ key: 'b.test', id: 'b', backends: ['http://b:1'] });
+    const snapshot: ConfigEvent = { type: 'snapshot', source: 'redis', frontends, dead: [] };
+    const table = RoutingTable.fromEvents([snapshot]);
     assert.equal(table.lookup('a.test')?.id, 'a');
-    assert.equal(table.lookup('b.test'), undefined);
+    assert.throws(() => frontends.set({ key: 'b.test', id: 'b', backends: ['http://b:1'] }), /transferred/);
+    assert.throws(() => RoutingTable.fromEvents([snapshot]), /transferred/, 'a second table cannot silently get an empty set');
+    table.apply(set('b.test', ['http://b:1']));
+    assert.equal(table.lookup('b.test')?.id, 'b.test', 'the table\'s own set stays usable');
   });
 
   it('a snapshot replaces everything its source said before, not other sources', () => {
