@@ -6,7 +6,7 @@ import { forwardResponseHeaders } from './headers.js';
 import { isUnhealthyStatus } from './health.js';
 import type { ProxyContext } from './settings.js';
 import type { BackendConnection, UpstreamError, UpstreamHandler } from './upstream/connection.js';
-import type { ResponseHead } from './upstream/response-parser.js';
+import { ResponseParseError, type ResponseHead } from './upstream/response-parser.js';
 
 const log = logger('proxy');
 
@@ -126,11 +126,16 @@ class Attempt implements UpstreamHandler {
 
   onResponse(head: ResponseHead): void {
     const ex = this.ex;
-    ex.responded = true;
     const { headers, retryAfter } = forwardResponseHeaders(head.headers);
     if (isUnhealthyStatus(head.status, retryAfter, ex.ctx.settings)) ex.ctx.health.report(ex.route, ex.host, this.pick.index);
     if (ex.debug) ex.debugHeaders(this.pick, headers);
-    ex.res.writeHead(head.status, head.statusText || undefined, headers);
+    try {
+      ex.res.writeHead(head.status, head.statusText || undefined, headers);
+    } catch (err) {
+      // A header Node refuses to send (a control character, a name that is not a token): the answer cannot be relayed.
+      throw new ResponseParseError(`backend answer cannot be relayed: ${(err as Error).message}`);
+    }
+    ex.responded = true;
   }
 
   onData(chunk: Buffer, last: boolean): boolean {

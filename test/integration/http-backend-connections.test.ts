@@ -169,6 +169,18 @@ describe('backend connections and response framing', () => {
     assert.equal(b.accepted, 2);
   });
 
+  test('a header Node cannot relay (a control character) gets the client a 502, and the worker keeps serving', async () => {
+    const b = await countedBackend((s, head) => {
+      if (head.includes('/bad')) s.write('HTTP/1.1 200 OK\r\nX-Bad: a\x01b\r\nContent-Length: 2\r\n\r\nok');
+      else s.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood');
+    });
+    await setFrontend('bad-header.test', b.url);
+    assert.equal((await proxy.get('bad-header.test', { path: '/bad' })).status, 502);
+    const res = await proxy.get('bad-header.test', { path: '/fine' });
+    assert.deepEqual([res.status, res.body.toString()], [200, 'good']);
+    assert.doesNotMatch(proxy.sy.logs(), /worker died|uncaught/i);
+  });
+
   test('a backend that never answers: 504 after tcpTimeout, and its connection is dropped', async () => {
     const b = await countedBackend(() => {});
     await setFrontend('silent.test', b.url);
