@@ -8,9 +8,10 @@
 type Batch = (() => void)[];
 
 /**
- * Shares PINGs between requests: all requests that arrive before a PING is
- * issued wait for that one, and at most one PING is on the wire at a time
- * (requests arriving meanwhile wait for the next, issued when it returns).
+ * Shares PINGs between requests: a request finding no PING on the wire sends
+ * one at once (no extra event-loop turn at low load); at most one PING is on
+ * the wire at a time, and requests arriving meanwhile wait together for the
+ * next, issued when it returns.
  * Under load this is one PING per Redis round trip, not one per request.
  * A PING slower than `timeoutMs` releases its waiters (a hung Redis must not
  * hold requests).
@@ -29,11 +30,8 @@ export class PingBarrier {
 
   /** Calls `done` once a PING issued after this call has been answered (or timed out). */
   then(done: () => void): void {
-    if (this.#open === null) {
-      this.#open = [];
-      if (!this.#inFlight) this.#issue(this.#open);
-    }
-    this.#open.push(done);
+    if (!this.#inFlight) return this.#issue([done]);
+    (this.#open ??= []).push(done);
   }
 
   /** One timer for all PINGs (a timer per PING costs more than the PING's share of a request). */
@@ -47,29 +45,28 @@ export class PingBarrier {
 
   #issue(batch: Batch): void {
     this.#inFlight = true;
-    // Requests of this event-loop turn join the batch; the PING leaves after them.
-    setImmediate(() => {
-      if (this.#open === batch) this.#open = null;
-      let settled = false;
-      const answered = () => {
-        if (settled) return;
-        settled = true;
-        this.#pending = null;
-        this.#inFlight = false;
-        if (this.#open !== null) this.#issue(this.#open);
-        for (const done of batch) {
-          try {
-            done();
-          } catch (err) {
-            // One request's failure must not strand the others of the batch.
-            queueMicrotask(() => {
-              throw err;
-            });
-          }
+    let settled = false;
+    const answered = () => {
+      if (settled) return;
+      settled = true;
+      this.#pending = null;
+      this.#inFlight = false;
+      const next = this.#open;
+      this.#open = null;
+      if (next !== null) this.#issue(next);
+      for (const done of batch) {
+        try {
+          done();
+        } catch (err) {
+          // One request's failure must not strand the others of the batch.
+          queueMicrotask(() => {
+            throw err;
+          });
         }
-      };
-      this.#watch(answered);
-      this.ping().then(answered, answered);
-    });
+      }
+    };
+    this.#watch(answered);
+    // Sent at once: a request that arrives after this call waits for the next PING, whenever this one reaches the wire.
+    this.ping().then(answered, answered);
   }
 }

@@ -12,18 +12,23 @@ function fakePing() {
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe('PingBarrier', () => {
-  it('requests of one event-loop turn share one PING and are released by its answer', async () => {
+  it('a request with no PING on the wire sends one at once; later requests share the next one', async () => {
     const { ping, calls } = fakePing();
     const barrier = new PingBarrier(ping, 1000);
     const released: number[] = [];
     barrier.then(() => released.push(1));
+    assert.equal(calls.length, 1, 'sent synchronously, no extra event-loop turn');
     barrier.then(() => released.push(2));
+    barrier.then(() => released.push(3));
     await turn();
-    assert.equal(calls.length, 1);
-    assert.deepEqual(released, []);
+    assert.equal(calls.length, 1, 'at most one PING in flight');
     calls[0]!();
     await turn();
-    assert.deepEqual(released, [1, 2]);
+    assert.deepEqual(released, [1]);
+    assert.equal(calls.length, 2, 'requests 2 and 3 share the second PING');
+    calls[1]!();
+    await turn();
+    assert.deepEqual(released, [1, 2, 3]);
   });
 
   it('a request arriving while a PING is on the wire waits for the next PING, sent when the first returns', async () => {
