@@ -3,7 +3,7 @@
 // are replaced; SIGTERM drains; SIGHUP reloads without dropping a connection.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { startHttpBackend } from '../helpers/backends.js';
@@ -79,6 +79,13 @@ describe('worker processes', () => {
         process.kill(pid, 'SIGCONT');
       }
     }
+  });
+
+  test('workers run with the young-generation cap; the master keeps node\'s defaults', async (t) => {
+    const { stack } = await twoWorkers(t);
+    const args = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    for (const pid of await workersListening(stack, 2)) assert.ok(args(pid).includes('--max-semi-space-size=8'), `worker ${pid}: ${args(pid).join(' ')}`);
+    assert.ok(!args(stack.proxy.pid).some((arg) => arg.startsWith('--max-semi-space-size')));
   });
 
   test('a worker killed with SIGKILL is replaced within a second; the other keeps serving', async (t) => {
