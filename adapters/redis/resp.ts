@@ -7,11 +7,13 @@ const CR = 13;
 
 /**
  * RESP2 commands written straight into one buffer (one socket write for a
- * whole page), a key's bytes copied from the reply that named it.
+ * whole page), a key's bytes copied from the reply that named it. Buffers are
+ * reused once written: a snapshot makes no allocation per page.
  */
 export class CommandWriter {
-  #buf = Buffer.alloc(64 * 1024);
+  #buf: Buffer = Buffer.alloc(128 * 1024);
   #pos = 0;
+  #spare: Buffer[] = [];
 
   /** A command of string arguments. */
   command(...args: string[]): void {
@@ -38,12 +40,16 @@ export class CommandWriter {
     this.#pos = pos;
   }
 
-  /** The commands written since the last take(). */
-  take(): Buffer {
-    const out = this.#buf.subarray(0, this.#pos);
-    this.#buf = Buffer.alloc(Math.max(64 * 1024, this.#pos));
+  /** Hands the commands written so far to `write`, which calls `done` once the bytes are sent. */
+  flush(write: (bytes: Buffer, done: () => void) => void): void {
+    if (this.#pos === 0) return;
+    const buf = this.#buf;
+    const bytes = buf.subarray(0, this.#pos);
+    this.#buf = this.#spare.pop() ?? Buffer.alloc(buf.length);
     this.#pos = 0;
-    return out;
+    write(bytes, () => {
+      if (this.#spare.length < 2) this.#spare.push(buf);
+    });
   }
 
   #text(text: string): void {
@@ -73,15 +79,53 @@ export function keyCommand(name: string, ...rest: string[]): { head: Buffer; tai
 }
 
 /**
- * The offset just after the reply starting at `off`, or -1 when `buf` ends
- * before it does. Throws on bytes that are not RESP2.
+ * The bytes read and not parsed yet. The socket reads into one fixed buffer
+ * (net's `onread`, which reuses it for every read) and each read is appended
+ * here: no buffer is allocated per read and none is kept alive by a parsed
+ * reply, so reading a million replies leaves the malloc heap as it found it.
  */
-export function replyEnd(buf: Buffer, off: number): number {
+export class ReadWindow {
+  /** Give this to net's `onread.buffer`. */
+  readonly input = Buffer.alloc(64 * 1024);
+  buf: Buffer = Buffer.alloc(256 * 1024);
+  start = 0;
+  end = 0;
+
+  /** `n` bytes were read into `input`. */
+  filled(n: number): void {
+    if (this.buf.length - this.end < n) {
+      const pending = this.end - this.start;
+      if (pending + n > this.buf.length) {
+        const grown = Buffer.alloc(2 * (pending + n)); // a reply larger than the window
+        this.buf.copy(grown, 0, this.start, this.end);
+        this.buf = grown;
+      } else {
+        this.buf.copyWithin(0, this.start, this.end);
+      }
+      this.start = 0;
+      this.end = pending;
+    }
+    this.input.copy(this.buf, this.end, 0, n);
+    this.end += n;
+  }
+
+  /** Everything before `offset` was parsed. */
+  consumed(offset: number): void {
+    this.start = offset;
+    if (this.start === this.end) this.start = this.end = 0;
+  }
+}
+
+/**
+ * The offset just after the reply starting at `off`, or -1 when the bytes
+ * end (at `limit`) before it does. Throws on bytes that are not RESP2.
+ */
+export function replyEnd(buf: Buffer, off: number, limit = buf.length): number {
   let pending = 1; // replies still to skip: an array adds its elements
   while (pending > 0) {
-    if (off >= buf.length) return -1;
+    if (off >= limit) return -1;
     const nl = buf.indexOf(CR, off);
-    if (nl === -1 || nl + 1 >= buf.length) return -1;
+    if (nl === -1 || nl + 1 >= limit) return -1;
     const type = buf[off];
     pending--;
     if (type === 36 /* $ */) {
@@ -89,7 +133,7 @@ export function replyEnd(buf: Buffer, off: number): number {
       off = nl + 2;
       if (length >= 0) {
         off += length + 2;
-        if (off > buf.length) return -1;
+        if (off > limit) return -1;
       }
     } else if (type === 42 /* * */) {
       const count = intAt(buf, off + 1, nl);

@@ -6,7 +6,7 @@ import { parseBackend } from '../../src/routing/backend.js';
 import { FrontendSet } from '../../src/routing/frontend-set.js';
 import { escapeGlob, type KeySpace } from './keys.js';
 import type { HipacheReader } from './reader.js';
-import { CommandWriter, keyCommand, ReplyReader, replyEnd } from './resp.js';
+import { CommandWriter, keyCommand, ReadWindow, ReplyReader, replyEnd } from './resp.js';
 
 /** Keys per SCAN page: a page's reads go out in one write. */
 const PAGE = 1000;
@@ -45,18 +45,20 @@ export interface Snapshot {
  */
 export class SnapshotRead {
   readonly #socket: net.Socket;
+  readonly #window = new ReadWindow();
   readonly #reader = new ReplyReader();
   readonly #out = new CommandWriter();
   readonly #frontends = new FrontendSet();
   readonly #dead: DeadMark[] = [];
   readonly #prefix: Buffer;
-  // What each reply on the wire answers, in order, and for which key (its bytes in a SCAN reply).
+  // What each reply on the wire answers, in order, and for which key: its bytes in #keys
+  // (copied from the SCAN reply, which the read window overwrites).
   #expect: Expect[] = [];
-  #keyIn: Buffer[] = [];
   #keyAt: number[] = [];
   #keyEnd: number[] = [];
   #head = 0;
-  #pending: Buffer | null = null;
+  #keys = Buffer.alloc(64 * 1024);
+  #keysEnd = 0;
   #scanDone = false;
   #members: string[] | null = null;
   /** The backends of the previous frontend, as bytes and as parsed: consecutive frontends mostly share them. */
@@ -76,11 +78,11 @@ export class SnapshotRead {
   ) {
     this.#prefix = Buffer.from(keys.prefix);
     this.done = new Promise((resolve, reject) => (this.#settle = { resolve, reject }));
-    this.#socket = net.connect({ host: endpoint.host, port: endpoint.port, noDelay: true });
+    const onread = { buffer: this.#window.input, callback: (n: number) => this.#onRead(n) };
+    this.#socket = net.connect({ host: endpoint.host, port: endpoint.port, noDelay: true, onread });
     this.#socket.setTimeout(idleTimeoutMs, () => this.#fail(new Error(`snapshot read: no answer from redis within ${idleTimeoutMs} ms`)));
     this.#socket.on('error', (err) => this.#fail(err));
     this.#socket.on('close', () => this.#fail(new Error('snapshot read: connection to redis closed')));
-    this.#socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     this.#socket.on('connect', () => this.#begin());
   }
 
@@ -94,7 +96,11 @@ export class SnapshotRead {
     if (password !== undefined) this.#send(Expect.Ok, 'AUTH', ...(username !== undefined ? [username] : []), password);
     if (db !== 0) this.#send(Expect.Ok, 'SELECT', String(db));
     this.#scan('0');
-    this.#socket.write(this.#out.take());
+    this.#flush();
+  }
+
+  #flush(): void {
+    this.#out.flush((bytes, done) => this.#socket.write(bytes, done));
   }
 
   /**
@@ -108,46 +114,62 @@ export class SnapshotRead {
 
   #send(expect: Expect, ...args: string[]): void {
     this.#out.command(...args);
-    this.#expecting(expect, this.#prefix, 0, 0);
+    this.#expecting(expect, this.#keysEnd, this.#keysEnd);
   }
 
-  #expecting(expect: Expect, keyIn: Buffer, keyAt: number, keyEnd: number): void {
+  /** One more reply to read, for the key at #keys[keyAt, keyEnd). */
+  #expecting(expect: Expect, keyAt: number, keyEnd: number): void {
     this.#expect.push(expect);
-    this.#keyIn.push(keyIn);
     this.#keyAt.push(keyAt);
     this.#keyEnd.push(keyEnd);
   }
 
-  #onData(chunk: Buffer): void {
-    const buf = this.#pending === null ? chunk : Buffer.concat([this.#pending, chunk]);
-    let off = 0;
+  /** Copies bytes[start, end) to the end of #keys; returns where. */
+  #keepKey(bytes: Buffer, start: number, end: number): number {
+    const at = this.#keysEnd;
+    if (at + end - start > this.#keys.length) {
+      const grown = Buffer.alloc(2 * (at + end - start));
+      this.#keys.copy(grown, 0, 0, at);
+      this.#keys = grown;
+    }
+    const keys = this.#keys;
+    for (let i = start, j = at; i < end; i++, j++) keys[j] = bytes[i]!;
+    this.#keysEnd = at + end - start;
+    return at;
+  }
+
+  /** Parses what a read brought; true: keep reading (net's onread contract). */
+  #onRead(n: number): boolean {
+    this.#read(n);
+    return true;
+  }
+
+  #read(n: number): void {
+    const window = this.#window;
+    window.filled(n);
+    let off = window.start;
     try {
       for (;;) {
-        const end = replyEnd(buf, off);
+        const end = replyEnd(window.buf, off, window.end);
         if (end === -1) break;
-        this.#handle(this.#reader.at(buf, off));
+        this.#handle(this.#reader.at(window.buf, off));
         off = end;
         if (this.#settled) return;
       }
     } catch (err) {
       return this.#fail(err as Error);
     }
-    this.#pending = off === buf.length ? null : buf.subarray(off);
+    window.consumed(off);
     if (this.#head === this.#expect.length && this.#scanDone) this.#finish();
   }
 
   #handle(reply: ReplyReader): void {
     const h = this.#head++;
     const expect = this.#expect[h]!;
-    const [keyIn, keyAt, keyEnd] = [this.#keyIn[h]!, this.#keyAt[h]!, this.#keyEnd[h]!];
-    // The queue seldom empties (the next page is asked before this one is read): drop what was read.
-    if (this.#head >= 4096 && this.#head * 2 >= this.#expect.length) {
-      this.#expect = this.#expect.slice(this.#head);
-      this.#keyIn = this.#keyIn.slice(this.#head);
-      this.#keyAt = this.#keyAt.slice(this.#head);
-      this.#keyEnd = this.#keyEnd.slice(this.#head);
-      this.#head = 0;
-    }
+    const keyAt = this.#keyAt[h]!;
+    const keyEnd = this.#keyEnd[h]!;
+    const keyIn = this.#keys;
+    if (this.#head >= 4096 && this.#head * 2 >= this.#expect.length) this.#dropRead();
     if (reply.type === 45 /* - */ && (expect === Expect.Ok || expect === Expect.Scan || expect === Expect.DeadTtl)) {
       throw new Error(`snapshot read: ${reply.line()}`);
     }
@@ -165,6 +187,21 @@ export class SnapshotRead {
     }
   }
 
+  /**
+   * The queue seldom empties (the next page is asked before this one is
+   * read): drop the entries read, and their key bytes.
+   */
+  #dropRead(): void {
+    const head = this.#head;
+    const base = this.#keyAt[head] ?? this.#keysEnd;
+    this.#expect = this.#expect.slice(head);
+    this.#keyAt = this.#keyAt.slice(head).map((at) => at - base);
+    this.#keyEnd = this.#keyEnd.slice(head).map((end) => end - base);
+    this.#keys.copyWithin(0, base, this.#keysEnd);
+    this.#keysEnd -= base;
+    this.#head = 0;
+  }
+
   #onScanPage(reply: ReplyReader): void {
     reply.int(); // *2
     const cursor = reply.string()!;
@@ -178,15 +215,17 @@ export class SnapshotRead {
       if (!startsWith(buf, start, end, this.#prefix)) continue;
       if (startsWith(buf, start + prefix, end, FRONTEND)) {
         this.#out.keyed(LRANGE.head, buf, start, end, LRANGE.tail);
-        this.#expecting(Expect.Frontend, buf, start + prefix + FRONTEND.length, end);
+        const at = this.#keepKey(buf, start + prefix + FRONTEND.length, end);
+        this.#expecting(Expect.Frontend, at, this.#keysEnd);
       } else if (startsWith(buf, start + prefix, end, DEAD)) {
         this.#out.keyed(SMEMBERS.head, buf, start, end, SMEMBERS.tail);
         this.#out.keyed(PTTL.head, buf, start, end, PTTL.tail);
-        this.#expecting(Expect.DeadMembers, buf, start + prefix + DEAD.length, end);
-        this.#expecting(Expect.DeadTtl, buf, start + prefix + DEAD.length, end);
+        const at = this.#keepKey(buf, start + prefix + DEAD.length, end);
+        this.#expecting(Expect.DeadMembers, at, this.#keysEnd);
+        this.#expecting(Expect.DeadTtl, at, this.#keysEnd);
       }
     }
-    this.#socket.write(this.#out.take());
+    this.#flush();
   }
 
   #onFrontend(keyIn: Buffer, keyAt: number, keyEnd: number, reply: ReplyReader): void {
@@ -219,7 +258,7 @@ export class SnapshotRead {
       if (parseBackend(url) === null) bad.push(i);
       backends.push(url);
     }
-    this.#lastBytes = Buffer.from(reply.buf.subarray(start, end)); // a copy: the socket's chunk is let go
+    this.#lastBytes = Buffer.from(reply.buf.subarray(start, end)); // a copy: the read window is reused
     this.#lastBackends = backends;
     this.#lastBad = bad;
   }
