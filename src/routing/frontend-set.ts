@@ -1,27 +1,16 @@
 import type { FrontendSpec, SourceName } from '../events.js';
 import { BackendLists } from './backend-lists.js';
+import { copyBytes, KeyIndex, MAX_ID, MAX_KEY } from './key-index.js';
 
 /** A frontend as served: the spec plus the source it came from. */
 export interface Route extends FrontendSpec {
   readonly source: SourceName;
 }
 
-// A record in the arena (little endian):
-//   +0 flags (LIVE, ID_IS_KEY_PREFIX)  +1 key length  +2 id length (u16)  +4 backend list number (u32)
-//   +8 the key's bytes, then the id's bytes unless the id is a prefix of the key
-const HEADER = 8;
-const LIVE = 1;
-const ID_IS_KEY_PREFIX = 2;
-const MAX_KEY = 255;
-const MAX_ID = 0xffff;
-
-// Slots of the open-addressing index: 0 empty, 1 deleted (a tombstone), else a record's offset + 2.
-const EMPTY = 0;
-const TOMBSTONE = 1;
-
-const FNV_OFFSET = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
-const WILDCARD_SEED = Math.imul(Math.imul(FNV_OFFSET ^ 42 /* * */, FNV_PRIME) ^ 46 /* . */, FNV_PRIME);
+interface Other {
+  id: string;
+  list: number;
+}
 
 /** Where a string key and id are written as bytes before they are stored. */
 let scratch = Buffer.alloc(1024);
@@ -29,26 +18,20 @@ let scratch = Buffer.alloc(1024);
 /**
  * Frontends by key ("www.x", "*.x", "*"), compact: a million of them in about
  * 33 MB outside the JS heap instead of 470 MB of objects in it. Keys and ids
- * are ASCII bytes in one arena (an id that is a prefix of its key, as the
- * vhosts file's default id is, costs nothing); an open-addressing hash table
- * of 32-bit slots points into it; backend lists are interned. Routes are
- * built on lookup, not stored. The rare key or id the arena cannot hold
- * (non-ASCII, or longer than 255 / 65535 characters) is kept in a Map beside it.
+ * are ASCII bytes in a KeyIndex (an id that is a prefix of its key, as the
+ * vhosts file's default id is, costs nothing); backend lists are interned
+ * (BackendLists); routes are built on lookup, not stored. The rare key or id
+ * the index cannot hold (non-ASCII, or longer than 255 / 65535 characters)
+ * is kept in a Map beside it.
  *
  * Lookups are O(key length) and allocate only the Route they return: a
  * wildcard suffix is hashed and compared in place in the host string.
  */
 export class FrontendSet implements Iterable<FrontendSpec> {
-  #arena = Buffer.alloc(256);
-  #used = 0;
-  /** Bytes of dead records in the arena: compacted away when they outweigh the live ones. */
-  #garbage = 0;
-  #slots = new Uint32Array(16);
-  #live = 0;
-  #tombstones = 0;
+  #index = new KeyIndex();
   #lists = new BackendLists();
-  #others = new Map<string, { id: string; list: number }>();
-  #wildcards = 0;
+  #others = new Map<string, Other>();
+  #otherWildcards = 0;
   #detached = false;
 
   static from(specs: Iterable<FrontendSpec>): FrontendSet {
@@ -60,12 +43,12 @@ export class FrontendSet implements Iterable<FrontendSpec> {
   /** Frontends in the set. */
   get size(): number {
     this.#attached();
-    return this.#live + this.#others.size;
+    return this.#index.size + this.#others.size;
   }
 
   /** Wildcard keys ("*.x") in the set: a lookup skips the suffix walk when there are none. */
   get wildcards(): number {
-    return this.#wildcards;
+    return this.#index.wildcards + this.#otherWildcards;
   }
 
   /** Distinct backend lists (with options) the frontends use. */
@@ -79,20 +62,15 @@ export class FrontendSet implements Iterable<FrontendSpec> {
     const { key, id } = spec;
     const list = this.#lists.intern(spec.backends, spec.options);
     if (key.length <= MAX_KEY && id.length <= MAX_ID && isAscii(key) && isAscii(id)) {
-      if (scratch.length < key.length + id.length) scratch = Buffer.alloc(key.length + id.length);
-      scratch.write(key, 0, 'latin1');
-      scratch.write(id, key.length, 'latin1');
       this.#dropOther(key);
-      this.#putRecord(scratch, 0, key.length, key.length + id.length, list);
+      const bytes = toScratch(key, id);
+      this.#replaced(this.#index.put(bytes, 0, key.length, key.length + id.length, list));
       return;
     }
-    const before = this.#others.get(key);
-    if (before !== undefined) this.#lists.release(before.list);
-    else {
-      this.#deleteRecord(key); // it may have been in the arena with its previous id
-      this.#count(key, 1);
-    }
+    this.#removeFromIndex(key); // it may be there with its previous id
+    this.#dropOther(key);
     this.#others.set(key, { id, list });
+    if (key.startsWith('*.')) this.#otherWildcards++;
   }
 
   /**
@@ -109,14 +87,14 @@ export class FrontendSet implements Iterable<FrontendSpec> {
     if (scratch.length < keyLen + idLen) scratch = Buffer.alloc(keyLen + idLen);
     copyBytes(key, keyStart, keyEnd, scratch, 0);
     copyBytes(id, idStart, idEnd, scratch, keyLen);
-    this.#putRecord(scratch, 0, keyLen, keyLen + idLen, this.#lists.intern(backends));
+    this.#replaced(this.#index.put(scratch, 0, keyLen, keyLen + idLen, this.#lists.intern(backends)));
     return true;
   }
 
   /** Removes the frontend `key`; false when there was none. */
   delete(key: string): boolean {
     this.#attached();
-    return this.#dropOther(key) || this.#deleteRecord(key);
+    return this.#dropOther(key) || this.#removeFromIndex(key);
   }
 
   /** The frontend `key`, as served by `source`. */
@@ -129,24 +107,26 @@ export class FrontendSet implements Iterable<FrontendSpec> {
    * `wildcard`: match("a.b.test", 2, true) finds "*.b.test" without building it.
    */
   match(host: string, start: number, wildcard: boolean, source: SourceName): Route | undefined {
-    const off = this.#find(host, start, wildcard);
-    if (off !== -1) {
+    const record = this.#index.find(host, start, wildcard);
+    if (record !== -1) {
       const key = start === 0 && !wildcard ? host : (wildcard ? '*.' : '') + host.slice(start);
-      return this.#route(off, key, source);
+      return this.#route(key, this.#index.id(record, key), this.#index.value(record), source);
     }
     if (this.#others.size === 0) return undefined;
     const key = (wildcard ? '*.' : '') + host.slice(start);
     const other = this.#others.get(key);
-    return other === undefined ? undefined : this.#otherRoute(key, other, source);
+    return other === undefined ? undefined : this.#route(key, other.id, other.list, source);
   }
 
-  /** Every frontend, in the order first added (the arena's), then the ones kept beside it. */
+  /** Every frontend, in the order first added, then the ones kept beside the index. */
   *routes(source: SourceName): Generator<Route> {
     this.#attached();
-    for (let off = 0; off < this.#used; off += recordLength(this.#arena, off)) {
-      if ((this.#arena[off]! & LIVE) !== 0) yield this.#route(off, undefined, source);
+    const index = this.#index;
+    for (const record of index.records()) {
+      const key = index.key(record);
+      yield this.#route(key, index.id(record, key), index.value(record), source);
     }
-    for (const [key, other] of this.#others) yield this.#otherRoute(key, other, source);
+    for (const [key, other] of this.#others) yield this.#route(key, other.id, other.list, source);
   }
 
   [Symbol.iterator](): Iterator<FrontendSpec> {
@@ -157,16 +137,10 @@ export class FrontendSet implements Iterable<FrontendSpec> {
   clone(): FrontendSet {
     this.#attached();
     const copy = new FrontendSet();
-    copy.#arena = Buffer.alloc(Math.max(256, this.#used));
-    this.#arena.copy(copy.#arena, 0, 0, this.#used);
-    copy.#used = this.#used;
-    copy.#garbage = this.#garbage;
-    copy.#slots = this.#slots.slice();
-    copy.#live = this.#live;
-    copy.#tombstones = this.#tombstones;
+    copy.#index = this.#index.clone();
     copy.#lists = this.#lists.clone();
     copy.#others = new Map(this.#others);
-    copy.#wildcards = this.#wildcards;
+    copy.#otherWildcards = this.#otherWildcards;
     return copy;
   }
 
@@ -179,21 +153,15 @@ export class FrontendSet implements Iterable<FrontendSpec> {
   transfer(): FrontendSet {
     this.#attached();
     const moved = new FrontendSet();
-    moved.#arena = this.#arena;
-    moved.#used = this.#used;
-    moved.#garbage = this.#garbage;
-    moved.#slots = this.#slots;
-    moved.#live = this.#live;
-    moved.#tombstones = this.#tombstones;
+    moved.#index = this.#index;
     moved.#lists = this.#lists;
     moved.#others = this.#others;
-    moved.#wildcards = this.#wildcards;
+    moved.#otherWildcards = this.#otherWildcards;
     this.#detached = true;
-    this.#arena = Buffer.alloc(0);
-    this.#used = this.#garbage = this.#live = this.#tombstones = this.#wildcards = 0;
-    this.#slots = new Uint32Array(1); // lookups in a detached set find nothing
+    this.#index = new KeyIndex(); // lookups in a detached set find nothing
     this.#lists = new BackendLists();
     this.#others = new Map();
+    this.#otherWildcards = 0;
     return moved;
   }
 
@@ -201,8 +169,20 @@ export class FrontendSet implements Iterable<FrontendSpec> {
     if (this.#detached) throw new Error('this FrontendSet was transferred (a snapshot is applied once, by one table)');
   }
 
-  #count(key: string, delta: number): void {
-    if (key.startsWith('*.')) this.#wildcards += delta;
+  #route(key: string, id: string, list: number, source: SourceName): Route {
+    return { key, id, backends: this.#lists.backends(list), options: this.#lists.options(list), source };
+  }
+
+  /** The backend list a key had before put(), released (-1: the key is new). */
+  #replaced(list: number): void {
+    if (list !== -1) this.#lists.release(list);
+  }
+
+  #removeFromIndex(key: string): boolean {
+    if (key.length > MAX_KEY || !isAscii(key)) return false;
+    const list = this.#index.remove(toScratch(key, ''), 0, key.length);
+    this.#replaced(list);
+    return list !== -1;
   }
 
   #dropOther(key: string): boolean {
@@ -210,197 +190,17 @@ export class FrontendSet implements Iterable<FrontendSpec> {
     if (other === undefined) return false;
     this.#lists.release(other.list);
     this.#others.delete(key);
-    this.#count(key, -1);
+    if (key.startsWith('*.')) this.#otherWildcards--;
     return true;
   }
-
-  #otherRoute(key: string, other: { id: string; list: number }, source: SourceName): Route {
-    return { key, id: other.id, backends: this.#lists.backends(other.list), options: this.#lists.options(other.list), source };
-  }
-
-  #route(off: number, key: string | undefined, source: SourceName): Route {
-    const arena = this.#arena;
-    const keyLen = arena[off + 1]!;
-    const idLen = arena.readUInt16LE(off + 2);
-    const list = arena.readUInt32LE(off + 4);
-    const k = key ?? arena.toString('latin1', off + HEADER, off + HEADER + keyLen);
-    const idStart = off + HEADER + keyLen;
-    const id = (arena[off]! & ID_IS_KEY_PREFIX) !== 0 ? k.slice(0, idLen) : arena.toString('latin1', idStart, idStart + idLen);
-    return { key: k, id, backends: this.#lists.backends(list), options: this.#lists.options(list), source };
-  }
-
-  /** The offset of the live record of ("*." if `wildcard`) + s.slice(start), or -1. */
-  #find(s: string, start: number, wildcard: boolean): number {
-    const length = s.length - start + (wildcard ? 2 : 0);
-    if (length > MAX_KEY) return -1;
-    const arena = this.#arena;
-    const slots = this.#slots;
-    const mask = slots.length - 1;
-    for (let i = hashOf(s, start, wildcard) & mask; ; i = (i + 1) & mask) {
-      const slot = slots[i]!;
-      if (slot === EMPTY) return -1;
-      if (slot === TOMBSTONE || arena[slot - 1] !== length) continue; // slot - 2 + 1: the key length
-      let p = slot - 2 + HEADER;
-      if (wildcard) {
-        if (arena[p] !== 42 || arena[p + 1] !== 46) continue;
-        p += 2;
-      }
-      let c = start;
-      while (c < s.length && arena[p] === s.charCodeAt(c)) c++, p++;
-      if (c === s.length) return slot - 2;
-    }
-  }
-
-  /** The slot holding the key bytes[start, end), or the slot where it would go: -(slot + 1). */
-  #slotFor(bytes: Buffer, start: number, end: number): number {
-    const arena = this.#arena;
-    const slots = this.#slots;
-    const mask = slots.length - 1;
-    let free = -1;
-    for (let i = hashOfBytes(bytes, start, end) & mask; ; i = (i + 1) & mask) {
-      const slot = slots[i]!;
-      if (slot === EMPTY) return -((free === -1 ? i : free) + 1);
-      if (slot === TOMBSTONE) {
-        if (free === -1) free = i;
-      } else if (arena[slot - 1] === end - start && sameBytes(arena, slot - 2 + HEADER, bytes, start, end)) {
-        return i;
-      }
-    }
-  }
-
-  /** Stores key bytes[keyStart, keyEnd) with id bytes[keyEnd, idEnd) and backend list `list` (one reference taken). */
-  #putRecord(bytes: Buffer, keyStart: number, keyEnd: number, idEnd: number, list: number): void {
-    let at = this.#slotFor(bytes, keyStart, keyEnd);
-    if (at >= 0) {
-      const off = this.#slots[at]! - 2;
-      this.#lists.release(this.#arena.readUInt32LE(off + 4));
-      if (this.#sameId(off, bytes, keyEnd, idEnd)) {
-        this.#arena.writeUInt32LE(list, off + 4);
-        return;
-      }
-      this.#kill(off); // a new id: a new record, the old one is garbage
-      this.#slots[at] = this.#append(bytes, keyStart, keyEnd, idEnd, list) + 2;
-      this.#compactIfWasteful();
-      return;
-    }
-    if ((this.#live + this.#tombstones + 1) * 5 > this.#slots.length * 3) {
-      this.#rebuild(this.#live + 1);
-      at = this.#slotFor(bytes, keyStart, keyEnd);
-    }
-    const slot = -at - 1;
-    if (this.#slots[slot] === TOMBSTONE) this.#tombstones--;
-    this.#slots[slot] = this.#append(bytes, keyStart, keyEnd, idEnd, list) + 2;
-    this.#live++;
-    if (keyEnd - keyStart >= 2 && bytes[keyStart] === 42 && bytes[keyStart + 1] === 46) this.#wildcards++;
-  }
-
-  #deleteRecord(key: string): boolean {
-    if (key.length > MAX_KEY || !isAscii(key)) return false;
-    if (scratch.length < key.length) scratch = Buffer.alloc(key.length);
-    scratch.write(key, 0, 'latin1');
-    const at = this.#slotFor(scratch, 0, key.length);
-    if (at < 0) return false;
-    const off = this.#slots[at]! - 2;
-    this.#lists.release(this.#arena.readUInt32LE(off + 4));
-    this.#kill(off);
-    this.#slots[at] = TOMBSTONE;
-    this.#tombstones++;
-    this.#live--;
-    this.#count(key, -1);
-    this.#compactIfWasteful();
-    return true;
-  }
-
-  /** True when the record at `off` has the id bytes[idStart, idEnd). */
-  #sameId(off: number, bytes: Buffer, idStart: number, idEnd: number): boolean {
-    const arena = this.#arena;
-    if (arena.readUInt16LE(off + 2) !== idEnd - idStart) return false;
-    const at = off + HEADER + ((arena[off]! & ID_IS_KEY_PREFIX) !== 0 ? 0 : arena[off + 1]!);
-    return sameBytes(arena, at, bytes, idStart, idEnd);
-  }
-
-  #kill(off: number): void {
-    this.#arena[off]! &= ~LIVE; // the other flags stay: the record's length depends on them
-    this.#garbage += recordLength(this.#arena, off);
-  }
-
-  /** Writes a live record at the end of the arena; returns its offset. */
-  #append(bytes: Buffer, keyStart: number, keyEnd: number, idEnd: number, list: number): number {
-    const keyLen = keyEnd - keyStart;
-    const idLen = idEnd - keyEnd;
-    const prefix = idLen <= keyLen && sameBytes(bytes, keyStart, bytes, keyEnd, idEnd);
-    const length = HEADER + keyLen + (prefix ? 0 : idLen);
-    if (this.#used + length > this.#arena.length) {
-      const grown = Buffer.alloc(Math.max(this.#used + length, this.#arena.length * 2));
-      this.#arena.copy(grown, 0, 0, this.#used);
-      this.#arena = grown;
-    }
-    const arena = this.#arena;
-    const off = this.#used;
-    arena[off] = LIVE | (prefix ? ID_IS_KEY_PREFIX : 0);
-    arena[off + 1] = keyLen;
-    arena.writeUInt16LE(idLen, off + 2);
-    arena.writeUInt32LE(list, off + 4);
-    copyBytes(bytes, keyStart, prefix ? keyEnd : idEnd, arena, off + HEADER);
-    this.#used = off + length;
-    return off;
-  }
-
-  #compactIfWasteful(): void {
-    if (this.#garbage > 65536 && this.#garbage * 2 > this.#used) this.#rebuild(this.#live, true);
-  }
-
-  /**
-   * A fresh index sized for `live` records (load at most 1/2, so a miss
-   * probes about 2.5 slots); with `compact`, the arena without dead records.
-   */
-  #rebuild(live: number, compact = false): void {
-    let capacity = 16;
-    while (live * 2 > capacity) capacity *= 2;
-    const slots = new Uint32Array(capacity);
-    const mask = capacity - 1;
-    const from = this.#arena;
-    const to = compact ? Buffer.alloc(Math.max(256, this.#used - this.#garbage)) : from;
-    let used = 0;
-    for (let off = 0; off < this.#used; ) {
-      const length = recordLength(from, off);
-      if ((from[off]! & LIVE) !== 0) {
-        const at = compact ? used : off;
-        if (compact) from.copy(to, at, off, off + length);
-        let i = hashOfBytes(from, off + HEADER, off + HEADER + from[off + 1]!) & mask;
-        while (slots[i] !== EMPTY) i = (i + 1) & mask;
-        slots[i] = at + 2;
-        used = at + length;
-      }
-      off += length;
-    }
-    this.#slots = slots;
-    this.#tombstones = 0;
-    if (compact) {
-      this.#arena = to;
-      this.#used = used;
-      this.#garbage = 0;
-    }
-  }
 }
 
-function recordLength(arena: Buffer, off: number): number {
-  const idBytes = (arena[off]! & ID_IS_KEY_PREFIX) !== 0 ? 0 : arena.readUInt16LE(off + 2);
-  return HEADER + arena[off + 1]! + idBytes;
-}
-
-/**
- * Copies from[start, end) to to[at...]. A loop, not Buffer#copy: with offsets,
- * that makes a Uint8Array view per call (~100 bytes of garbage per key).
- */
-function copyBytes(from: Buffer, start: number, end: number, to: Buffer, at: number): void {
-  for (let i = start; i < end; i++) to[at++] = from[i]!;
-}
-
-/** a[aStart, aStart + (end - start)) equals b[start, end). */
-function sameBytes(a: Buffer, aStart: number, b: Buffer, start: number, end: number): boolean {
-  for (let i = start; i < end; i++, aStart++) if (a[aStart] !== b[i]) return false;
-  return true;
+/** `key` then `id` as bytes in the scratch buffer (both ASCII). */
+function toScratch(key: string, id: string): Buffer {
+  if (scratch.length < key.length + id.length) scratch = Buffer.alloc(key.length + id.length);
+  scratch.write(key, 0, 'latin1');
+  if (id.length > 0) scratch.write(id, key.length, 'latin1');
+  return scratch;
 }
 
 function isAscii(s: string): boolean {
@@ -411,26 +211,4 @@ function isAscii(s: string): boolean {
 function isAsciiBytes(bytes: Buffer, start: number, end: number): boolean {
   for (let i = start; i < end; i++) if (bytes[i]! > 127) return false;
   return true;
-}
-
-/** FNV-1a of ("*." if `wildcard`) + s.slice(start), finished with murmur3's mixer so the low bits index well. */
-export function hashOf(s: string, start: number, wildcard: boolean): number {
-  let h = wildcard ? WILDCARD_SEED : FNV_OFFSET;
-  for (let i = start; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
-  return finish(h);
-}
-
-function hashOfBytes(bytes: Buffer, start: number, end: number): number {
-  let h = FNV_OFFSET;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, FNV_PRIME);
-  return finish(h);
-}
-
-function finish(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
