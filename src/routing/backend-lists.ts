@@ -12,7 +12,6 @@ export class BackendLists {
   #lists: (readonly string[] | undefined)[] = [];
   #options: (FrontendOptions | undefined)[] = [];
   #refs: number[] = [];
-  #hashes: number[] = [];
   #free: number[] = [];
   /** List hash -> list number, or several when hashes collide. */
   #byHash = new Map<number, number | number[]>();
@@ -27,7 +26,6 @@ export class BackendLists {
     this.#lists[n] = Object.freeze([...backends]);
     this.#options[n] = options === undefined ? undefined : Object.freeze({ ...options });
     this.#refs[n] = 1;
-    this.#hashes[n] = hash;
     if (known === undefined) this.#byHash.set(hash, n);
     else this.#byHash.set(hash, typeof known === 'number' ? [known, n] : [...known, n]);
     return n;
@@ -43,7 +41,7 @@ export class BackendLists {
   /** One reference less; the list is dropped when it was the last. */
   release(n: number): void {
     if (--this.#refs[n]! > 0) return;
-    const hash = this.#hashes[n]!;
+    const hash = hashList(this.#lists[n]!, this.#options[n]);
     const known = this.#byHash.get(hash);
     if (typeof known === 'number') this.#byHash.delete(hash);
     else if (known !== undefined) {
@@ -73,7 +71,6 @@ export class BackendLists {
     copy.#lists = [...this.#lists];
     copy.#options = [...this.#options];
     copy.#refs = [...this.#refs];
-    copy.#hashes = [...this.#hashes];
     copy.#free = [...this.#free];
     for (const [hash, known] of this.#byHash) copy.#byHash.set(hash, typeof known === 'number' ? known : [...known]);
     return copy;
@@ -87,7 +84,7 @@ function hashList(backends: readonly string[], options: FrontendOptions | undefi
     h = Math.imul(h ^ 0x0a, 0x01000193); // a separator: ["ab"] and ["a", "b"] differ
   }
   if (options !== undefined) h ^= optionsKey(options).length; // rare (vhosts file): equality does the rest
-  return h | 0;
+  return h >>> 2; // 30 bits: a small integer to V8, not a boxed number per Map key
 }
 
 function sameStrings(a: readonly string[], b: readonly string[]): boolean {
