@@ -2,8 +2,11 @@ import { logger } from '../log.js';
 import type { RoutingTable } from '../routing/table.js';
 
 const log = logger('worker');
-/** Rough heap cost of one frontend in the table (measured: ~470 B at 100k frontends). */
-const BYTES_PER_FRONTEND = 600;
+/**
+ * Rough cost of one frontend in the compact table: ~35-40 B when frontends
+ * share backend lists, ~190 B when each has its own (docs/performance.md).
+ */
+const BYTES_PER_FRONTEND = 200;
 
 /**
  * Decides when a worker is over its memory limit. The limit exists to catch

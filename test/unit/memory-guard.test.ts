@@ -23,7 +23,7 @@ describe('MemoryGuard', () => {
   });
 
   it('raises the limit once for a table that alone needs most of it, instead of draining in a loop', () => {
-    const guard = new MemoryGuard(100, tableWith(100_000)); // ~60 MiB of table by its estimate
+    const guard = new MemoryGuard(100, tableWith(300_000)); // ~60 MiB of table by its estimate
     assert.equal(guard.check(160 * MiB), null, 'the first check after loading takes the baseline');
     assert.equal(guard.limitMiB, 240);
     assert.equal(guard.check(200 * MiB), null);
