@@ -3,16 +3,29 @@
 // quarantined, the others apply) and problems with the document itself (the
 // whole version is rejected, since which hosts it defines is not known).
 
-import { Ajv } from 'ajv';
-import { VhostSchema, VhostsFileSchema, type Vhost } from '../../schema/vhosts.schema.js';
-import { schemaFindings, type SchemaFinding } from '../../src/config/validate.js';
+import { Ajv, type ValidateFunction } from 'ajv';
+import type { Vhost } from '../../schema/vhosts.schema.js';
+import { publishedSchema, schemaFindings, type SchemaFinding } from '../../src/config/validate.js';
 import type { VhostsDocument } from './document.js';
 import { pointerOf, pointerSegments, type FileProblem } from './problems.js';
 
-// verbose: the shared unknown-key message reads the parent schema to suggest a name.
-const ajv = new Ajv({ allErrors: true, verbose: true, strict: true });
-const validateFile = ajv.compile(VhostsFileSchema);
-const isVhost = ajv.compile<Vhost>(VhostSchema);
+let validators: { validateFile: ValidateFunction; isVhost: ValidateFunction<Vhost> } | undefined;
+
+/**
+ * Compiled on first use from schema/vhosts.schema.json (generated from the
+ * TypeBox source; a unit test keeps them equal), so that a worker serving a
+ * vhosts file does not load TypeBox's runtime.
+ */
+function vhostsValidators(): NonNullable<typeof validators> {
+  if (validators === undefined) {
+    const fileSchema = publishedSchema('vhosts.schema.json');
+    const vhostSchema = Object.values(fileSchema.properties.vhosts.patternProperties as Record<string, object>)[0]!;
+    // verbose: the shared unknown-key message reads the parent schema to suggest a name.
+    const ajv = new Ajv({ allErrors: true, verbose: true, strict: true });
+    validators = { validateFile: ajv.compile(fileSchema), isVhost: ajv.compile<Vhost>(vhostSchema) };
+  }
+  return validators;
+}
 
 export interface CheckedEntry {
   /** The key as written in the file. */
@@ -30,6 +43,7 @@ export interface CheckedDocument {
 }
 
 export function checkDocument(doc: VhostsDocument): CheckedDocument {
+  const { validateFile, isVhost } = vhostsValidators();
   const byHost = new Map<string, FileProblem[]>();
   const fatal: FileProblem[] = [];
   const findings = validateFile(doc.value) ? [] : schemaFindings(validateFile.errors ?? []);

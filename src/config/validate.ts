@@ -20,18 +20,18 @@ function configValidator(): ValidateFunction<ConfigFile> {
   if (validateConfigFile === undefined) {
     // verbose: the unknown-key message needs the parent schema to suggest a name.
     const ajv = new Ajv({ allErrors: true, verbose: true, strict: true });
-    validateConfigFile = ajv.compile<ConfigFile>(publishedSchema());
+    validateConfigFile = ajv.compile<ConfigFile>(publishedSchema('config.schema.json'));
   }
   return validateConfigFile;
 }
 
-/** schema/ is two levels above this file in src/config, three in dist/src/config. */
-function publishedSchema(): object {
+/** A schema from schema/: two levels above this file in src/config, three in dist/src/config. */
+export function publishedSchema(file: string): Record<string, any> {
   for (const up of ['../../', '../../../']) {
-    const url = new URL(`${up}schema/config.schema.json`, import.meta.url);
-    if (existsSync(url)) return JSON.parse(readFileSync(url, 'utf8')) as object;
+    const url = new URL(`${up}schema/${file}`, import.meta.url);
+    if (existsSync(url)) return JSON.parse(readFileSync(url, 'utf8')) as Record<string, any>;
   }
-  throw new Error('schema/config.schema.json is missing from the installation');
+  throw new Error(`schema/${file} is missing from the installation`);
 }
 
 export function parseJsonText(text: string, file: string): unknown {
