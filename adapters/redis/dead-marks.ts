@@ -1,7 +1,7 @@
 import type { RedisEndpoint } from '../../src/config/types.js';
 import { logger } from '../../src/log.js';
 import type { DeadMarkReport } from '../../src/proxy/health.js';
-import { closeClient, connectClient, type RedisClient } from './client.js';
+import { connectWire, type WireClient } from './wire.js';
 import { KeySpace } from './keys.js';
 
 
@@ -12,7 +12,7 @@ import { KeySpace } from './keys.js';
  */
 export class DeadMarkPublisher {
   readonly #log = logger('redis');
-  #client: RedisClient | null = null;
+  #client: WireClient | null = null;
   #keys = new KeySpace('');
 
   /** `endpoint` null: the master is not known yet (Sentinel); moveTo() names it. */
@@ -24,9 +24,9 @@ export class DeadMarkPublisher {
   moveTo(endpoint: RedisEndpoint): void {
     const previous = this.#client;
     this.#keys = new KeySpace(endpoint.prefix);
-    this.#client = connectClient(endpoint, this.#log, { name: 'writer' });
-    this.#client.connect().catch(() => {}); // reconnects on its own; errors are logged by connectClient
-    if (previous !== null) void closeClient(previous);
+    this.#client = connectWire(endpoint, this.#log, { name: 'writer' });
+    void this.#client.connect(); // reconnects on its own; errors are logged by the client
+    if (previous !== null) void previous.close();
   }
 
   publish(report: DeadMarkReport): void {
@@ -39,15 +39,15 @@ export class DeadMarkPublisher {
     const key = this.#keys.dead(report.host);
     const message = `${report.host};${report.backendUrl};${report.index};${report.backendCount}`;
     client
-      .multi()
-      .sAdd(key, String(report.index))
-      .expire(key, this.ttlSeconds)
-      .publish('dead', message)
-      .exec()
+      .multi([
+        ['SADD', key, String(report.index)],
+        ['EXPIRE', key, String(this.ttlSeconds)],
+        ['PUBLISH', 'dead', message],
+      ])
       .catch((err: Error) => this.#log.warn('writing dead mark failed', { key, error: err.message }));
   }
 
   async close(): Promise<void> {
-    if (this.#client !== null) await closeClient(this.#client);
+    if (this.#client !== null) await this.#client.close();
   }
 }

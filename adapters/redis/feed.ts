@@ -1,6 +1,6 @@
 import type { Logger } from '../../src/log.js';
 import type { RedisDirectConfig } from '../../src/config/types.js';
-import { closeClient, connectClient, withTimeout, type RedisClient } from './client.js';
+import { connectWire, type Push, type WireClient } from './wire.js';
 import { PingBarrier } from './barrier.js';
 import type { KeySpace } from './keys.js';
 
@@ -18,8 +18,8 @@ const REQUIRED_FLAGS = ['K', 'g', '$', 'l', 's', 'x', 'e'];
  * broadcast mode. It only triggers re-reads; the snapshot stays the truth.
  */
 export class ChangeFeed {
-  #subscriber: RedisClient | null = null;
-  #tracker: RedisClient | null = null;
+  #subscriber: WireClient | null = null;
+  #tracker: WireClient | null = null;
   #mode: FeedMode | null = null;
 
   constructor(
@@ -39,7 +39,7 @@ export class ChangeFeed {
 
   #barrier: PingBarrier | null = null;
 
-  #feedConnection(): RedisClient | null {
+  #feedConnection(): WireClient | null {
     return this.#mode === 'keyspace' ? this.#subscriber : this.#mode === 'tracking' ? this.#tracker : null;
   }
 
@@ -62,13 +62,13 @@ export class ChangeFeed {
    * overlapping resyncs (several connections becoming ready) would otherwise open two subscribers,
    * or interleave CLIENT TRACKING OFF/ON so that the second ON fails on its overlapping prefixes.
    */
-  establish(data: RedisClient): Promise<FeedMode> {
+  establish(data: WireClient): Promise<FeedMode> {
     const run = this.#establishing.then(() => this.#establish(data));
     this.#establishing = run.catch(() => {});
     return run;
   }
 
-  async #establish(data: RedisClient): Promise<FeedMode> {
+  async #establish(data: WireClient): Promise<FeedMode> {
     // A feed connection still reconnecting (Redis restarted) is no reason to fall back to another
     // mode for good: fail this resync; the connection's 'ready' triggers the next one.
     const feed = this.#mode === 'keyspace' ? this.#subscriber : this.#mode === 'tracking' ? this.#tracker : null;
@@ -91,7 +91,7 @@ export class ChangeFeed {
 
   async close(): Promise<void> {
     for (const client of [this.#subscriber, this.#tracker]) {
-      if (client !== null) await closeClient(client);
+      if (client !== null) await client.close();
     }
   }
 
@@ -101,15 +101,15 @@ export class ChangeFeed {
     return mode;
   }
 
-  async #enableKeyspace(data: RedisClient, required: boolean): Promise<boolean> {
+  async #enableKeyspace(data: WireClient, required: boolean): Promise<boolean> {
     try {
-      const reply = await data.sendCommand<string[]>(['CONFIG', 'GET', 'notify-keyspace-events']);
+      const reply = (await data.send(['CONFIG', 'GET', 'notify-keyspace-events'])) as string[];
       const current = reply[1] ?? '';
       const flags = expandFlags(current);
       const missing = REQUIRED_FLAGS.filter((f) => !flags.has(f));
       if (missing.length > 0) {
         const merged = [...new Set([...current.replace('A', 'g$lshzxe'), ...missing])].join('');
-        await data.sendCommand(['CONFIG', 'SET', 'notify-keyspace-events', merged]);
+        await data.send(['CONFIG', 'SET', 'notify-keyspace-events', merged]);
         this.log.info('enabled redis keyspace notifications', { 'notify-keyspace-events': merged });
       }
     } catch (err) {
@@ -118,13 +118,13 @@ export class ChangeFeed {
       return false;
     }
     if (this.#subscriber === null) {
-      const sub = connectClient(this.config.read, this.log, { name: 'subscriber', noCommandTimeout: true });
+      // RESP3: messages are pushes, so the barrier PING is answered in-band on the subscribed connection.
+      const sub = connectWire(this.config.read, this.log, { name: 'subscriber', resp3: true, onPush: (push) => this.#onMessage(push) });
       await sub.connect();
       // Only a *re*connect calls for a resync: this first connection is part of the one under way.
       sub.on('ready', () => this.onReconnect());
       const db = this.config.read.db;
-      const listener = (_message: string, channel: string) => this.onChanged(channel.slice(channel.indexOf(':') + 1));
-      await sub.pSubscribe([`__keyspace@${db}__:${this.keys.pattern('frontend')}`, `__keyspace@${db}__:${this.keys.pattern('dead')}`], listener);
+      await sub.pSubscribe([`__keyspace@${db}__:${this.keys.pattern('frontend')}`, `__keyspace@${db}__:${this.keys.pattern('dead')}`]);
       this.#subscriber = sub;
     }
     return this.#subscriber.isReady;
@@ -133,17 +133,16 @@ export class ChangeFeed {
   async #enableTracking(required: boolean): Promise<boolean> {
     try {
       if (this.#tracker === null) {
-        const tracker = connectClient(this.config.read, this.log, { name: 'tracker', tracking: true, noCommandTimeout: true });
-        tracker.on('invalidate', (key: Buffer | null) => (key === null ? this.onLostTrack() : this.onChanged(key.toString())));
+        const tracker = connectWire(this.config.read, this.log, { name: 'tracker', resp3: true, onPush: (push) => this.#onInvalidate(push) });
         this.#tracker = tracker;
         await tracker.connect();
         // Only a *re*connect calls for a resync: this first connection is part of the one under way.
         tracker.on('ready', () => this.onReconnect());
       }
-      // node-redis turns default-mode tracking on at connect; broadcast mode needs OFF first.
-      await this.#tracker.sendCommand(['CLIENT', 'TRACKING', 'OFF']);
+      // A resync on a live connection finds tracking on; broadcast mode with these prefixes needs OFF first.
+      await this.#tracker.send(['CLIENT', 'TRACKING', 'OFF']);
       const prefixes = ['frontend:', 'dead:'].flatMap((p) => ['PREFIX', this.keys.prefix + p]);
-      await this.#tracker.sendCommand(['CLIENT', 'TRACKING', 'ON', 'BCAST', ...prefixes]);
+      await this.#tracker.send(['CLIENT', 'TRACKING', 'ON', 'BCAST', ...prefixes]);
       return true;
     } catch (err) {
       const level = required ? 'error' : 'info';
@@ -154,6 +153,20 @@ export class ChangeFeed {
       }
       return false;
     }
+  }
+
+  /** A keyspace notification: ['pmessage', pattern, '__keyspace@<db>__:<key>', event]. */
+  #onMessage(push: Push): void {
+    const channel = push[2];
+    if (push[0] === 'pmessage' && typeof channel === 'string') this.onChanged(channel.slice(channel.indexOf(':') + 1));
+  }
+
+  /** ['invalidate', [keys]], or ['invalidate', null] when Redis dropped every key (FLUSHALL). */
+  #onInvalidate(push: Push): void {
+    if (push[0] !== 'invalidate') return;
+    const keys = push[1];
+    if (!Array.isArray(keys)) return this.onLostTrack();
+    for (const key of keys) if (typeof key === 'string') this.onChanged(key);
   }
 }
 

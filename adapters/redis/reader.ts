@@ -1,7 +1,13 @@
 import type { DeadMark, FrontendSpec } from '../../src/events.js';
 import type { Logger } from '../../src/log.js';
 import { parseBackend } from '../../src/routing/backend.js';
-import type { RedisClient } from './client.js';
+import type { Reply } from './wire.js';
+
+/** What reading needs of a connection: the worker's WireClient, or the CLI's node-redis client adapted. */
+export interface ReadClient {
+  send(args: readonly string[]): Promise<Reply>;
+  multi(commands: readonly (readonly string[])[]): Promise<Reply[]>;
+}
 import type { KeySpace } from './keys.js';
 
 /** Dead sets written without EXPIRE (by an external checker) hold until removed. */
@@ -14,7 +20,7 @@ export const NO_EXPIRY = Number.MAX_SAFE_INTEGER;
  */
 export class HipacheReader {
   constructor(
-    private readonly client: () => RedisClient,
+    private readonly client: () => ReadClient,
     private readonly keys: KeySpace,
     private readonly log: Logger,
   ) {}
@@ -24,7 +30,7 @@ export class HipacheReader {
     const redisKey = this.keys.frontend(key);
     let items: string[];
     try {
-      items = await this.client().sendCommand<string[]>(['LRANGE', redisKey, '0', '-1']);
+      items = (await this.client().send(['LRANGE', redisKey, '0', '-1'])) as string[];
     } catch (err) {
       if (isWrongType(err)) {
         this.log.warn('skipping frontend key: not a list', { key: redisKey });
@@ -52,7 +58,7 @@ export class HipacheReader {
     let members: string[];
     let pttl: number;
     try {
-      const reply = await this.client().multi().sMembers(redisKey).pTTL(redisKey).exec();
+      const reply = await this.client().multi([['SMEMBERS', redisKey], ['PTTL', redisKey]]);
       members = reply[0] as unknown as string[];
       pttl = Number(reply[1]);
     } catch (err) {
@@ -84,7 +90,7 @@ export class HipacheReader {
     let cursor = '0';
     const match = this.keys.pattern(kind);
     do {
-      const [next, redisKeys] = await this.client().sendCommand<[string, string[]]>(['SCAN', cursor, 'MATCH', match, 'COUNT', '1000']);
+      const [next, redisKeys] = (await this.client().send(['SCAN', cursor, 'MATCH', match, 'COUNT', '1000'])) as [string, string[]];
       cursor = next;
       const names: string[] = [];
       for (const redisKey of redisKeys) {
@@ -98,7 +104,7 @@ export class HipacheReader {
 
 function isWrongType(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  // A failed MULTI rejects with node-redis' MultiErrorReply, whose per-command errors are in `replies`.
+  // A failed MULTI rejects with a MultiReplyError, whose per-command errors are in `replies`.
   const { replies, errorIndexes } = err as { replies?: unknown[]; errorIndexes?: number[] };
   if (replies !== undefined && errorIndexes !== undefined && errorIndexes.length > 0) {
     return errorIndexes.every((i) => isWrongType(replies[i]));

@@ -3,7 +3,7 @@ import type { RedisDirectConfig } from '../../src/config/types.js';
 import { logger } from '../../src/log.js';
 import { FrontendSet } from '../../src/routing/frontend-set.js';
 import type { ConfigSource, EventSink, SourceState, SourceStatus } from '../../src/source.js';
-import { closeClient, connectClient, withTimeout, type RedisClient } from './client.js';
+import { connectWire, withTimeout, type WireClient } from './wire.js';
 import { ChangeFeed } from './feed.js';
 import { KeySpace } from './keys.js';
 import { HipacheReader } from './reader.js';
@@ -30,7 +30,7 @@ export class RedisSource implements ConfigSource {
   readonly #keys: KeySpace;
   readonly #reader: HipacheReader;
   readonly #feed: ChangeFeed;
-  readonly #data: RedisClient;
+  readonly #data: WireClient;
   readonly #inflight = new Map<string, Refresh>();
   readonly #dirty = new Set<string>(); // keys changed while a snapshot was being read
   readonly #deadMirror = new Map<string, Map<number, number>>();
@@ -52,7 +52,7 @@ export class RedisSource implements ConfigSource {
 
   constructor(private readonly config: RedisDirectConfig) {
     this.#keys = new KeySpace(config.read.prefix);
-    this.#data = connectClient(config.read, this.#log, { name: 'data' });
+    this.#data = connectWire(config.read, this.#log, { name: 'data' });
     this.#reader = new HipacheReader(() => this.#data, this.#keys, this.#log);
     this.#feed = new ChangeFeed(config, this.#keys, this.#log, (key) => this.#onChanged(key), () => this.#scheduleResync(), () => this.#scheduleResync());
     this.#started = new Promise((resolve) => (this.#firstSnapshot = resolve));
@@ -61,7 +61,6 @@ export class RedisSource implements ConfigSource {
   async start(sink: EventSink): Promise<void> {
     this.#sink = sink;
     this.#data.on('ready', () => this.#scheduleResync());
-    this.#data.on('end', () => this.#onDisconnect());
     this.#data.on('reconnecting', () => this.#onDisconnect());
     this.#data.connect().catch((err: Error) => this.#fail('REDIS_CONNECT', err));
     this.#healthTimer = setInterval(() => void this.#checkHealth(), HEALTH_INTERVAL_MS).unref();
@@ -75,7 +74,7 @@ export class RedisSource implements ConfigSource {
     clearTimeout(this.#resyncTimer);
     this.#snapshotRead?.abort();
     await this.#feed.close();
-    await closeClient(this.#data);
+    await this.#data.close();
   }
 
   status(): SourceStatus {

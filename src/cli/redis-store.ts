@@ -5,7 +5,8 @@
 
 import { newClient, withTimeout, type RedisClient } from '../../adapters/redis/client.js';
 import { KeySpace } from '../../adapters/redis/keys.js';
-import { HipacheReader } from '../../adapters/redis/reader.js';
+import { HipacheReader, type ReadClient } from '../../adapters/redis/reader.js';
+import type { Reply } from '../../adapters/redis/wire.js';
 import { ConfigError } from '../config/errors.js';
 import { parseRedisUrl } from '../config/redis-url.js';
 import type { RedisEndpoint } from '../config/types.js';
@@ -51,7 +52,11 @@ export class HipacheStore {
     readonly endpoint: RedisEndpoint,
   ) {
     this.keys = new KeySpace(endpoint.prefix);
-    this.#reader = new HipacheReader(() => client, this.keys, logger('cli'));
+    const reads: ReadClient = {
+      send: (args) => client.sendCommand([...args]),
+      multi: (commands) => commands.reduce((multi, args) => multi.addCommand([...args]), client.multi()).exec() as Promise<unknown> as Promise<Reply[]>,
+    };
+    this.#reader = new HipacheReader(() => reads, this.keys, logger('cli'));
   }
 
   static async connect(endpoint: RedisEndpoint): Promise<HipacheStore> {
