@@ -130,6 +130,13 @@ export function forwardResponseHeaders(raw: string[]): { headers: string[]; retr
   return { headers, retryAfter };
 }
 
+/** The request line and header lines of a request head, each ended by CRLF (the blank line is the caller's). */
+export function requestHeadLines(method: string, path: string, headers: string[]): string {
+  let head = `${method} ${path} HTTP/1.1\r\n`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return head;
+}
+
 /** Client address as Hipache logged it: IPv4-mapped IPv6 shown as IPv4. */
 export function clientAddress(address: string | undefined): string {
   if (address === undefined) return '-';

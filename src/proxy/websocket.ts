@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { logger } from '../log.js';
 import type { Route } from '../routing/table.js';
 import { pickBackend, type Pick } from './balancer.js';
-import { clientAddress, forwardRequestHeaders, scanRequestHead } from './headers.js';
+import { clientAddress, forwardRequestHeaders, requestHeadLines, scanRequestHead } from './headers.js';
 import { requestTarget, resolveRoute } from './request.js';
 import type { ProxyContext } from './settings.js';
 
@@ -33,9 +33,8 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: D
   resolveRoute(ctx, target.host, (route) => {
     if (route === 'not-loaded') return reject(client, 503);
     if (route === null) return reject(client, 400);
-    let head_ = `${req.method} ${target.path} HTTP/1.1\r\n`;
-    for (let i = 0; i < headers.length; i += 2) head_ += `${headers[i]}: ${headers[i + 1]}\r\n`;
-    connect(ctx, route, target.host, [], client, Buffer.concat([Buffer.from(head_ + '\r\n', 'latin1'), head]));
+    const requestHead = requestHeadLines(req.method ?? 'GET', target.path, headers) + '\r\n';
+    connect(ctx, route, target.host, [], client, Buffer.concat([Buffer.from(requestHead, 'latin1'), head]));
   });
 }
 

@@ -2,6 +2,7 @@ import net, { type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import tls from 'node:tls';
 import type { BackendTarget } from '../../routing/backend.js';
+import { requestHeadLines } from '../headers.js';
 import { ResponseParseError, ResponseParser, type ResponseHead, type ResponseSink } from './response-parser.js';
 
 /** One request to a backend, as the proxy forwards it. */
@@ -119,9 +120,7 @@ export class BackendConnection implements ResponseSink {
       this.socket.setTimeout(request.timeoutMs);
     }
     this.#parser.expect(request.method === 'HEAD');
-    let head = `${request.method} ${request.path} HTTP/1.1\r\n`;
-    const h = request.headers;
-    for (let i = 0; i < h.length; i += 2) head += `${h[i]}: ${h[i + 1]}\r\n`;
+    let head = requestHeadLines(request.method, request.path, request.headers);
     if (request.chunked) head += 'Transfer-Encoding: chunked\r\n';
     if (request.close) head += 'Connection: close\r\n';
     this.socket.write(head + '\r\n', 'latin1');
