@@ -1,7 +1,8 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Route } from '../routing/table.js';
 import { logger } from '../log.js';
 import { pickBackend, type Pick } from './balancer.js';
+import type { ClientRequest, ClientResponse } from './client.js';
 import { forwardResponseHeaders } from './headers.js';
 import { isUnhealthyStatus } from './health.js';
 import type { ProxyContext } from './settings.js';
@@ -26,13 +27,14 @@ export class Exchange {
 
   constructor(
     readonly ctx: ProxyContext,
-    readonly req: IncomingMessage,
-    readonly res: ServerResponse,
+    readonly req: ClientRequest,
+    readonly res: ClientResponse,
     readonly host: string,
     readonly route: Route,
     readonly path: string,
     readonly headers: string[],
-    readonly hasBody: boolean,
+    /** The request body, null for none. */
+    readonly body: Readable | null,
     /** The body comes without a length (Transfer-Encoding: chunked). */
     readonly chunked: boolean,
     readonly debug: boolean,
@@ -66,7 +68,7 @@ export class Exchange {
         method: this.req.method!,
         path: pick.target.pathPrefix + this.path,
         headers: this.headers,
-        body: this.hasBody ? this.req : null,
+        body: this.body,
         chunked: this.chunked,
         timeoutMs: timeout,
         close: !this.ctx.settings.keepAlive,
@@ -89,7 +91,7 @@ export class Exchange {
     log.info('backend attempt failed', { host: this.host, backend: pick.target.url, error: code });
     if (timedOut) return this.fail(504, 'BACKEND_TIMEOUT');
     const retryable = CONNECT_FAILURES.has(code) || STALE_CONNECTION.has(code);
-    const bodyIntact = !this.hasBody || !this.req.readableDidRead;
+    const bodyIntact = this.body === null || !this.req.readableDidRead;
     const retries = (this.route.options?.retryOnError ?? this.ctx.settings.retryOnError);
     if (retryable && bodyIntact && this.tried.length <= retries) return this.#next();
     this.fail(502, retryable ? 'BACKEND_UNAVAILABLE' : code);

@@ -1,7 +1,8 @@
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { TLSSocket } from 'node:tls';
+import { STATUS_CODES } from 'node:http';
+import type { Readable } from 'node:stream';
 import { normalizeHost, splitAbsoluteTarget } from '../routing/host.js';
 import type { Route } from '../routing/table.js';
+import type { ClientRequest, ClientResponse } from './client.js';
 import { Exchange } from './exchange.js';
 import { clientAddress, forwardRequestHeaders, scanRequestHead } from './headers.js';
 import type { ProxyContext } from './settings.js';
@@ -13,8 +14,10 @@ export interface Target {
   hostOverride: string | null;
 }
 
+const PONG = Buffer.from('ok');
+
 /** Where a request goes, from its target and Host (RFC 9112 §3.2.2), or null when it names no host. */
-export function requestTarget(req: IncomingMessage, hostField: string | undefined): Target | null {
+export function requestTarget(req: { readonly url?: string | undefined }, hostField: string | undefined): Target | null {
   const url = req.url ?? '';
   if (url.charCodeAt(0) === 47 /* / */ || url === '*') {
     const host = normalizeHost(hostField);
@@ -32,8 +35,12 @@ export function resolveRoute(ctx: ProxyContext, host: string, done: (route: Rout
   if (!ctx.whenCurrent(host, lookup)) lookup();
 }
 
-/** The HTTP request handler: route, then forward (see Exchange). */
-export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse): void {
+/**
+ * The HTTP request handler: route, then forward (see Exchange). `body` is
+ * the request body stream (node:http's request itself); null when the
+ * request has none.
+ */
+export function handleRequest(ctx: ProxyContext, req: ClientRequest, res: ClientResponse, body: Readable | null): void {
   const fields = scanRequestHead(req.rawHeaders);
   const debug = fields.debug;
   const meter = { bytes: 0 };
@@ -44,13 +51,13 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
   const target = requestTarget(req, fields.host);
   if (target === null) return fail(400, 'MISSING_OR_INVALID_HOST');
   if (target.host === '__ping__') {
-    res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': '2' });
-    res.end('ok');
+    res.writeHead(200, undefined, ['Content-Type', 'text/plain', 'Content-Length', '2']);
+    res.end(PONG);
     meter.bytes = 2;
     return;
   }
   const socket = req.socket;
-  const secure = (socket as TLSSocket).encrypted === true;
+  const secure = socket.encrypted === true;
   const headers = forwardRequestHeaders(
     req.rawHeaders,
     { remoteAddress: clientAddress(socket.remoteAddress), localPort: socket.localPort ?? 0, secure },
@@ -65,20 +72,20 @@ export function handleRequest(ctx: ProxyContext, req: IncomingMessage, res: Serv
   resolveRoute(ctx, target.host, (route) => {
     if (route === 'not-loaded') return fail(503, 'NO_CONFIGURATION_YET');
     if (route === null) return fail(400, 'UNKNOWN_HOST');
-    new Exchange(ctx, req, res, target.host, route, target.path, headers, fields.hasBody, fields.chunked, debug, fail, meter).start();
+    new Exchange(ctx, req, res, target.host, route, target.path, headers, fields.hasBody ? body : null, fields.chunked, debug, fail, meter).start();
   });
 }
 
 /** Answers with an error page; returns the body bytes sent. */
-export function sendError(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, status: number, code: string, debug: boolean): number {
+export function sendError(ctx: ProxyContext, req: ClientRequest, res: ClientResponse, status: number, code: string, debug: boolean): number {
   if (res.headersSent) {
     res.destroy();
     return 0;
   }
   const body = ctx.errorPages.body(status);
-  const headers: Record<string, string> = { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': String(body.length), 'Cache-Control': 'no-store' };
-  if (status === 503) headers['Retry-After'] = '1';
-  if (debug) headers['x-debug-error'] = code;
+  const headers = ['Content-Type', 'text/html; charset=utf-8', 'Content-Length', String(body.length), 'Cache-Control', 'no-store'];
+  if (status === 503) headers.push('Retry-After', '1');
+  if (debug) headers.push('x-debug-error', code);
   // An unread request body would be taken as the next request: close instead.
   if (!req.complete) res.shouldKeepAlive = false;
   res.writeHead(status, STATUS_CODES[status], headers);
@@ -90,7 +97,7 @@ export function sendError(ctx: ProxyContext, req: IncomingMessage, res: ServerRe
   return body.length;
 }
 
-function logWhenDone(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, meter: { bytes: number }): void {
+function logWhenDone(ctx: ProxyContext, req: ClientRequest, res: ClientResponse, meter: { bytes: number }): void {
   // Read now: req.socket is null once the request is destroyed.
   const remoteAddress = clientAddress(req.socket.remoteAddress);
   res.once('close', () => {
@@ -101,8 +108,16 @@ function logWhenDone(ctx: ProxyContext, req: IncomingMessage, res: ServerRespons
       httpVersion: req.httpVersion,
       status: res.statusCode,
       bytes: meter.bytes,
-      referer: req.headers.referer,
-      userAgent: req.headers['user-agent'],
+      referer: headerValue(req.rawHeaders, 'referer'),
+      userAgent: headerValue(req.rawHeaders, 'user-agent'),
     });
   });
+}
+
+/** The first value of a header (`name` in lower case). */
+function headerValue(rawHeaders: string[], name: string): string | undefined {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.length === name.length && rawHeaders[i]!.toLowerCase() === name) return rawHeaders[i + 1];
+  }
+  return undefined;
 }

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import http, { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import https from 'node:https';
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv4, isIPv6, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SwitchyardConfig } from '../config/types.js';
 import { logger } from '../log.js';
+import { FastConnection, type Handoff } from './front/connection.js';
 import { handleRequest } from './request.js';
 import type { ProxyContext } from './settings.js';
 import { handleUpgrade } from './websocket.js';
@@ -18,8 +19,19 @@ function statusForClientError(code: string | undefined): number {
   return 400;
 }
 
+/** Seconds an idle kept-alive client connection stays open. */
+const KEEP_ALIVE_SECONDS = 5;
+
+/**
+ * Plain-HTTP connections are served by the fast front end (src/proxy/front/)
+ * and handed to node:http at their first request it does not serve itself.
+ * SWITCHYARD_FRONT=node turns it off (every connection on node:http), to
+ * compare the two.
+ */
+const FAST_FRONT = process.env.SWITCHYARD_FRONT !== 'node';
+
 function attach(server: Server, ctx: ProxyContext): Server {
-  server.on('request', (req, res) => handleRequest(ctx, req, res));
+  server.on('request', (req, res) => handleRequest(ctx, req, res, req));
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(ctx, req, socket, head));
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
     socket.on('error', () => socket.destroy());
@@ -38,9 +50,24 @@ function serverOptions(config: SwitchyardConfig): http.ServerOptions {
     headersTimeout: config.server.headersTimeout * 1000,
     requestTimeout: 0, // long uploads and downloads are streamed; tcpTimeout guards the backend side
     connectionsCheckingInterval: Math.min(1000, config.server.headersTimeout * 500),
-    keepAliveTimeout: 5000,
+    keepAliveTimeout: KEEP_ALIVE_SECONDS * 1000,
     noDelay: true,
   };
+}
+
+/** Puts the fast front end before node:http's own connection handling. */
+function serveFast(server: Server, ctx: ProxyContext): Set<FastConnection> {
+  const connections = new Set<FastConnection>();
+  const nodeListeners = server.listeners('connection') as ((socket: Socket) => void)[];
+  server.removeAllListeners('connection');
+  const handoff: Handoff = (socket, unread) => {
+    for (const listener of nodeListeners) listener.call(server, socket);
+    // node:http reads the socket from here on; these bytes were read before it took over.
+    if (unread.length > 0) socket.emit('data', unread);
+  };
+  const handler = (req: Parameters<typeof handleRequest>[1], res: Parameters<typeof handleRequest>[2]) => handleRequest(ctx, req, res, null);
+  server.on('connection', (socket: Socket) => new FastConnection(socket, KEEP_ALIVE_SECONDS, handler, handoff, connections));
+  return connections;
 }
 
 export interface Listener {
@@ -48,20 +75,25 @@ export interface Listener {
   address: string;
   port: number;
   secure: boolean;
+  /** Connections the fast front end serves (plain HTTP only). */
+  fast: Set<FastConnection> | null;
 }
 
 /** Starts every configured listener (http and https, each bind address). */
 export async function listen(config: SwitchyardConfig, ctx: ProxyContext): Promise<Listener[]> {
-  const plans: { server: Server; bind: string; port: number; secure: boolean }[] = [];
+  const plans: { server: Server; bind: string; port: number; secure: boolean; fast: Set<FastConnection> | null }[] = [];
   // "::" is dual-stack by default and would collide with an IPv4 bind on the same port.
   const ipv6Only = (bind: string, all: string[]) => isIPv6(bind) && all.some((b) => isIPv4(b));
   if (config.http !== null) {
-    for (const bind of config.http.bind) plans.push({ server: attach(http.createServer(serverOptions(config)), ctx), bind, port: config.http.port, secure: false });
+    for (const bind of config.http.bind) {
+      const server = attach(http.createServer(serverOptions(config)), ctx);
+      plans.push({ server, bind, port: config.http.port, secure: false, fast: FAST_FRONT ? serveFast(server, ctx) : null });
+    }
   }
   if (config.https !== null) {
     const tlsOptions = { key: readFileSync(config.https.key), cert: readFileSync(config.https.cert), ...(config.https.ca ? { ca: config.https.ca.map((f) => readFileSync(f)) } : {}) };
     for (const bind of config.https.bind) {
-      plans.push({ server: attach(https.createServer({ ...serverOptions(config), ...tlsOptions }), ctx), bind, port: config.https.port, secure: true });
+      plans.push({ server: attach(https.createServer({ ...serverOptions(config), ...tlsOptions }), ctx), bind, port: config.https.port, secure: true, fast: null });
     }
   }
   return Promise.all(
@@ -73,7 +105,7 @@ export async function listen(config: SwitchyardConfig, ctx: ProxyContext): Promi
           p.server.listen({ port: p.port, host: p.bind, ipv6Only: ipv6Only(p.bind, all) }, () => {
             p.server.off('error', reject);
             p.server.on('error', (err) => log.error('listener error', { error: err.message }));
-            resolve({ server: p.server, address: p.bind, port: p.port, secure: p.secure });
+            resolve({ server: p.server, address: p.bind, port: p.port, secure: p.secure, fast: p.fast });
           });
         }),
     ),
@@ -88,6 +120,7 @@ export function drain(listeners: Listener[]): Promise<void> {
         new Promise<void>((resolve) => {
           l.server.close(() => resolve());
           l.server.closeIdleConnections();
+          for (const connection of l.fast ?? []) connection.drain();
         }),
     ),
   ).then(() => undefined);

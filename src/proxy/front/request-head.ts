@@ -1,0 +1,71 @@
+// The request heads the fast front end serves itself: the common case,
+// checked by one regular expression over the whole head. Anything else (a
+// body, an upgrade, an absolute-form target, HTTP/1.0, a head split across
+// reads, a byte node:http would reject) is left to node:http, which gets the
+// same bytes and answers as it always did.
+
+export interface SimpleRequestHead {
+  method: string;
+  url: string;
+  /** Flat [name, value, ...], names as sent, values without surrounding spaces (as node:http gives them). */
+  rawHeaders: string[];
+  /** Bytes up to and including the blank line. */
+  length: number;
+}
+
+/** node:http's default limit; a longer head goes to node:http, which answers 431. */
+const MAX_HEAD = 16 * 1024;
+const HEAD_END = Buffer.from('\r\n\r\n');
+
+// Request line, then header lines: a token, a colon, then field-content bytes
+// (HTAB, visible ASCII, obs-text). Obs-fold, bare CR or LF, NUL, spaces
+// before the colon all fail to match.
+const SIMPLE_HEAD = /^(?:GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS) \/[!-~]* HTTP\/1\.1(?:\r\n[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e\x80-\xff]*)*$/;
+
+/** Strips spaces and tabs (only those: RFC 9110's OWS) from both ends. */
+function trimOws(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && (s.charCodeAt(start) === 32 || s.charCodeAt(start) === 9)) start++;
+  while (end > start && (s.charCodeAt(end - 1) === 32 || s.charCodeAt(end - 1) === 9)) end--;
+  return start === 0 && end === s.length ? s : s.slice(start, end);
+}
+
+/**
+ * The head at the start of `data` when it is complete and simple enough for
+ * the fast path (no body, no upgrade, no Expect), else null.
+ */
+export function parseSimpleRequestHead(data: Buffer): SimpleRequestHead | null {
+  const end = data.indexOf(HEAD_END);
+  if (end < 0 || end + 4 > MAX_HEAD) return null;
+  const text = data.toString('latin1', 0, end);
+  if (!SIMPLE_HEAD.test(text)) return null;
+  const lines = text.split('\r\n');
+  const requestLine = lines[0]!;
+  const sp1 = requestLine.indexOf(' ');
+  const sp2 = requestLine.length - 9; // ' HTTP/1.1'
+  const rawHeaders = new Array<string>((lines.length - 1) * 2);
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(':');
+    const name = line.slice(0, colon);
+    const value = trimOws(line.slice(colon + 1));
+    switch (name.length) {
+      case 6: // Expect: 100-continue needs an interim answer
+        if (name.toLowerCase() === 'expect') return null;
+        break;
+      case 7:
+        if (name.toLowerCase() === 'upgrade') return null;
+        break;
+      case 14:
+        if (name.toLowerCase() === 'content-length' && value !== '0') return null;
+        break;
+      case 17:
+        if (name.toLowerCase() === 'transfer-encoding') return null;
+        break;
+    }
+    rawHeaders[(i - 1) * 2] = name;
+    rawHeaders[(i - 1) * 2 + 1] = value;
+  }
+  return { method: requestLine.slice(0, sp1), url: requestLine.slice(sp1 + 1, sp2), rawHeaders, length: end + 4 };
+}

@@ -1,0 +1,219 @@
+// The fast front end (src/proxy/front/) serves simple requests on a bare
+// socket and hands a connection to node:http at its first request that is
+// not simple. These tests cross that boundary: every request on a connection
+// must be answered in order, whichever side serves it, and the answers the
+// fast side writes must be framed as node:http would frame them.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { before, describe, test } from 'node:test';
+import { startHttpBackend, type Backend, type EchoBody } from '../helpers/backends.js';
+import { onCleanup } from '../helpers/cleanup.js';
+import { rawRequest, RawConnection } from '../helpers/http.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+const get = (path: string, host = 'echo.test', extra = '') => `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n${extra}\r\n`;
+const echoOf = (body: Buffer) => JSON.parse(body.toString()) as EchoBody;
+
+describe('fast front end and node:http on one connection', () => {
+  let stack: Stack;
+  let echo: Backend;
+
+  before(async () => {
+    stack = await startStack();
+    echo = await startHttpBackend({ name: 'echo' });
+    await stack.setFrontend('echo.test', 'echo', echo.url);
+    const chunked = await startHttpBackend({
+      name: 'chunked',
+      handler: (req, res) => {
+        if (req.url === '/no-content') {
+          res.writeHead(204);
+          return res.end();
+        }
+        if (req.url === '/not-modified') {
+          res.writeHead(304, { etag: '"x"' });
+          return res.end();
+        }
+        res.writeHead(200, { 'content-type': 'text/plain' }); // no length: node:http sends it chunked
+        res.write('first part, ');
+        setTimeout(() => res.end('second part'), 20);
+      },
+    });
+    await stack.setFrontend('chunked.test', 'chunked', chunked.url);
+    // Answers without a length and closes: the body ends with the connection.
+    const untilClose = net.createServer((socket) => {
+      socket.on('error', () => {});
+      socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nbody until close'));
+    });
+    await new Promise<void>((resolve) => untilClose.listen(0, '127.0.0.1', resolve));
+    onCleanup(() => new Promise<void>((resolve) => untilClose.close(() => resolve())));
+    await stack.setFrontend('close.test', 'close', `http://127.0.0.1:${(untilClose.address() as net.AddressInfo).port}`);
+    const slow = await startHttpBackend({ name: 'slow', delayMs: 300 });
+    await stack.setFrontend('slow.test', 'slow', slow.url);
+  });
+
+  test('pipelined GET, POST with a body, GET: answered in order, the body intact', async () => {
+    const conn = await RawConnection.open(stack.proxy.port);
+    try {
+      const body = 'x'.repeat(5000);
+      conn.write(get('/one') + `POST /two HTTP/1.1\r\nHost: echo.test\r\nContent-Length: ${body.length}\r\n\r\n${body}` + get('/three'));
+      const answers = [echoOf((await conn.readResponse()).body), echoOf((await conn.readResponse()).body), echoOf((await conn.readResponse()).body)];
+      assert.deepEqual(answers.map((a) => `${a.method} ${a.url} ${a.bodyLength}`), ['GET /one 0', 'POST /two 5000', 'GET /three 0']);
+    } finally {
+      conn.close();
+    }
+  });
+
+  test('one connection: GETs, then an upload (handed to node:http), then GETs again', async () => {
+    const conn = await RawConnection.open(stack.proxy.port);
+    try {
+      for (const path of ['/a', '/b']) {
+        conn.write(get(path));
+        assert.equal(echoOf((await conn.readResponse()).body).url, path);
+      }
+      conn.write('PUT /up HTTP/1.1\r\nHost: echo.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n');
+      const up = echoOf((await conn.readResponse()).body);
+      assert.deepEqual([up.method, up.bodyLength], ['PUT', 5]);
+      for (const path of ['/c', '/d']) {
+        conn.write(get(path));
+        assert.equal(echoOf((await conn.readResponse()).body).url, path);
+      }
+      assert.equal(conn.isClosed, false);
+    } finally {
+      conn.close();
+    }
+  });
+
+  test('a head arriving in pieces is served', async () => {
+    const conn = await RawConnection.open(stack.proxy.port);
+    try {
+      const head = get('/split', 'echo.test', 'X-Pieces: three\r\n');
+      conn.write(head.slice(0, 10));
+      await new Promise((r) => setTimeout(r, 50));
+      conn.write(head.slice(10, 30));
+      await new Promise((r) => setTimeout(r, 50));
+      conn.write(head.slice(30));
+      const res = echoOf((await conn.readResponse()).body);
+      assert.deepEqual([res.url, res.headers['x-pieces']], ['/split', 'three']);
+      conn.write(get('/after'));
+      assert.equal(echoOf((await conn.readResponse()).body).url, '/after');
+    } finally {
+      conn.close();
+    }
+  });
+
+  test('2,000 pipelined requests in one write are all answered, in order', async () => {
+    const conn = await RawConnection.open(stack.proxy.port);
+    try {
+      let burst = '';
+      for (let i = 0; i < 2000; i++) burst += get(`/n${i}`);
+      conn.write(burst);
+      for (let i = 0; i < 2000; i++) assert.equal(echoOf((await conn.readResponse({ timeoutMs: 20_000 })).body).url, `/n${i}`);
+    } finally {
+      conn.close();
+    }
+  });
+
+  test('a chunked answer is relayed chunked, and the connection stays usable', async () => {
+    const conn = await RawConnection.open(stack.proxy.port);
+    try {
+      for (let i = 0; i < 2; i++) {
+        conn.write(get('/', 'chunked.test'));
+        const res = await conn.readResponse();
+        assert.equal(res.headers['transfer-encoding'], 'chunked');
+        assert.equal(res.body.toString(), 'first part, second part');
+      }
+    } finally {
+      conn.close();
+    }
+  });
+
+  test('an answer that ends with the backend connection is relayed chunked', async () => {
+    const conn = await RawConnection.open(stack.proxy.port);
+    try {
+      conn.write(get('/', 'close.test'));
+      const res = await conn.readResponse();
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['transfer-encoding'], 'chunked');
+      assert.equal(res.body.toString(), 'body until close');
+      conn.write(get('/next'));
+      assert.equal(echoOf((await conn.readResponse()).body).url, '/next');
+    } finally {
+      conn.close();
+    }
+  });
+
+  test('HEAD, 204 and 304 answers carry no body; the next answer on the connection is intact', async () => {
+    const conn = await RawConnection.open(stack.proxy.port);
+    try {
+      conn.write('HEAD /h HTTP/1.1\r\nHost: echo.test\r\n\r\n');
+      const head = await conn.readResponse({ head: true });
+      assert.equal(head.status, 200);
+      assert.ok(Number(head.headers['content-length']) > 0, 'HEAD keeps the GET body length');
+      conn.write(get('/no-content', 'chunked.test'));
+      const noContent = await conn.readResponse();
+      assert.equal(noContent.status, 204);
+      assert.equal(noContent.headers['transfer-encoding'], undefined);
+      conn.write(get('/not-modified', 'chunked.test'));
+      const notModified = await conn.readResponse();
+      assert.equal(notModified.status, 304);
+      assert.equal(notModified.headers.etag, '"x"');
+      conn.write(get('/last'));
+      assert.equal(echoOf((await conn.readResponse()).body).url, '/last');
+    } finally {
+      conn.close();
+    }
+  });
+
+  test('answers carry Date and keep-alive headers like node:http', async () => {
+    const conn = await RawConnection.open(stack.proxy.port);
+    try {
+      conn.write(get('/headers'));
+      const res = await conn.readResponse();
+      assert.match(res.headers.date ?? '', /^\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/);
+      assert.equal(res.headers.connection, 'keep-alive');
+      assert.equal(res.headers['keep-alive'], 'timeout=5');
+    } finally {
+      conn.close();
+    }
+  });
+
+  test('Connection: close gets its answer with Connection: close, then the connection is closed', async () => {
+    const res = await rawRequest(stack.proxy.port, get('/bye', 'echo.test', 'Connection: close\r\n'), { timeoutMs: 5000 });
+    assert.equal(res.timedOut, false, 'the proxy closed the connection');
+    assert.equal(res.status, 200);
+    assert.match(res.text, /\r\nConnection: close\r\n/i);
+    assert.match(res.text, /"url":"\/bye"/);
+  });
+
+  test('a client that half-closes after its request still gets the whole answer', async () => {
+    const res = await rawRequest(stack.proxy.port, get('/slow', 'slow.test'), { timeoutMs: 5000, end: true });
+    assert.equal(res.timedOut, false);
+    assert.equal(res.status, 200);
+    assert.match(res.text, /"name":"slow"/);
+  });
+
+  test('a client gone before its answer does not disturb the next clients', async () => {
+    const socket = net.connect(stack.proxy.port, '127.0.0.1');
+    socket.on('error', () => {});
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(get('/gone', 'slow.test'));
+    await new Promise((r) => setTimeout(r, 50));
+    socket.destroy();
+    const res = await stack.get('slow.test', { path: '/after-gone' });
+    assert.equal(res.status, 200);
+  });
+
+  test('an idle kept-alive connection is closed after the keep-alive timeout (5 s)', async () => {
+    const conn = await RawConnection.open(stack.proxy.port);
+    try {
+      conn.write(get('/idle'));
+      await conn.readResponse();
+      const started = Date.now();
+      while (!conn.isClosed && Date.now() - started < 9000) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(conn.isClosed, true, 'closed by the proxy');
+      assert.ok(Date.now() - started >= 4000, `not before the timeout (${Date.now() - started} ms)`);
+    } finally {
+      conn.close();
+    }
+  });
+});
