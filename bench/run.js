@@ -5,9 +5,9 @@
 // one table of medians with ratios to the reference measured in the same run.
 // See bench/README.md for what each scenario measures and how.
 
-import { mkdirSync, mkdtempSync, appendFileSync, writeFileSync, rmSync, copyFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, appendFileSync, writeFileSync, rmSync, copyFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import os from 'node:os';
 import { parseArgs, USAGE } from './lib/args.js';
 import { detect, plan } from './lib/preflight.js';
@@ -46,6 +46,11 @@ async function main() {
   console.log(`Switchyard benchmark — ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, Linux ${m.kernel}, Node ${m.node}${m.commit ? `, commit ${m.commit}` : ''}`);
   for (const l of p.lines) console.log(l);
   if (!found.built) throw new Error('dist/ is missing: run `npm run build` first');
+  if (opts.baseline) {
+    opts.baseline = resolve(opts.baseline);
+    if (!existsSync(join(opts.baseline, 'dist', 'src', 'cli', 'main.js'))) throw new Error(`--baseline ${opts.baseline}: no dist/ there (run \`npm run build\` in it)`);
+    console.log(`  baseline: ${opts.baseline} (row switchyard-baseline)`);
+  }
   if (found.stale) console.log('  ! dist/ is older than src/ or adapters/: run `npm run build` to measure the current code');
 
   const ports = portsFrom(opts);

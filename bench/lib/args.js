@@ -25,6 +25,10 @@ Options:
   --prop-workers LIST  worker counts for propagation (default 1,2)
   --prop-conn MODE     new (a connection per request, default) or keepalive
   --config-extra JSON  merged into Switchyard's config, e.g. '{"redis":{"readYourWrites":false}}'
+  --baseline DIR       also measure the Switchyard built in DIR (another checkout, after
+                       \`npm run build\` there) as row switchyard-baseline, interleaved with
+                       this one in the small/64k/1m/post1k/ws scenarios: a change against
+                       the code before it, in one run
   --foreign-max CORES  foreign CPU above which a run is disturbed (default 0.15)
   --retries N          retries of a disturbed measurement (default 2)
   --retry-budget N     retries allowed over the whole benchmark (default 12)
@@ -93,6 +97,7 @@ export function parseArgs(argv) {
     portBase: given.portBase ? num(given.portBase, '--port-base') : 19100,
     redisPort: given.redisPort ? num(given.redisPort, '--redis-port') : 6392,
     out: given.out ?? null,
+    baseline: given.baseline ?? null,
   };
   const known = new Set(['help', 'quick', 'keepWork', ...Object.keys(o), 'wsSize']);
   for (const k of Object.keys(given)) if (!known.has(k)) throw new Error(`unknown option --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} (see --help)`);

@@ -5,7 +5,7 @@
 import { httpLoad } from '../lib/load.js';
 import { measure } from '../lib/measure.js';
 import { get } from '../lib/procs.js';
-import { switchyardTarget, nginxTarget, interleave } from './targets.js';
+import { switchyardTargets, nginxTarget, interleave } from './targets.js';
 
 export const HTTP_SCENARIOS = {
   small: { path: '/', kind: 'get', bytes: 13 },
@@ -15,7 +15,7 @@ export const HTTP_SCENARIOS = {
 };
 
 export function httpTargets(ctx) {
-  const targets = [switchyardTarget(ctx)];
+  const targets = switchyardTargets(ctx);
   if (ctx.have.nginx) targets.push(nginxTarget(ctx));
   return targets;
 }

@@ -14,13 +14,13 @@ async function stopTarget(ctx, name, child) {
   if (r.killed) ctx.log(`    note: ${name} had not exited ${r.seconds.toFixed(1)} s after SIGTERM (idle, load over): killed`);
 }
 
-export function switchyardTarget(ctx, { workers = ctx.opts.workers, readyHost, readyTimeoutMs, file } = {}) {
+export function switchyardTarget(ctx, { workers = ctx.opts.workers, readyHost, readyTimeoutMs, file, root } = {}) {
   return {
-    name: `switchyard-w${workers}`,
-    role: 'candidate',
+    name: root ? 'switchyard-baseline' : `switchyard-w${workers}`,
+    role: root ? 'extra' : 'candidate',
     port: ctx.ports.switchyard,
     async start() {
-      const h = await startSwitchyard(ctx, { workers, file: file ?? ctx.fileSourceDir, readyHost, readyTimeoutMs });
+      const h = await startSwitchyard(ctx, { workers, file: file ?? ctx.fileSourceDir, readyHost, readyTimeoutMs, root });
       return { ...h, port: ctx.ports.switchyard, pid: h.child.pid };
     },
     stop(h) {
@@ -44,6 +44,13 @@ export function nginxTarget(ctx, { catchAll = false, role = 'reference', readyHo
   };
 }
 
+/** The candidate, and the --baseline build beside it when one is given. */
+export function switchyardTargets(ctx) {
+  const targets = [switchyardTarget(ctx)];
+  if (ctx.opts.baseline) targets.push(switchyardTarget(ctx, { root: ctx.opts.baseline }));
+  return targets;
+}
+
 /** A server already running (e.g. the echo backend), measured directly: no process tree of a proxy. */
 export function directTarget(name, port) {
   return {
@@ -59,7 +66,7 @@ export function directTarget(name, port) {
 
 /** Reference first on even reps, candidate first on odd ones: drift hits both alike. */
 export function interleave(targets, rep) {
-  const cand = targets.filter((t) => t.role === 'candidate');
-  const rest = targets.filter((t) => t.role !== 'candidate');
+  const cand = targets.filter((t) => t.role === 'candidate' || t.name === 'switchyard-baseline');
+  const rest = targets.filter((t) => !cand.includes(t));
   return rep % 2 ? [...cand, ...rest] : [...rest, ...cand];
 }

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { run } from '../lib/procs.js';
 import { measure } from '../lib/measure.js';
-import { switchyardTarget, nginxTarget, directTarget, interleave } from './targets.js';
+import { switchyardTargets, nginxTarget, directTarget, interleave } from './targets.js';
 import { fmtRun } from './http.js';
 
 async function wsLoad(ctx, port, conns, seconds) {
@@ -22,7 +22,7 @@ async function wsLoad(ctx, port, conns, seconds) {
 
 export async function runWsScenario(ctx, rep) {
   const o = ctx.opts;
-  const targets = [directTarget('direct (echo backend)', ctx.ports.wsEcho), switchyardTarget(ctx)];
+  const targets = [directTarget('direct (echo backend)', ctx.ports.wsEcho), ...switchyardTargets(ctx)];
   if (ctx.have.nginx) targets.push(nginxTarget(ctx, { role: 'extra' }));
   for (const t of interleave(targets, rep)) {
     const label = `ws ${t.name} rep ${rep}`;

@@ -56,6 +56,22 @@ export interface ConnectionOwner {
   discarded(conn: BackendConnection): void;
 }
 
+/**
+ * Plain-TCP backend reads (net's onread) land in one buffer shared by every
+ * connection of the worker and are copied out at their size: for small
+ * answers this is cheaper than the stream's own path, which allocates a
+ * 64 KiB buffer per read and shrinks it. Reads are handled one at a time, so
+ * sharing is safe as long as the shared buffer is never handed on.
+ */
+const SHARED_READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+const READ_SIZE = 64 * 1024;
+/**
+ * A read at least this big means a large body is streaming: the connection
+ * then reads into buffers of its own, handed on without a copy, a fresh one
+ * per read (the stream's own cost, minus the shrink).
+ */
+const LARGE_READ = 16 * 1024;
+
 const enum Phase {
   Idle,
   Waiting, // request sent (or sending), no answer yet
@@ -86,13 +102,26 @@ export class BackendConnection implements ResponseSink {
   ) {
     this.#timeoutMs = timeoutMs;
     const options = { host: target.hostname, port: target.port, noDelay: true };
-    this.socket = target.secure ? tls.connect({ ...options, servername: net.isIP(target.hostname) === 0 ? target.hostname : undefined }) : net.connect(options);
+    if (target.secure) {
+      this.socket = tls.connect({ ...options, servername: net.isIP(target.hostname) === 0 ? target.hostname : undefined });
+      this.socket.on('data', (data: Buffer) => this.#onData(data));
+    } else {
+      let next: Buffer = SHARED_READ_BUFFER;
+      const callback = (n: number, buf: Uint8Array): boolean => {
+        const data = buf === SHARED_READ_BUFFER ? Buffer.from(SHARED_READ_BUFFER.subarray(0, n)) : (buf as Buffer).subarray(0, n);
+        next = n >= LARGE_READ ? Buffer.allocUnsafeSlow(READ_SIZE) : SHARED_READ_BUFFER;
+        this.#onData(data);
+        return true; // backpressure pauses the socket itself (onBody)
+      };
+      // Called after every read: the buffer the next read of this socket lands in.
+      const buffer = (): Buffer => next;
+      this.socket = net.connect({ ...options, onread: { buffer, callback } });
+    }
     this.socket.setTimeout(timeoutMs);
     this.socket.once(target.secure ? 'secureConnect' : 'connect', () => {
       this.#connected = true;
       if (this.#request !== null) this.#streamBody();
     });
-    this.socket.on('data', (data: Buffer) => this.#onData(data));
     this.socket.on('end', () => this.#onEnd());
     this.socket.on('error', (err: NodeJS.ErrnoException) => this.#fail(err.code ?? 'ECONNRESET', err.message));
     this.socket.on('close', () => this.#fail('UPSTREAM_CLOSED', 'backend closed the connection'));
