@@ -9,10 +9,27 @@ import { KeySpace } from './keys.js';
 import { HipacheReader } from './reader.js';
 import { SnapshotRead } from './snapshot.js';
 
+/** The re-reads of one changed key. */
 interface Refresh {
+  /** Reads sent and not answered yet. */
+  inflight: number;
+  /** Sequence number of the newest read: only its answer is applied (older ones are superseded). */
+  newest: number;
+  /** The newest read is still corked (not on the wire): it will see any change announced now. */
+  unsent: boolean;
+  /** A change came with MAX_READS_PER_KEY reads in flight: one more read when one returns. */
   again: boolean;
+  /** Settles once no read of the key is under way. */
   done: Promise<void>;
+  settle: () => void;
 }
+
+/**
+ * A change announced while a read of its key is already on the wire needs a
+ * read of its own. Sent at once (pipelined), it costs one round trip instead
+ * of two; beyond this many in flight, one more read follows the first answer.
+ */
+const MAX_READS_PER_KEY = 2;
 
 const HEALTH_INTERVAL_MS = 1000;
 /** A snapshot read that receives nothing for this long fails (and is retried). */
@@ -207,40 +224,60 @@ export class RedisSource implements ConfigSource {
     return marks;
   }
 
-  /** A key changed: re-read it now; a burst on one key yields one extra read at most (latest wins). */
+  /** A key changed: re-read it now. A burst on one key costs at most MAX_READS_PER_KEY reads in flight. */
   #onChanged(redisKey: string): void {
     if (this.#keys.parse(redisKey) === null) return;
     if (this.#syncing) this.#dirty.add(redisKey);
-    const running = this.#inflight.get(redisKey);
-    if (running !== undefined) {
-      running.again = true;
+    let refresh = this.#inflight.get(redisKey);
+    if (refresh === undefined) {
+      let settle!: () => void;
+      const done = new Promise<void>((resolve) => (settle = resolve));
+      refresh = { inflight: 0, newest: 0, unsent: false, again: false, done, settle };
+      this.#inflight.set(redisKey, refresh);
+    }
+    if (refresh.unsent) return;
+    if (refresh.inflight >= MAX_READS_PER_KEY) {
+      refresh.again = true;
       return;
     }
-    const refresh: Refresh = { again: true, done: Promise.resolve() };
-    this.#inflight.set(redisKey, refresh);
-    refresh.done = (async () => {
-      try {
-        while (refresh.again) {
-          refresh.again = false;
-          await this.#readKey(redisKey);
-        }
-      } catch (err) {
-        this.#log.warn('re-reading a changed key failed', { key: redisKey, error: (err as Error).message });
-      } finally {
-        this.#inflight.delete(redisKey);
-      }
-    })();
+    this.#issueRead(redisKey, refresh);
   }
 
-  async #readKey(redisKey: string): Promise<void> {
-    const ref = this.#keys.parse(redisKey);
-    if (ref === null) return;
+  #issueRead(redisKey: string, refresh: Refresh): void {
+    const seq = ++refresh.newest;
+    refresh.inflight++;
+    refresh.unsent = true;
+    // The connection sends what a tick wrote at the end of it (wire.ts), before this runs.
+    process.nextTick(() => {
+      if (refresh.newest === seq) refresh.unsent = false;
+    });
+    this.#readKey(redisKey).then(
+      (apply) => {
+        if (seq === refresh.newest) apply();
+      },
+      (err: Error) => this.#log.warn('re-reading a changed key failed', { key: redisKey, error: err.message }),
+    ).finally(() => {
+      refresh.inflight--;
+      if (refresh.again) {
+        refresh.again = false;
+        return this.#issueRead(redisKey, refresh);
+      }
+      if (refresh.inflight === 0) {
+        this.#inflight.delete(redisKey);
+        refresh.settle();
+      }
+    });
+  }
+
+  /** Reads a key; resolves to what applies its value (emitting the events), to be called if still current. */
+  async #readKey(redisKey: string): Promise<() => void> {
+    const ref = this.#keys.parse(redisKey)!;
     if (ref.kind === 'frontend') {
       const frontend = await this.#reader.frontend(ref.host);
-      this.#emitFrontend(ref.host, frontend);
-    } else {
-      this.#emitDead(ref.host, await this.#reader.dead(ref.host));
+      return () => this.#emitFrontend(ref.host, frontend);
     }
+    const marks = await this.#reader.dead(ref.host);
+    return () => this.#emitDead(ref.host, marks);
   }
 
   #emitFrontend(key: string, frontend: FrontendSpec | null): void {

@@ -23,7 +23,10 @@ Options:
   --prop-redis-n N     trials per Redis propagation case (default 200; --quick: 50)
   --prop-file-n N      saves per file propagation case (default 100; --quick: 50)
   --prop-workers LIST  worker counts for propagation (default 1,2)
-  --prop-conn MODE     new (a connection per request, default) or keepalive
+  --prop-conn LIST     connections of the Redis propagation cases: keepalive (one kept-alive
+                       connection, as the shared harness measured Hipache), new (a connection
+                       per request, so several workers are all reached); default keepalive,new.
+                       File cases always use new connections
   --config-extra JSON  merged into Switchyard's config, e.g. '{"redis":{"readYourWrites":false}}'
   --baseline DIR       also measure the Switchyard built in DIR (another checkout, after
                        \`npm run build\` there) as row switchyard-baseline, interleaved with
@@ -87,7 +90,7 @@ export function parseArgs(argv) {
     propRedisN: given.propRedisN ? num(given.propRedisN, '--prop-redis-n') : q ? 50 : 200,
     propFileN: given.propFileN ? num(given.propFileN, '--prop-file-n') : q ? 50 : 100,
     propWorkers: given.propWorkers ? nums(given.propWorkers) : [1, 2],
-    propConn: given.propConn ?? 'new',
+    propConn: given.propConn ? list(given.propConn) : ['keepalive', 'new'],
     configExtra: given.configExtra ? JSON.parse(given.configExtra) : {},
     foreignMax: given.foreignMax ? num(given.foreignMax, '--foreign-max') : 0.15,
     retries: given.retries ? num(given.retries, '--retries') : 2,
@@ -102,7 +105,7 @@ export function parseArgs(argv) {
   const known = new Set(['help', 'quick', 'keepWork', ...Object.keys(o), 'wsSize']);
   for (const k of Object.keys(given)) if (!known.has(k)) throw new Error(`unknown option --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} (see --help)`);
   for (const s of o.scenarios) if (!ALL_SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s} (known: ${ALL_SCENARIOS.join(', ')})`);
-  if (!['new', 'keepalive'].includes(o.propConn)) throw new Error('--prop-conn must be new or keepalive');
+  for (const c of o.propConn) if (!['new', 'keepalive'].includes(c)) throw new Error('--prop-conn: each mode is new or keepalive');
   if (o.tool && !['wrk', 'autocannon'].includes(o.tool)) throw new Error('--tool must be wrk or autocannon');
   if (o.reps < 1 || o.workers < 1 || o.conns < 1) throw new Error('--reps, --workers and --conns must be at least 1');
   return o;

@@ -85,7 +85,7 @@ export async function startNginxRef(ctx, { catchAll = false, readyHost = 'bench.
  * { child, readyS } once `readyHost` (a string or a function giving a host)
  * answers 2xx; readyS = process start -> first 2xx.
  */
-export async function startSwitchyard(ctx, { workers, file, readyHost = 'bench.local', readyTimeoutMs = 60_000, root = ctx.root }) {
+export async function startSwitchyard(ctx, { workers, file, readyHost = 'bench.local', readyTimeoutMs = 60_000, root = ctx.root, nodeArgs = [] }) {
   const port = ctx.ports.switchyard;
   await requireFreePorts([port]);
   const config = {
@@ -99,7 +99,7 @@ export async function startSwitchyard(ctx, { workers, file, readyHost = 'bench.l
   const logFile = join(ctx.work, 'switchyard.log');
   writeFileSync(logFile, `--- ${new Date().toISOString()} ${confFile}\n`, { flag: 'a' });
   const t0 = performance.now();
-  const child = start('switchyard', process.execPath, [join(root, 'bin', 'switchyard.js'), '--config', confFile],
+  const child = start('switchyard', process.execPath, [...nodeArgs, join(root, 'bin', 'switchyard.js'), '--config', confFile],
     { cwd: root, logFile });
   // A worker replaced again and again (crash loop, memory limit) never gets ready: give up early.
   const workerPids = new Set();

@@ -23,11 +23,11 @@ async function probe(ctx, spec) {
   return { ...j, requests: Math.round(attempts) };
 }
 
-async function runOne(ctx, { source, workers, save }) {
+async function runOne(ctx, { source, workers, save, conn = 'new' }) {
   const o = ctx.opts;
   const scenario = source === 'redis' ? 'prop-redis' : `prop-file-${save}`;
   const dir = join(ctx.work, `vhosts-${save ?? 'redis'}-w${workers}`);
-  const base = { proxyPort: ctx.ports.switchyard, aPort: ctx.ports.propA, bPort: ctx.ports.propB, conn: o.propConn, timeoutMs: 5000 };
+  const base = { proxyPort: ctx.ports.switchyard, aPort: ctx.ports.propA, bPort: ctx.ports.propB, conn, timeoutMs: 5000 };
   let spec;
   let seqStart = 1;
   if (source === 'file') {
@@ -38,7 +38,7 @@ async function runOne(ctx, { source, workers, save }) {
     spec = { ...base, mode: 'redis', redisPort: ctx.ports.redis, n: o.propRedisN, maxWallS: 30 + o.propRedisN * 2 };
   }
   const t = switchyardTarget(ctx, { workers, file: source === 'file' ? dir : null });
-  const target = `${t.name} ${source === 'file' ? `file (${save})` : 'redis'}`;
+  const target = `${t.name} ${source === 'file' ? `file (${save})` : `redis (${conn === 'new' ? 'new connections' : 'keep-alive'})`}`;
   ctx.log(`  ${target}: ${spec.n} trials`);
   let h;
   try {
@@ -50,7 +50,7 @@ async function runOne(ctx, { source, workers, save }) {
     });
     for (const [op, s] of Object.entries(res.scenarios)) {
       const rec = { type: 'prop', scenario: source === 'redis' ? `prop-redis-${op}` : scenario, source, op, workers,
-        target: t.name, role: 'candidate', ...s, aborted: res.aborted, rss_peak_kb: res.rss_peak_kb,
+        target: source === 'redis' ? `${t.name} ${conn === 'new' ? 'new conn.' : 'keep-alive'}` : t.name, conn, role: 'candidate', ...s, aborted: res.aborted, rss_peak_kb: res.rss_peak_kb,
         cpu_cores: res.cpu_cores, foreign_cores: res.foreign_cores, disturbed: res.disturbed, attempts: res.attempts };
       ctx.record(rec);
       const f = (x) => (x === null || x === undefined ? '-' : x.toFixed(2));
@@ -67,7 +67,7 @@ async function runOne(ctx, { source, workers, save }) {
 
 export async function runPropagationScenario(ctx) {
   for (const workers of ctx.opts.propWorkers) {
-    if (ctx.have.redis) await runOne(ctx, { source: 'redis', workers });
+    if (ctx.have.redis) for (const conn of ctx.opts.propConn) await runOne(ctx, { source: 'redis', workers, conn });
     for (const save of SAVE_MODES) await runOne(ctx, { source: 'file', workers, save });
   }
 }

@@ -95,6 +95,20 @@ describe('live reconfiguration through Redis', () => {
     }
   });
 
+  test('writes to one key faster than it can be re-read: the next request sees the last one', async () => {
+    const h = host();
+    await stack.redis.cmd('RPUSH', `frontend:${h}`, 'site', a.url);
+    for (let round = 0; round < 6; round++) {
+      // Pipelined in the even rounds (one burst of notifications), one by one in the odd ones
+      // (notifications spaced by a round trip, arriving while the proxy's re-reads are in flight).
+      const count = 30 + (round % 2);
+      const targets = Array.from({ length: count }, (_, i) => (i % 2 === 0 ? b : a));
+      if (round % 2 === 0) await Promise.all(targets.map((t) => stack.redis.cmd('LSET', `frontend:${h}`, 1, t.url)));
+      else for (const t of targets) await stack.redis.cmd('LSET', `frontend:${h}`, 1, t.url);
+      assert.deepEqual(await names(h, 1), [targets.at(-1)!.name], `round ${round}`);
+    }
+  });
+
   test('a backend listed twice gets about twice the traffic', async () => {
     const h = host();
     await stack.redis.cmd('RPUSH', `frontend:${h}`, 'site', a.url, a.url, b.url);
