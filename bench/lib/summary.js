@@ -28,6 +28,8 @@ function notesFor(runs, used) {
     notes.push(`ready ${median(used.map((r) => r.ready_s)).toFixed(2)} s`);
     const w = median(used.map((r) => Math.max(r.cN.rss_worker_kb, r.c1.rss_worker_kb) / 1024));
     const m = median(used.map((r) => Math.max(r.cN.rss_root_kb, r.c1.rss_root_kb) / 1024));
+    const idle = median(used.map((r) => r.idle_rss_worker_kb / 1024).filter(Number.isFinite));
+    if (Number.isFinite(idle) && idle > 0) notes.push(`idle worker ${idle.toFixed(0)} MiB`);
     if (Number.isFinite(w) && w > 0) notes.push(`RSS/worker ${w.toFixed(0)} MiB (master ${m.toFixed(0)})`);
   }
   const non2xx = used.reduce((a, r) => a + (r.cN.non2xx ?? 0) + (r.c1.non2xx ?? 0), 0);

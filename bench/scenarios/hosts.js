@@ -1,14 +1,24 @@
 // hosts: K frontends in Redis (loaded with `redis-cli --pipe`, as the shared
 // harness's gen-frontends.js does), every request with a random one of the K
 // Hosts (wrk + random-host.lua). Per start: ready time (process start -> first
-// 2xx on a random loaded host) and RSS per worker. The reference is nginx with
+// 2xx on a random loaded host), RSS per worker idle (IDLE_S after ready, no
+// load yet) and under load. The reference is nginx with
 // a catch-all server (it does no per-host lookup), so the ratio shows what
 // routing among K hosts costs on top of proxying.
 
-import { run } from '../lib/procs.js';
+import { run, sleep } from '../lib/procs.js';
+import { rssKb, treePids } from '../lib/proc-stats.js';
 import { frontendsResp } from '../lib/resp.js';
 import { loadRuns, fmtRun } from './http.js';
 import { switchyardTarget, nginxTarget, interleave } from './targets.js';
+
+/** Seconds after ready at which the idle worker's RSS is read (the issue's "idle" figure). */
+const IDLE_S = 5;
+
+/** The largest worker's RSS, in KiB (the master excluded). */
+function workerRssKb(rootPid) {
+  return Math.max(0, ...[...treePids([rootPid])].filter((pid) => pid !== rootPid).map(rssKb));
+}
 
 const randomHost = (K) => () => `h${Math.floor(Math.random() * K)}.scale.test`;
 export const hostsLabel = (K) => `hosts-${K >= 1e6 && K % 1e6 === 0 ? `${K / 1e6}M` : K >= 1000 && K % 1000 === 0 ? `${K / 1000}k` : K}`;
@@ -68,9 +78,14 @@ export async function runHostsScenario(ctx) {
             broken.add(t.name);
             throw err;
           });
-          ctx.log(`    ready in ${h.readyS.toFixed(2)} s`);
+          let idleKb;
+          if (t.role === 'candidate') {
+            await sleep(IDLE_S * 1000 - h.readyS * 1000);
+            idleKb = workerRssKb(h.pid);
+            ctx.log(`    ready in ${h.readyS.toFixed(2)} s; idle worker ${(idleKb / 1024).toFixed(1)} MiB at ${IDLE_S} s after start`);
+          } else ctx.log(`    ready in ${h.readyS.toFixed(2)} s`);
           const runs = await loadRuns(ctx, label, h, { host: 'bench.local', kind: 'random-host', hosts: K });
-          ctx.record({ type: 'run', scenario, K, target: t.name, role: t.role, rep, ready_s: h.readyS, ...runs });
+          ctx.record({ type: 'run', scenario, K, target: t.name, role: t.role, rep, ready_s: h.readyS, idle_rss_worker_kb: idleKb, ...runs });
           ctx.log(`    ${fmtRun(runs)}`);
         } catch (err) {
           ctx.fail(scenario, t.name, err);
