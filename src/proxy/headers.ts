@@ -14,6 +14,8 @@ export interface ClientInfo {
 export interface RequestHeadFields {
   /** The first Host field. */
   host: string | undefined;
+  /** More than one Host field: the request gets 400 (RFC 9112 §3.2), as the backend might route by another one. */
+  hostRepeated: boolean;
   /** Every Connection field, joined. */
   connection: string | undefined;
   debug: boolean;
@@ -28,12 +30,15 @@ export interface RequestHeadFields {
  * when their length matches keeps this cheap).
  */
 export function scanRequestHead(rawHeaders: string[]): RequestHeadFields {
-  const fields: RequestHeadFields = { host: undefined, connection: undefined, debug: false, hasBody: false, chunked: false };
+  const fields: RequestHeadFields = { host: undefined, hostRepeated: false, connection: undefined, debug: false, hasBody: false, chunked: false };
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
     switch (name.length) {
       case 4:
-        if (fields.host === undefined && name.toLowerCase() === 'host') fields.host = rawHeaders[i + 1];
+        if (name.toLowerCase() === 'host') {
+          if (fields.host === undefined) fields.host = rawHeaders[i + 1];
+          else fields.hostRepeated = true;
+        }
         break;
       case 7:
         if (name.toLowerCase() === 'x-debug') fields.debug = true;

@@ -48,7 +48,7 @@ export function handleRequest(ctx: ProxyContext, req: ClientRequest, res: Client
     meter.bytes = sendError(ctx, req, res, status, code, debug);
   };
   if (ctx.accessLog !== null) logWhenDone(ctx, req, res, meter);
-  const target = requestTarget(req, fields.host);
+  const target = fields.hostRepeated ? null : requestTarget(req, fields.host);
   if (target === null) return fail(400, 'MISSING_OR_INVALID_HOST');
   if (target.host === '__ping__') {
     res.writeHead(200, undefined, ['Content-Type', 'text/plain', 'Content-Length', '2']);

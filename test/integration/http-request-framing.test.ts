@@ -44,6 +44,15 @@ describe('request framing and request targets', () => {
     await rejected('POST /twocl HTTP/1.1\r\nHost: known.test\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!');
   });
 
+  test('two Host fields get 400 and reach no backend (the backend might route by the other one)', async () => {
+    const beforeOther = other.requests.length;
+    await rejected('GET /twohosts HTTP/1.1\r\nHost: known.test\r\nHost: other.test\r\n\r\n');
+    await rejected('GET /twohosts HTTP/1.1\r\nHost: known.test\r\nhost: known.test\r\n\r\n');
+    await rejected('POST /twohosts HTTP/1.1\r\nHost: known.test\r\nHost: other.test\r\nContent-Length: 2\r\n\r\nhi');
+    await rejected('GET /ws HTTP/1.1\r\nHost: known.test\r\nHost: other.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+    assert.equal(other.requests.length, beforeOther);
+  });
+
   test('Transfer-Encoding: gzip, chunked (a coding the proxy cannot frame) gets 400', async () => {
     await rejected('POST /gzip HTTP/1.1\r\nHost: known.test\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n');
   });

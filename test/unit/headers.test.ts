@@ -63,9 +63,10 @@ describe('forwardResponseHeaders', () => {
 });
 
 describe('scanRequestHead', () => {
-  it('reads the first Host, every Connection, X-Debug and the body framing, names in any case', () => {
+  it('reads the first Host (and notes a second), every Connection, X-Debug and the body framing, names in any case', () => {
     const fields = scanRequestHead(['HOST', 'a.test', 'Host', 'b.test', 'connection', 'keep-alive', 'Connection', 'X-Secret', 'x-DEBUG', '1', 'Content-Length', '5']);
-    assert.deepEqual(fields, { host: 'a.test', connection: 'keep-alive, X-Secret', debug: true, hasBody: true, chunked: false });
+    assert.deepEqual(fields, { host: 'a.test', hostRepeated: true, connection: 'keep-alive, X-Secret', debug: true, hasBody: true, chunked: false });
+    assert.equal(scanRequestHead(['Host', 'a.test']).hostRepeated, false);
   });
 
   it('no body for a zero Content-Length or none; chunked for a transfer coding', () => {
@@ -76,6 +77,6 @@ describe('scanRequestHead', () => {
       [true, true],
     );
     // Same-length names that are not the ones looked for are ignored.
-    assert.deepEqual(scanRequestHead(['Hast', 'x', 'X-Debog', '1', 'Connectiom', 'close']), { host: undefined, connection: undefined, debug: false, hasBody: false, chunked: false });
+    assert.deepEqual(scanRequestHead(['Hast', 'x', 'X-Debog', '1', 'Connectiom', 'close']), { host: undefined, hostRepeated: false, connection: undefined, debug: false, hasBody: false, chunked: false });
   });
 });
