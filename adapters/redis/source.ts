@@ -5,7 +5,7 @@ import { FrontendSet } from '../../src/routing/frontend-set.js';
 import type { ConfigSource, EventSink, SourceState, SourceStatus } from '../../src/source.js';
 import { connectWire, withTimeout, type WireClient } from './wire.js';
 import { ChangeFeed } from './feed.js';
-import { KeySpace } from './keys.js';
+import { KeySpace, type KeyRef } from './keys.js';
 import { HipacheReader } from './reader.js';
 import { SnapshotRead } from './snapshot.js';
 
@@ -226,7 +226,8 @@ export class RedisSource implements ConfigSource {
 
   /** A key changed: re-read it now. A burst on one key costs at most MAX_READS_PER_KEY reads in flight. */
   #onChanged(redisKey: string): void {
-    if (this.#keys.parse(redisKey) === null) return;
+    const ref = this.#keys.parse(redisKey);
+    if (ref === null) return;
     if (this.#syncing) this.#dirty.add(redisKey);
     let refresh = this.#inflight.get(redisKey);
     if (refresh === undefined) {
@@ -240,10 +241,10 @@ export class RedisSource implements ConfigSource {
       refresh.again = true;
       return;
     }
-    this.#issueRead(redisKey, refresh);
+    this.#issueRead(redisKey, ref, refresh);
   }
 
-  #issueRead(redisKey: string, refresh: Refresh): void {
+  #issueRead(redisKey: string, ref: KeyRef, refresh: Refresh): void {
     const seq = ++refresh.newest;
     refresh.inflight++;
     refresh.unsent = true;
@@ -251,7 +252,7 @@ export class RedisSource implements ConfigSource {
     process.nextTick(() => {
       if (refresh.newest === seq) refresh.unsent = false;
     });
-    this.#readKey(redisKey).then(
+    this.#readKey(ref).then(
       (apply) => {
         if (seq === refresh.newest) apply();
       },
@@ -260,7 +261,7 @@ export class RedisSource implements ConfigSource {
       refresh.inflight--;
       if (refresh.again) {
         refresh.again = false;
-        return this.#issueRead(redisKey, refresh);
+        return this.#issueRead(redisKey, ref, refresh);
       }
       if (refresh.inflight === 0) {
         this.#inflight.delete(redisKey);
@@ -270,8 +271,7 @@ export class RedisSource implements ConfigSource {
   }
 
   /** Reads a key; resolves to what applies its value (emitting the events), to be called if still current. */
-  async #readKey(redisKey: string): Promise<() => void> {
-    const ref = this.#keys.parse(redisKey)!;
+  async #readKey(ref: KeyRef): Promise<() => void> {
     if (ref.kind === 'frontend') {
       const frontend = await this.#reader.frontend(ref.host);
       return () => this.#emitFrontend(ref.host, frontend);

@@ -4,7 +4,7 @@ import { normalizeHost, splitAbsoluteTarget } from '../routing/host.js';
 import type { Route } from '../routing/table.js';
 import type { ClientRequest, ClientResponse } from './client.js';
 import { Exchange } from './exchange.js';
-import { clientAddress, forwardRequestHeaders, scanRequestHead } from './headers.js';
+import { clientAddress, forwardRequestHeaders, scanRequestHead, type RequestHeadFields } from './headers.js';
 import type { ProxyContext } from './settings.js';
 
 export interface Target {
@@ -16,11 +16,15 @@ export interface Target {
 
 const PONG = Buffer.from('ok');
 
-/** Where a request goes, from its target and Host (RFC 9112 §3.2.2), or null when it names no host. */
-export function requestTarget(req: { readonly url?: string | undefined }, hostField: string | undefined): Target | null {
+/**
+ * Where a request goes, from its target and Host (RFC 9112 §3.2.2), or null
+ * when it names no host or has more than one Host field (§3.2).
+ */
+export function requestTarget(req: { readonly url?: string | undefined }, fields: Pick<RequestHeadFields, 'host' | 'hostRepeated'>): Target | null {
+  if (fields.hostRepeated) return null;
   const url = req.url ?? '';
   if (url.charCodeAt(0) === 47 /* / */ || url === '*') {
-    const host = normalizeHost(hostField);
+    const host = normalizeHost(fields.host);
     return host === null ? null : { host, path: url, hostOverride: null };
   }
   const absolute = splitAbsoluteTarget(url);
@@ -48,7 +52,7 @@ export function handleRequest(ctx: ProxyContext, req: ClientRequest, res: Client
     meter.bytes = sendError(ctx, req, res, status, code, debug);
   };
   if (ctx.accessLog !== null) logWhenDone(ctx, req, res, meter);
-  const target = fields.hostRepeated ? null : requestTarget(req, fields.host);
+  const target = requestTarget(req, fields);
   if (target === null) return fail(400, 'MISSING_OR_INVALID_HOST');
   if (target.host === '__ping__') {
     res.writeHead(200, undefined, ['Content-Type', 'text/plain', 'Content-Length', '2']);

@@ -19,7 +19,7 @@ const log = logger('websocket');
 export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: Duplex, head: Buffer): void {
   client.on('error', () => client.destroy());
   const fields = scanRequestHead(req.rawHeaders);
-  const target = fields.hostRepeated ? null : requestTarget(req, fields.host);
+  const target = requestTarget(req, fields);
   if (target === null || target.host === '__ping__') return reject(client, 400);
   const socket = req.socket as Socket;
   const headers = forwardRequestHeaders(

@@ -1,6 +1,6 @@
 // SPEC §1: read-your-writes when changes to one key come faster than the proxy
 // can re-read it. Switchyard reaches Redis through a relay that delays the
-// replies on its data connection by 15 ms but not the notifications, so
+// replies on its data connection by 40 ms but not the notifications, so
 // notifications of later changes arrive while re-reads (made before those
 // changes) are in flight; the request sent after the last write must see it.
 import assert from 'node:assert/strict';
@@ -11,14 +11,21 @@ import { onCleanup } from '../helpers/cleanup.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { echoName, startProxy, type Proxy } from '../helpers/redis-proxy.js';
 
-const DELAY_MS = 15;
+const DELAY_MS = 40;
+
+/** A command Switchyard sent through the relay: when, and its bytes. */
+interface Sent {
+  at: number;
+  text: string;
+}
 
 /**
  * A TCP relay to `port` that holds server-to-client chunks for `delayMs`
  * (order kept), except on the notification connection (the one that sends
- * PSUBSCRIBE), which is relayed at once from then on.
+ * PSUBSCRIBE), which is relayed at once from then on. Every client-to-server
+ * chunk is recorded in `sent`.
  */
-async function delayingRelay(port: number, delayMs: number): Promise<number> {
+async function delayingRelay(port: number, delayMs: number, sent: Sent[]): Promise<number> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(port, '127.0.0.1');
@@ -26,14 +33,19 @@ async function delayingRelay(port: number, delayMs: number): Promise<number> {
     let feed = false;
     client.on('data', (chunk: Buffer) => {
       if (chunk.includes('PSUBSCRIBE')) feed = true;
+      sent.push({ at: performance.now(), text: chunk.toString('latin1') });
       upstream.write(chunk);
     });
-    let queued = Promise.resolve();
+    // Each chunk leaves `delayMs` after it came (not after the one before it), in order.
+    const held: { due: number; chunk: Buffer }[] = [];
+    const release = (): void => {
+      while (held.length > 0 && held[0]!.due <= performance.now()) if (client.writable) client.write(held.shift()!.chunk);
+      if (held.length > 0) setTimeout(release, held[0]!.due - performance.now());
+    };
     upstream.on('data', (chunk: Buffer) => {
-      const wait = feed ? 0 : delayMs;
-      queued = queued.then(() => new Promise((resolve) => setTimeout(resolve, wait))).then(() => {
-        if (client.writable) client.write(chunk);
-      });
+      if (feed && held.length === 0) return void client.write(chunk);
+      held.push({ due: performance.now() + (feed ? 0 : delayMs), chunk });
+      if (held.length === 1) setTimeout(release, feed ? 0 : delayMs);
     });
     const close = (): void => {
       client.destroy();
@@ -55,10 +67,11 @@ describe('re-reads of a key that keeps changing', () => {
   let proxy: Proxy;
   let a: Backend;
   let b: Backend;
+  const sent: Sent[] = [];
 
   before(async () => {
     redis = await startRedis();
-    const relay = await delayingRelay(redis.port, DELAY_MS);
+    const relay = await delayingRelay(redis.port, DELAY_MS, sent);
     proxy = await startProxy({ driver: `redis://127.0.0.1:${relay}` });
     a = await startHttpBackend({ name: 'A' });
     b = await startHttpBackend({ name: 'B' });
@@ -68,7 +81,7 @@ describe('re-reads of a key that keeps changing', () => {
     await redis.stop();
   });
 
-  test('writes 3 ms apart, each re-read taking 15 ms or more: the request after the last write sees it', async () => {
+  test('writes 3 ms apart, each re-read taking 40 ms or more: the request after the last write sees it', async () => {
     const key = 'frontend:busy.test';
     await redis.cmd('RPUSH', key, 'busy', a.url);
     assert.equal(echoName(await proxy.get('busy.test')), 'A');
@@ -82,5 +95,21 @@ describe('re-reads of a key that keeps changing', () => {
       }
       assert.equal(echoName(await proxy.get('busy.test')), last.name, `round ${round}`);
     }
+  });
+
+  test('a change announced while its key is being re-read gets its own read at once, not after the first answer', async () => {
+    const key = 'frontend:pipelined.test';
+    await redis.cmd('RPUSH', key, 'pipelined', a.url);
+    assert.equal(echoName(await proxy.get('pipelined.test')), 'A');
+    sent.length = 0;
+    await redis.cmd('LSET', key, 1, b.url);
+    // Once the first re-read is on the wire (waiting DELAY_MS for its answer), a second change.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await redis.cmd('LSET', key, 1, a.url);
+    assert.equal(echoName(await proxy.get('pipelined.test')), 'A');
+    const reads = sent.filter((c) => c.text.includes('LRANGE') && c.text.includes(key));
+    assert.equal(reads.length, 2, 'one re-read per change');
+    // Waiting for the first answer would put the second read DELAY_MS or more after the first.
+    assert.ok(reads[1]!.at - reads[0]!.at < DELAY_MS, `second read sent ${(reads[1]!.at - reads[0]!.at).toFixed(1)} ms after the first`);
   });
 });

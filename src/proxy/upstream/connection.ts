@@ -63,8 +63,8 @@ export interface ConnectionOwner {
  * 64 KiB buffer per read and shrinks it. Reads are handled one at a time, so
  * sharing is safe as long as the shared buffer is never handed on.
  */
-const SHARED_READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 const READ_SIZE = 64 * 1024;
+const SHARED_READ_BUFFER = Buffer.allocUnsafeSlow(READ_SIZE);
 /**
  * A read at least this big means a large body is streaming: the connection
  * then reads into buffers of its own, handed on without a copy, a fresh one
