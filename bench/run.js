@@ -48,10 +48,10 @@ async function main() {
   if (!found.built) throw new Error('dist/ is missing: run `npm run build` first');
   if (opts.baseline) {
     opts.baseline = resolve(opts.baseline);
-    if (!existsSync(join(opts.baseline, 'dist', 'src', 'cli', 'main.js'))) throw new Error(`--baseline ${opts.baseline}: no dist/ there (run \`npm run build\` in it)`);
+    if (!['src', 'app'].some((layer) => existsSync(join(opts.baseline, 'dist', layer, 'cli', 'main.js')))) throw new Error(`--baseline ${opts.baseline}: no dist/ there (run \`npm run build\` in it)`);
     console.log(`  baseline: ${opts.baseline} (row switchyard-baseline)`);
   }
-  if (found.stale) console.log('  ! dist/ is older than src/ or adapters/: run `npm run build` to measure the current code');
+  if (found.stale) console.log('  ! dist/ is older than src/, adapters/ or app/: run `npm run build` to measure the current code');
 
   const ports = portsFrom(opts);
   const needed = [ports.backend, ports.switchyard, ports.propA, ports.propB];

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // Compiled by `npm run build` (run automatically by `npm install`/`npm ci`).
-import '../dist/src/cli/main.js';
+import '../dist/app/cli/main.js';

@@ -19,6 +19,8 @@ if [ ! -d node_modules ]; then
 fi
 
 npm run build
+# The layers import one way only, with no circle (.dependency-cruiser.cjs).
+npm run --silent check:layers
 
 shopt -s globstar nullglob
 unit=(test/unit/**/*.test.ts)

@@ -1,7 +1,7 @@
 // One valid vhosts entry -> the FrontendSpec the routing table serves.
 
-import type { FrontendSpec } from '../../src/events.js';
-import { parseBackend } from '../../src/routing/backend.js';
+import type { FrontendSpec } from '../../src/vocabulary/events.js';
+import { parseBackend } from '../../src/frontends/backend.js';
 import type { BackendEntry, Vhost } from '../../schema/vhosts.schema.js';
 import type { VhostsDocument } from './document.js';
 import { pointerOf, type FileProblem } from './problems.js';

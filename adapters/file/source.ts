@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
-import { assertNever, type ConfigEvent, type FrontendSpec } from '../../src/events.js';
+import { assertNever, type ConfigEvent, type FrontendSpec } from '../../src/vocabulary/events.js';
 import type { FileSourceConfig } from '../../src/config/types.js';
 import { logger } from '../../src/log.js';
-import type { ConfigSource, EventSink, QuarantinedFrontend, SourceStatus } from '../../src/source.js';
+import type { ConfigSource, EventSink, QuarantinedFrontend, SourceStatus } from '../../src/vocabulary/source.js';
 import { Coalescer } from './coalesce.js';
 import { problemFields, type FileProblem } from './problems.js';
 import { readVhosts } from './read.js';

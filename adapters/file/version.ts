@@ -3,7 +3,7 @@
 // version is all the files read together, so a change spanning several files
 // is applied as one.
 
-import type { FrontendSpec } from '../../src/events.js';
+import type { FrontendSpec } from '../../src/vocabulary/events.js';
 import { parseVhostsText, type VhostsDocument } from './document.js';
 import { normalizeKey, toFrontend } from './frontend.js';
 import { formatProblem, pointerOf, type FileProblem } from './problems.js';

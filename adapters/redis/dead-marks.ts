@@ -1,16 +1,15 @@
 import type { RedisEndpoint } from '../../src/config/types.js';
 import { logger } from '../../src/log.js';
-import type { DeadMarkReport } from '../../src/proxy/health.js';
+import type { DeadMarkPublisher, DeadMarkReport } from '../../src/vocabulary/dead-marks.js';
 import { connectWire, type WireClient } from './wire.js';
 import { KeySpace } from './keys.js';
-
 
 /**
  * Writes the proxy's own dead marks exactly as Hipache did, to the master:
  * SADD dead:<host> <index>; EXPIRE dead:<host> <ttl>; PUBLISH dead "<host>;<url>;<index>;<count>".
  * Fire and forget: a request never waits for it.
  */
-export class DeadMarkPublisher {
+export class RedisDeadMarks implements DeadMarkPublisher {
   readonly #log = logger('redis');
   #client: WireClient | null = null;
   #keys = new KeySpace('');

@@ -1,5 +1,7 @@
 // Hipache key names: `<prefix>frontend:<host>` (a list) and `<prefix>dead:<host>` (a set).
 
+import { lookupKeys } from '../../src/frontends/host.js';
+
 export type KeyRef = { kind: 'frontend'; host: string } | { kind: 'dead'; host: string };
 
 export class KeySpace {
@@ -28,12 +30,7 @@ export class KeySpace {
 
   /** Every frontend key that can serve `host`: exact, wildcards (most specific first), `*`. */
   candidates(host: string): string[] {
-    const keys = [this.frontend(host)];
-    for (let dot = host.indexOf('.'); dot !== -1; dot = host.indexOf('.', dot + 1)) {
-      keys.push(this.frontend('*' + host.slice(dot)));
-    }
-    keys.push(this.frontend('*'));
-    return keys;
+    return lookupKeys(host).map((key) => this.frontend(key));
   }
 }
 

@@ -1,6 +1,6 @@
-import type { DeadMark, FrontendSpec } from '../../src/events.js';
+import type { DeadMark, FrontendSpec } from '../../src/vocabulary/events.js';
 import type { Logger } from '../../src/log.js';
-import { parseBackend } from '../../src/routing/backend.js';
+import { parseBackend } from '../../src/frontends/backend.js';
 import type { Reply } from './wire.js';
 
 /** What reading needs of a connection: the worker's WireClient, or the CLI's node-redis client adapted. */

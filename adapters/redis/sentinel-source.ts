@@ -1,6 +1,6 @@
 import type { RedisEndpoint, RedisSentinelConfig } from '../../src/config/types.js';
-import type { ConfigEvent } from '../../src/events.js';
-import type { ConfigSource, EventSink, SourceStatus } from '../../src/source.js';
+import type { ConfigEvent } from '../../src/vocabulary/events.js';
+import type { ConfigSource, EventSink, SourceStatus } from '../../src/vocabulary/source.js';
 import type { SentinelWatcher } from './sentinel.js';
 import { RedisSource } from './source.js';
 

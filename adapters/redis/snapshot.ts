@@ -1,9 +1,9 @@
 import net from 'node:net';
 import type { RedisEndpoint } from '../../src/config/types.js';
-import type { DeadMark } from '../../src/events.js';
+import type { DeadMark } from '../../src/vocabulary/events.js';
 import type { Logger } from '../../src/log.js';
-import { parseBackend } from '../../src/routing/backend.js';
-import { FrontendSet } from '../../src/routing/frontend-set.js';
+import { parseBackend } from '../../src/frontends/backend.js';
+import { FrontendSet } from '../../src/frontends/frontend-set.js';
 import { escapeGlob, type KeySpace } from './keys.js';
 import type { HipacheReader } from './reader.js';
 import { CommandWriter, keyCommand, ReadWindow, ReplyReader, replyEnd } from './resp.js';

@@ -1,8 +1,8 @@
-import type { ConfigEvent, DeadMark, FrontendSpec } from '../../src/events.js';
+import type { ConfigEvent, DeadMark, FrontendSpec } from '../../src/vocabulary/events.js';
 import type { RedisDirectConfig } from '../../src/config/types.js';
 import { logger } from '../../src/log.js';
-import { FrontendSet } from '../../src/routing/frontend-set.js';
-import type { ConfigSource, EventSink, SourceState, SourceStatus } from '../../src/source.js';
+import { FrontendSet } from '../../src/frontends/frontend-set.js';
+import type { ConfigSource, EventSink, SourceState, SourceStatus } from '../../src/vocabulary/source.js';
 import { connectWire, withTimeout, type WireClient } from './wire.js';
 import { ChangeFeed } from './feed.js';
 import { KeySpace, type KeyRef } from './keys.js';

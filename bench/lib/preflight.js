@@ -51,8 +51,8 @@ export async function detect(root) {
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch { /* not a checkout */ }
-  const built = existsSync(join(root, 'dist', 'src', 'cli', 'main.js'));
-  const stale = built && Math.max(newestMtime(join(root, 'src'), '.ts'), newestMtime(join(root, 'adapters'), '.ts')) >
+  const built = existsSync(join(root, 'dist', 'app', 'cli', 'main.js'));
+  const stale = built && Math.max(...['src', 'adapters', 'app'].map((dir) => newestMtime(join(root, dir), '.ts'))) >
     newestMtime(join(root, 'dist'), '.js');
   return {
     have,

@@ -1,4 +1,4 @@
-import { parseBackend, type BackendTarget } from '../routing/backend.js';
+import { parseBackend, type BackendTarget } from '../frontends/backend.js';
 import type { Route, RoutingTable } from '../routing/table.js';
 
 export interface Pick {

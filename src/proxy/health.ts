@@ -1,12 +1,5 @@
 import type { Route, RoutingTable } from '../routing/table.js';
-
-export interface DeadMarkReport {
-  /** The requested host (port stripped), so a wildcard frontend gets one dead set per host. */
-  host: string;
-  index: number;
-  backendUrl: string;
-  backendCount: number;
-}
+import type { DeadMarkReport } from '../vocabulary/dead-marks.js';
 
 export interface HealthSettings {
   deadBackendTTL: number;

@@ -1,4 +1,4 @@
-import type { BackendTarget } from '../routing/backend.js';
+import type { BackendTarget } from '../frontends/backend.js';
 import { BackendPool } from './upstream/pool.js';
 
 /** One keep-alive connection pool per backend origin, created on first use. */

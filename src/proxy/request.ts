@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
-import { normalizeHost, splitAbsoluteTarget } from '../routing/host.js';
+import { normalizeHost, splitAbsoluteTarget } from '../frontends/host.js';
 import type { Route } from '../routing/table.js';
 import type { ClientRequest, ClientResponse } from './client.js';
 import { Exchange } from './exchange.js';

@@ -1,4 +1,4 @@
-import type { ConfigEvent, SourceName } from '../events.js';
+import type { ConfigEvent, SourceName } from '../vocabulary/events.js';
 
 /**
  * An event as the history keeps it. A snapshot is recorded by its size, not
@@ -19,7 +19,7 @@ export interface AppliedEvent {
 
 export function record(event: ConfigEvent): RecordedEvent {
   if (event.type !== 'snapshot') return event;
-  const frontends = Array.isArray(event.frontends) ? event.frontends.length : (event.frontends as { size: number }).size;
+  const frontends = 'size' in event.frontends ? event.frontends.size : event.frontends.length;
   return { type: 'snapshot', source: event.source, frontends, dead: event.dead.length };
 }
 

@@ -1,8 +1,8 @@
-import { assertNever, type ConfigEvent, type DeadMark, type FrontendSpec, type SourceName } from '../events.js';
-import { FrontendSet, type Route } from './frontend-set.js';
+import { assertNever, type ConfigEvent, type DeadMark, type FrontendSpec, type SourceName } from '../vocabulary/events.js';
+import { FrontendSet, type Route } from '../frontends/frontend-set.js';
 import { EventHistory, record, type AppliedEvent } from './history.js';
 
-export type { Route } from './frontend-set.js';
+export type { Route } from '../frontends/frontend-set.js';
 
 interface Mark {
   until: number;
@@ -185,8 +185,8 @@ export class RoutingTable {
     return [...this.#layerBySource.entries()].sort((a, b) => rank(a[0]) - rank(b[0])).map(([, l]) => l);
   }
 
-  #replaceSource(source: SourceName, frontends: readonly FrontendSpec[] | FrontendSet, dead: DeadMark[]): void {
-    // A set is moved in, not copied (see ConfigEvent 'snapshot'); an array (a small source) is indexed.
+  #replaceSource(source: SourceName, frontends: Iterable<FrontendSpec>, dead: DeadMark[]): void {
+    // A set is moved in, not copied (see ConfigEvent 'snapshot'); anything else (a small source's array) is indexed.
     const fresh = frontends instanceof FrontendSet ? frontends.transfer() : FrontendSet.from(frontends);
     this.#layerBySource.set(source, { source, frontends: fresh });
     this.#layers = this.#orderLayers();

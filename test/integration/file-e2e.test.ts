@@ -6,7 +6,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { DEMO_BACKEND_PORT } from '../../src/cli/demo.js';
+import { DEMO_BACKEND_PORT } from '../../app/cli/demo.js';
 import { startHttpBackend } from '../helpers/backends.js';
 import { onCleanup } from '../helpers/cleanup.js';
 import { json, request } from '../helpers/http.js';

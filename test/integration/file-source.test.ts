@@ -9,7 +9,7 @@ import { mkdirSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync }
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { FileSource, type FileSourceOptions } from '../../adapters/file/source.js';
-import type { ConfigEvent } from '../../src/events.js';
+import type { ConfigEvent } from '../../src/vocabulary/events.js';
 import { RoutingTable } from '../../src/routing/table.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { FrontendSpec } from '../../src/events.js';
-import { BackendLists } from '../../src/routing/backend-lists.js';
-import { FrontendSet } from '../../src/routing/frontend-set.js';
-import { hashOf } from '../../src/routing/key-index.js';
+import type { FrontendSpec } from '../../src/vocabulary/events.js';
+import { BackendLists } from '../../src/frontends/backend-lists.js';
+import { FrontendSet } from '../../src/frontends/frontend-set.js';
+import { hashOf } from '../../src/frontends/key-index.js';
 
 const spec = (key: string, id = key, backends = [`http://${key}:1`]): FrontendSpec => ({ key, id, backends });
 

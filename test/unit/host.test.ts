@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { normalizeHost, splitAbsoluteTarget } from '../../src/routing/host.js';
+import { normalizeHost, splitAbsoluteTarget } from '../../src/frontends/host.js';
 
 describe('normalizeHost', () => {
   const cases: [string | undefined, string | null][] = [

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { FrontendSpec } from '../../src/events.js';
+import type { FrontendSpec } from '../../src/vocabulary/events.js';
 import { RoutingTable } from '../../src/routing/table.js';
-import { MemoryGuard } from '../../src/workers/memory-guard.js';
+import { MemoryGuard } from '../../app/workers/memory-guard.js';
 
 const MiB = 1048576;
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ConfigEvent } from '../../src/events.js';
-import { FrontendSet } from '../../src/routing/frontend-set.js';
+import type { ConfigEvent } from '../../src/vocabulary/events.js';
+import { FrontendSet } from '../../src/frontends/frontend-set.js';
 import { replayable } from '../../src/routing/history.js';
 import { RoutingTable } from '../../src/routing/table.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { workerExecArgv } from '../../src/workers/master.js';
+import { workerExecArgv } from '../../app/workers/master.js';
 
 describe('worker V8 flags', () => {
   test('a worker gets the young-generation cap before the flags node was started with', () => {

@@ -1,7 +1,7 @@
 import net, { type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import tls from 'node:tls';
-import type { BackendTarget } from '../../routing/backend.js';
+import type { BackendTarget } from '../../frontends/backend.js';
 import { requestHeadLines } from '../headers.js';
 import { ResponseParseError, ResponseParser, type ResponseHead, type ResponseSink } from './response-parser.js';
 

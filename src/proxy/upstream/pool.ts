@@ -1,4 +1,4 @@
-import type { BackendTarget } from '../../routing/backend.js';
+import type { BackendTarget } from '../../frontends/backend.js';
 import { BackendConnection, UpstreamError, type ConnectionOwner, type UpstreamHandler, type UpstreamRequest } from './connection.js';
 
 export interface PoolOptions {

@@ -1,0 +1,87 @@
+// `switchyard explain <host>`: why a request for this host goes where it
+// goes on a running instance: the rule that matched, the source it came
+// from, and each backend's state for this host (GET /route of the admin API).
+
+import { lookupKeys } from '../../../src/frontends/host.js';
+import { adminGet, adminGetOk, resolveAdmin, type AdminFrontends, type AdminRoute, type AdminTarget } from '../admin-client.js';
+import { parseCommandArgs } from '../args.js';
+import { CliError, EXIT_FINDINGS, EXIT_OK, type Command } from '../command.js';
+
+const USAGE = `Usage: switchyard explain <host> [--admin URL | --config FILE] [--token T]
+
+Explains how a running Switchyard routes requests for <host> (a Host header
+value: a port and a trailing dot are ignored): the rule that matches (exact,
+wildcard, catch-all), the source it comes from (redis or file), the vhost id,
+and every backend with its state for this host (live, or dead: no traffic).
+
+Options:
+      --admin URL    the admin API, e.g. http://127.0.0.1:9090
+  -c, --config FILE  the proxy's config: its "admin" section gives the URL
+                     (and the token). Default: config/config.json when present
+      --token T      bearer token of the admin API (or $SWITCHYARD_ADMIN_TOKEN)
+  -h, --help         show this help
+
+Exit status: 0 the host is served, 1 unknown host (the proxy answers 400),
+2 not a host name, wrong arguments, or admin API unreachable.
+`;
+
+const OPTIONS = {
+  admin: { type: 'string' },
+  config: { type: 'string', short: 'c' },
+  token: { type: 'string' },
+} as const;
+
+interface RouteReply {
+  host: string;
+  route: AdminRoute | null;
+}
+
+export const command: Command = {
+  name: 'explain',
+  usage: USAGE,
+  async run(argv, io) {
+    const args = parseCommandArgs(argv, OPTIONS, ['host']);
+    const target = resolveAdmin(args);
+    const reply = await adminGet<RouteReply>(target, `/route?host=${encodeURIComponent(args.positionals[0]!)}`);
+    if (reply.status === 400) throw new CliError('USAGE', `"${args.positionals[0]}" is not a host name`);
+    const { host, route } = reply.body;
+    if (reply.status === 404 || route === null) {
+      io.out(`${host}: unknown host: no exact, wildcard or catch-all frontend matches; the proxy answers 400\n  looked up: ${lookupOrder(host)}\n`);
+      return EXIT_FINDINGS;
+    }
+    if (reply.status !== 200) throw new CliError('PROTOCOL', `GET /route answered ${reply.status}`);
+    io.out(describe(host, route, await otherSources(target, route)));
+    return EXIT_OK;
+  },
+};
+
+function describe(host: string, route: AdminRoute, others: string[]): string {
+  const rule = route.rule === 'exact' ? 'the exact rule' : `the ${route.rule} rule "${route.key}"`;
+  const lines = [`${host} is served by ${rule} from the ${route.source} source`, `  id:        ${route.id}`];
+  for (const [name, value] of Object.entries(route.options)) lines.push(`  ${`${name}:`.padEnd(10)} ${String(value)}`);
+  lines.push(`  looked up: ${lookupOrder(host)} (the first defined wins)`);
+  if (others.length > 0) lines.push(`  also defined by: ${others.join(', ')} (not served: lower precedence)`);
+  lines.push('  backends:');
+  const width = Math.max(...route.backends.map((b) => b.url.length), 0);
+  for (const b of route.backends) lines.push(`    ${b.index}  ${b.url.padEnd(width)}  ${stateOf(b)}`);
+  const live = route.backends.filter((b) => b.valid && !b.dead).length;
+  if (route.backends.length === 0) lines.push('    (none: the proxy answers 502)');
+  else if (live === 0) lines.push('    no live backend: the proxy answers 502');
+  return `${lines.join('\n')}\n`;
+}
+
+function stateOf(b: AdminRoute['backends'][number]): string {
+  if (!b.valid) return 'invalid URL (never used)';
+  return b.dead ? 'dead (marked for this host: no traffic until the mark expires)' : 'live';
+}
+
+/** Exact host, then every wildcard from the most specific suffix, then "*". */
+function lookupOrder(host: string): string {
+  return lookupKeys(host).join(', ');
+}
+
+/** Sources that define the same key but lose to `route`'s under the precedence. */
+async function otherSources(target: AdminTarget, route: AdminRoute): Promise<string[]> {
+  const { frontends } = await adminGetOk<AdminFrontends>(target, '/frontends');
+  return frontends.filter((r) => r.key === route.key && r.source !== route.source).map((r) => `${r.source} (id ${r.id})`);
+}

@@ -1,0 +1,137 @@
+import type { SwitchyardConfig } from '../../src/config/types.js';
+import { logger } from '../../src/log.js';
+import type { Server } from 'node:http';
+import { AccessLog } from '../../src/proxy/access-log.js';
+import { ErrorPages } from '../../src/proxy/error-pages.js';
+import { PassiveHealth } from '../../src/proxy/health.js';
+import { BackendPools } from '../../src/proxy/pools.js';
+import { drain, listen, type Listener } from '../../src/proxy/server.js';
+import type { ProxyContext } from '../../src/proxy/settings.js';
+import { RoutingTable } from '../../src/routing/table.js';
+import type { DeadMarkPublisher } from '../../src/vocabulary/dead-marks.js';
+import type { ConfigSource } from '../../src/vocabulary/source.js';
+
+const log = logger('runtime');
+/** Longest a starting worker waits for its sources' first snapshot before listening anyway. */
+const FIRST_SNAPSHOT_WAIT_MS = 3000;
+
+/** One serving process: sources feeding a table, and the listeners reading it. */
+export class ProxyRuntime {
+  readonly table: RoutingTable;
+  readonly sources: ConfigSource[] = [];
+  #listeners: Listener[] = [];
+  #publisher: DeadMarkPublisher | null = null;
+  #accessLog: AccessLog | null = null;
+  #pools: BackendPools;
+  #sweep: NodeJS.Timeout | undefined;
+  #admin: Server | null = null;
+  /** Shown by the admin API, so an operator knows which worker answered. */
+  workerName = String(process.pid);
+  readonly #context: ProxyContext;
+
+  /**
+   * Builds the runtime with the adapters the config asks for. They are
+   * imported only when configured: a worker without a vhosts file never
+   * loads the YAML and JSON Schema code, one without Redis no Redis client
+   * (and one without Sentinel or the admin API not their modules either).
+   */
+  static async create(config: SwitchyardConfig): Promise<ProxyRuntime> {
+    const sources: ConfigSource[] = [];
+    let publisher: DeadMarkPublisher | null = null;
+    if (config.redis !== null) {
+      const { redisAdapters } = await import('../../adapters/redis/index.js');
+      const redis = await redisAdapters(config.redis, config.server.deadBackendTTL);
+      sources.push(redis.source);
+      publisher = redis.publisher;
+    }
+    if (config.file !== null) {
+      const { FileSource } = await import('../../adapters/file/index.js');
+      sources.push(new FileSource(config.file));
+    }
+    return new ProxyRuntime(config, sources, publisher);
+  }
+
+  private constructor(
+    private readonly config: SwitchyardConfig,
+    sources: ConfigSource[],
+    publisher: DeadMarkPublisher | null,
+  ) {
+    this.table = new RoutingTable({ precedence: config.precedence === 'file' ? ['file', 'redis', 'proxy'] : ['redis', 'file', 'proxy'] });
+    const server = config.server;
+    this.sources.push(...sources);
+    this.#publisher = publisher;
+    if (server.accessLog !== null) this.#accessLog = new AccessLog(server.accessLog);
+    this.#pools = new BackendPools({ maxSockets: server.maxSockets, tcpTimeoutMs: server.tcpTimeout * 1000 });
+    this.#context = {
+      settings: {
+        tcpTimeoutMs: server.tcpTimeout * 1000,
+        retryOnError: server.retryOnError,
+        deadBackendOn500: server.deadBackendOn500,
+        deadBackendTTL: server.deadBackendTTL,
+        keepAlive: server.httpKeepAlive,
+      },
+      table: this.table,
+      whenCurrent: this.#whenCurrent(),
+      health: new PassiveHealth(this.table, server, (report) => publisher?.publish(report)),
+      pools: this.#pools,
+      errorPages: new ErrorPages(server.staticDir),
+      accessLog: this.#accessLog,
+    };
+  }
+
+  #whenCurrent(): ProxyContext['whenCurrent'] {
+    const barriers = this.sources.filter((s) => s.whenCurrent !== undefined);
+    if (barriers.length === 0) return () => false;
+    if (barriers.length === 1) {
+      const only = barriers[0]!;
+      return (host, ready) => only.whenCurrent!(host, ready);
+    }
+    return (host, ready) => {
+      let pending = 0;
+      let armed = false;
+      const one = () => {
+        if (--pending === 0 && armed) ready();
+      };
+      for (const source of barriers) if (source.whenCurrent!(host, one)) pending++;
+      armed = true;
+      return pending > 0;
+    };
+  }
+
+  /**
+   * Start the sources, then listen once they delivered their first snapshot.
+   * A worker accepting connections with an empty table would answer 503 while
+   * its siblings (when it replaces a dead worker, or is a reload's new
+   * generation) could serve them. The wait is bounded: with a source that is
+   * down, requests get their 503 (no table yet) instead of refused connections.
+   */
+  async start(): Promise<Listener[]> {
+    const firstSnapshots = this.sources.map((source) =>
+      source.start((event) => this.table.apply(event)).catch((err: Error) => log.error('config source failed to start', { source: source.name, error: err.message })),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, FIRST_SNAPSHOT_WAIT_MS)));
+    await Promise.race([Promise.all(firstSnapshots), bound]);
+    clearTimeout(timer);
+    this.#listeners = await listen(this.config, this.#context);
+    if (this.config.admin !== null) {
+      const { startAdmin } = await import('../admin/server.js');
+      this.#admin = await startAdmin(this.config.admin, { table: this.table, sources: this.sources, worker: this.workerName, precedence: this.config.precedence });
+    }
+    this.#sweep = setInterval(() => this.table.sweepDead(), 10_000).unref();
+    return this.#listeners;
+  }
+
+  async drain(): Promise<void> {
+    this.#admin?.close();
+    await drain(this.#listeners);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#sweep);
+    await Promise.allSettled(this.sources.map((s) => s.stop()));
+    await this.#publisher?.close();
+    await this.#accessLog?.close();
+    await this.#pools.close();
+  }
+}

@@ -1,0 +1,66 @@
+// The typed change events every ConfigSource emits. The RoutingTable is a
+// pure projection of these; nothing else writes routing state.
+
+/** Who produced an event: "redis", "file", or "proxy" (a worker's own dead mark). */
+export type SourceName = string;
+
+/** Per-vhost overrides a source may carry (the vhosts file does; Redis does not). */
+export interface FrontendOptions {
+  tcpTimeout?: number;
+  retryOnError?: number;
+}
+
+/**
+ * A frontend as a source defines it. `key` is the lookup key: an exact host
+ * ("www.example.com"), a wildcard ("*.example.com") or the catch-all ("*").
+ * A backend listed twice gets twice the traffic (Hipache's weighting).
+ */
+export interface FrontendSpec {
+  key: string;
+  id: string;
+  backends: readonly string[];
+  options?: FrontendOptions;
+}
+
+/** Backend `index` of the frontend serving requested host `host` is dead until `until` (epoch ms). */
+export interface DeadMark {
+  host: string;
+  index: number;
+  until: number;
+}
+
+/**
+ * A source's frontends in bulk, as a large snapshot carries them: the
+ * compact FrontendSet (src/frontends/), which the table moves in without a
+ * copy. Declared here by its shape so that this vocabulary imports nothing.
+ */
+export interface FrontendCollection extends Iterable<FrontendSpec> {
+  readonly size: number;
+}
+
+export interface SourceErrorInfo {
+  code: string;
+  message: string;
+}
+
+export type ConfigEvent =
+  | { type: 'frontend-set'; source: SourceName; frontend: FrontendSpec }
+  | { type: 'frontend-removed'; source: SourceName; key: string }
+  | { type: 'backend-dead'; source: SourceName; mark: DeadMark }
+  | { type: 'backend-alive'; source: SourceName; host: string; index: number }
+  /**
+   * Everything the source knows, replacing all it said before (after a (re)connect or reload).
+   * A large source sends a FrontendSet (compact, built page by page): applying the event moves
+   * it into the table without a copy and leaves the event's set detached, so a snapshot is
+   * applied once, by one table, and its sender must not use the set afterwards (it may clone
+   * it first). An array is left as it is.
+   */
+  | { type: 'snapshot'; source: SourceName; frontends: readonly FrontendSpec[] | FrontendCollection; dead: DeadMark[] }
+  | { type: 'source-error'; source: SourceName; error: SourceErrorInfo }
+  | { type: 'source-recovered'; source: SourceName };
+
+export type ConfigEventType = ConfigEvent['type'];
+
+export function assertNever(value: never): never {
+  throw new Error(`unhandled case: ${JSON.stringify(value)}`);
+}
