@@ -33,6 +33,13 @@ module.exports = {
       to: { path: '^(src|adapters|app|schema)/', pathNot: '^src/(vocabulary|frontends)/' },
     },
     {
+      name: 'merging-knows-only-the-contract',
+      severity: 'error',
+      comment: 'Merging sources needs nothing but the ConfigSource contract.',
+      from: { path: '^src/sources/' },
+      to: { path: '^(src|adapters|app|schema)/', pathNot: '^src/(vocabulary|sources)/' },
+    },
+    {
       name: 'routing-below-proxy',
       severity: 'error',
       comment: 'The routing table is a projection of events; the engine reads it, never the other way round.',

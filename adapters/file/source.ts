@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { assertNever, type ConfigEvent, type FrontendSpec } from '../../src/vocabulary/events.js';
 import type { FileSourceConfig } from '../../src/config/types.js';
+import { FrontendDigest } from '../../src/frontends/digest.js';
 import { logger } from '../../src/log.js';
 import type { ConfigSource, EventSink, QuarantinedFrontend, SourceStatus } from '../../src/vocabulary/source.js';
 import { Coalescer } from './coalesce.js';
@@ -20,6 +21,8 @@ export interface FileSourceStatus extends SourceStatus {
   path: string;
   /** Reads completed so far (changes, re-checks and no-ops alike): shows the watch is alive. */
   checks: number;
+  /** The first 12 hex digits of the SHA-256 of the files served (names and contents). */
+  contentHash: string | undefined;
 }
 
 const DEFAULT_POLL_MS = 2000;
@@ -42,6 +45,8 @@ export class FileSource implements ConfigSource {
   readonly #watcher: DirectoryWatcher;
   /** The last valid definition of every host served. */
   #applied = new Map<string, FrontendSpec>();
+  /** The digest of #applied: the version events carry. */
+  #digest = new FrontendDigest();
   #quarantined: QuarantinedFrontend[] = [];
   /** Hash of the last version handled, valid or not: an unchanged save, or a re-check, is a no-op. */
   #seenHash: string | undefined;
@@ -86,7 +91,8 @@ export class FileSource implements ConfigSource {
       mode: 'watch',
       lastError: this.#lastError,
       lastSnapshotAt: this.#lastSnapshotAt,
-      version: this.#servedHash?.slice(0, 12),
+      version: this.#loaded ? this.#digest.version : undefined,
+      contentHash: this.#servedHash?.slice(0, 12),
       quarantined: [...this.#quarantined],
       path: this.#path,
       checks: this.#checks,
@@ -143,7 +149,7 @@ export class FileSource implements ConfigSource {
     this.#applied = next;
     this.#quarantined = quarantined;
     this.#servedHash = hash;
-    this.#log.info('vhosts applied', { path: this.#path, version: hash.slice(0, 12), hosts: next.size, changed, quarantined: quarantined.length || undefined });
+    this.#log.info('vhosts applied', { path: this.#path, version: this.#digest.version, contentHash: hash.slice(0, 12), hosts: next.size, changed, quarantined: quarantined.length || undefined });
     if (quarantined.length > 0) this.#fail('FILE_QUARANTINE', quarantined.map((q) => q.reason).join('\n'));
     else this.#recover();
   }
@@ -153,7 +159,8 @@ export class FileSource implements ConfigSource {
     if (!this.#loaded) {
       this.#loaded = true;
       this.#lastSnapshotAt = Date.now();
-      this.#emit({ type: 'snapshot', source: this.name, frontends: [...next.values()], dead: [] });
+      this.#digest = FrontendDigest.of(next.values());
+      this.#emit({ type: 'snapshot', source: this.name, version: this.#digest.version, frontends: [...next.values()], dead: [] });
       this.#firstSnapshot();
       return next.size;
     }
@@ -161,12 +168,15 @@ export class FileSource implements ConfigSource {
     for (const [key, spec] of next) {
       const before = this.#applied.get(key);
       if (before !== undefined && JSON.stringify(before) === JSON.stringify(spec)) continue;
-      this.#emit({ type: 'frontend-set', source: this.name, frontend: spec });
+      if (before !== undefined) this.#digest.toggle(before);
+      this.#digest.toggle(spec);
+      this.#emit({ type: 'frontend-set', source: this.name, version: this.#digest.version, frontend: spec });
       changed++;
     }
     for (const key of this.#applied.keys()) {
       if (next.has(key)) continue;
-      this.#emit({ type: 'frontend-removed', source: this.name, key });
+      this.#digest.toggle(this.#applied.get(key)!);
+      this.#emit({ type: 'frontend-removed', source: this.name, version: this.#digest.version, key });
       changed++;
     }
     return changed;

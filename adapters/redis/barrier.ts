@@ -7,6 +7,18 @@
 /** The requests waiting for one PING: callbacks, not promises, as this runs per request. */
 type Batch = (() => void)[];
 
+/** Time as the barrier's watchdog reads it; tests give their own. */
+export interface WatchdogClock {
+  now(): number;
+  /** Calls `tick` every `ms` without keeping the process alive. */
+  every(tick: () => void, ms: number): void;
+}
+
+const realClock: WatchdogClock = {
+  now: Date.now,
+  every: (tick, ms) => void setInterval(tick, ms).unref(),
+};
+
 /**
  * Shares PINGs between requests: a request finding no PING on the wire sends
  * one at once (no extra event-loop turn at low load); at most one PING is on
@@ -21,11 +33,12 @@ export class PingBarrier {
   #inFlight = false;
   /** The PING on the wire: when it left and how to release its batch. */
   #pending: { sentAt: number; release: () => void } | null = null;
-  #watchdog: NodeJS.Timeout | undefined;
+  #watching = false;
 
   constructor(
     private readonly ping: () => Promise<unknown>,
     private readonly timeoutMs: number,
+    private readonly clock: WatchdogClock = realClock,
   ) {}
 
   /** Calls `done` once a PING issued after this call has been answered (or timed out). */
@@ -36,11 +49,13 @@ export class PingBarrier {
 
   /** One timer for all PINGs (a timer per PING costs more than the PING's share of a request). */
   #watch(release: () => void): void {
-    this.#pending = { sentAt: Date.now(), release };
-    this.#watchdog ??= setInterval(() => {
+    this.#pending = { sentAt: this.clock.now(), release };
+    if (this.#watching) return;
+    this.#watching = true;
+    this.clock.every(() => {
       const pending = this.#pending;
-      if (pending !== null && Date.now() - pending.sentAt >= this.timeoutMs) pending.release();
-    }, Math.max(10, Math.min(100, this.timeoutMs / 2))).unref();
+      if (pending !== null && this.clock.now() - pending.sentAt >= this.timeoutMs) pending.release();
+    }, Math.max(10, Math.min(100, this.timeoutMs / 2)));
   }
 
   #issue(batch: Batch): void {

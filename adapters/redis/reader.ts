@@ -1,6 +1,7 @@
 import type { DeadMark, FrontendSpec } from '../../src/vocabulary/events.js';
 import type { Logger } from '../../src/log.js';
-import { parseBackend } from '../../src/frontends/backend.js';
+import { frontendOfList, malformedBackends, warnMalformed } from './hipache-list.js';
+import type { KeySpace } from './keys.js';
 import type { Reply } from './wire.js';
 
 /** What reading needs of a connection: the worker's WireClient, or the CLI's node-redis client adapted. */
@@ -8,7 +9,6 @@ export interface ReadClient {
   send(args: readonly string[]): Promise<Reply>;
   multi(commands: readonly (readonly string[])[]): Promise<Reply[]>;
 }
-import type { KeySpace } from './keys.js';
 
 /** Dead sets written without EXPIRE (by an external checker) hold until removed. */
 export const NO_EXPIRY = Number.MAX_SAFE_INTEGER;
@@ -38,18 +38,9 @@ export class HipacheReader {
       }
       throw err;
     }
-    return this.toFrontend(key, redisKey, items);
-  }
-
-  toFrontend(key: string, redisKey: string, items: string[]): FrontendSpec | null {
-    if (items.length === 0) return null;
-    const [id, ...backends] = items as [string, ...string[]];
-    for (const [index, url] of backends.entries()) {
-      if (parseBackend(url) === null) {
-        this.log.warn('malformed backend skipped (not an http(s) URL)', { key: redisKey, index, backend: url });
-      }
-    }
-    return { key, id, backends };
+    const frontend = frontendOfList(key, items);
+    if (frontend !== null) warnMalformed(this.log, redisKey, frontend.backends, malformedBackends(frontend.backends));
+    return frontend;
   }
 
   /** Dead marks of one requested host. */

@@ -2,9 +2,9 @@ import net from 'node:net';
 import type { RedisEndpoint } from '../../src/config/types.js';
 import type { DeadMark } from '../../src/vocabulary/events.js';
 import type { Logger } from '../../src/log.js';
-import { parseBackend } from '../../src/frontends/backend.js';
 import { FrontendSet } from '../../src/frontends/frontend-set.js';
 import { escapeGlob, type KeySpace } from './keys.js';
+import { malformedBackends, warnMalformed } from './hipache-list.js';
 import type { HipacheReader } from './reader.js';
 import { CommandWriter, keyCommand, ReadWindow, ReplyReader, replyEnd } from './resp.js';
 
@@ -243,7 +243,7 @@ export class SnapshotRead {
     let backendsEnd = backendsAt;
     for (let i = 1; i < count; i++) backendsEnd = replyEnd(reply.buf, backendsEnd);
     if (this.#lastBytes.compare(reply.buf, backendsAt, backendsEnd) !== 0) this.#parseBackends(reply, count - 1, backendsEnd);
-    if (this.#lastBad.length > 0) this.#logBad(keyIn.toString('utf8', keyAt, keyEnd));
+    if (this.#lastBad.length > 0) warnMalformed(this.log, this.keys.frontend(keyIn.toString('utf8', keyAt, keyEnd)), this.#lastBackends, this.#lastBad);
     if (!this.#frontends.setBytes(keyIn, keyAt, keyEnd, reply.buf, idAt, idEnd, this.#lastBackends)) {
       const [key, id] = [keyIn.toString('utf8', keyAt, keyEnd), reply.buf.toString('utf8', idAt, idEnd)];
       this.#frontends.set({ key, id, backends: this.#lastBackends });
@@ -253,21 +253,10 @@ export class SnapshotRead {
   #parseBackends(reply: ReplyReader, n: number, end: number): void {
     const start = reply.pos;
     const backends: string[] = [];
-    const bad: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const url = reply.string() ?? '';
-      if (parseBackend(url) === null) bad.push(i);
-      backends.push(url);
-    }
+    for (let i = 0; i < n; i++) backends.push(reply.string() ?? '');
     this.#lastBytes = Buffer.from(reply.buf.subarray(start, end)); // a copy: the read window is reused
     this.#lastBackends = backends;
-    this.#lastBad = bad;
-  }
-
-  #logBad(key: string): void {
-    for (const index of this.#lastBad) {
-      this.log.warn('malformed backend skipped (not an http(s) URL)', { key: this.keys.frontend(key), index, backend: this.#lastBackends[index] });
-    }
+    this.#lastBad = malformedBackends(backends);
   }
 
   #onDeadMembers(host: string, reply: ReplyReader): void {

@@ -8,20 +8,14 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { RedisEndpoint } from '../../src/config/types.js';
 import type { Logger } from '../../src/log.js';
+import { encodeCommand, INCOMPLETE, parseReply, type Reply } from './resp.js';
 import { withTimeout } from './timeout.js';
 
 export { withTimeout } from './timeout.js';
-
-/** A decoded reply: RESP3 maps and sets become flat arrays (the RESP2 shapes). */
-export type Reply = string | number | boolean | null | Error | Reply[];
+export type { Reply } from './resp.js';
 
 /** A RESP3 push (`>`): pub/sub messages, invalidations. */
 export type Push = Reply[];
-
-/** A reply Redis answered with `-`: its message starts with the error code (WRONGTYPE, NOAUTH, ...). */
-export class RedisReplyError extends Error {
-  override name = 'RedisReplyError';
-}
 
 /** A MULTI whose EXEC answered errors for some commands: like node-redis' MultiErrorReply. */
 export class MultiReplyError extends Error {
@@ -32,83 +26,6 @@ export class MultiReplyError extends Error {
   ) {
     super((replies[errorIndexes[0]!] as Error).message);
   }
-}
-
-const INCOMPLETE = Symbol('incomplete');
-type Parsed = { value: Reply; end: number; push: boolean } | typeof INCOMPLETE;
-
-/**
- * Parses one RESP2/RESP3 value from `buf` at `off`. Returns INCOMPLETE when
- * the bytes end first (the caller waits for more and parses again from `off`).
- * Throws on bytes that are not RESP.
- */
-export function parseReply(buf: Buffer, off: number): Parsed {
-  const r = parseAt(buf, off);
-  return r === INCOMPLETE ? r : { value: r.value, end: r.end, push: buf[off] === 62 /* > */ };
-}
-
-function parseAt(buf: Buffer, off: number): { value: Reply; end: number } | typeof INCOMPLETE {
-  if (off >= buf.length) return INCOMPLETE;
-  const nl = buf.indexOf(13, off);
-  if (nl === -1 || nl + 1 >= buf.length) return INCOMPLETE;
-  const type = buf[off]!;
-  const line = () => buf.toString('utf8', off + 1, nl);
-  const end = nl + 2;
-  switch (type) {
-    case 43: // + simple string
-      return { value: line(), end };
-    case 45: // - error
-      return { value: new RedisReplyError(line()), end };
-    case 58: // : integer
-      return { value: Number(line()), end };
-    case 44: // , double
-      return { value: Number(line().replace('inf', 'Infinity')), end };
-    case 40: // ( big number
-      return { value: line(), end };
-    case 35: // # boolean
-      return { value: buf[off + 1] === 116 /* t */, end };
-    case 95: // _ null
-      return { value: null, end };
-    case 36: // $ bulk string
-    case 33: // ! bulk error
-    case 61: {
-      // = verbatim string ("txt:" then the text)
-      const length = Number(line());
-      if (length < 0) return { value: null, end };
-      if (end + length + 2 > buf.length) return INCOMPLETE;
-      const from = type === 61 ? end + 4 : end;
-      const text = buf.toString('utf8', from, end + length);
-      return { value: type === 33 ? new RedisReplyError(text) : text, end: end + length + 2 };
-    }
-    case 42: // * array
-    case 126: // ~ set
-    case 62: // > push
-    case 37: // % map (flattened: key, value, ...)
-    case 124: {
-      // | attribute: metadata before the real reply, skipped
-      const n = Number(line());
-      if (n < 0) return { value: null, end };
-      const count = type === 37 || type === 124 ? 2 * n : n;
-      const items: Reply[] = [];
-      let pos = end;
-      for (let i = 0; i < count; i++) {
-        const item = parseAt(buf, pos);
-        if (item === INCOMPLETE) return INCOMPLETE;
-        items.push(item.value);
-        pos = item.end;
-      }
-      return type === 124 ? parseAt(buf, pos) : { value: items, end: pos };
-    }
-    default:
-      throw new Error(`not a RESP reply (type byte ${type})`);
-  }
-}
-
-/** A command's bytes: an array of bulk strings. */
-export function encodeCommand(args: readonly string[]): string {
-  let out = `*${args.length}\r\n`;
-  for (const arg of args) out += `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`;
-  return out;
 }
 
 const PING = Buffer.from(encodeCommand(['PING']));

@@ -9,6 +9,7 @@ import { drain, listen, type Listener } from '../../src/proxy/server.js';
 import type { ProxyContext } from '../../src/proxy/settings.js';
 import { RoutingTable } from '../../src/routing/table.js';
 import type { DeadMarkPublisher } from '../../src/vocabulary/dead-marks.js';
+import { MergedSources } from '../../src/sources/merged.js';
 import type { ConfigSource } from '../../src/vocabulary/source.js';
 
 const log = logger('runtime');
@@ -18,7 +19,10 @@ const FIRST_SNAPSHOT_WAIT_MS = 3000;
 /** One serving process: sources feeding a table, and the listeners reading it. */
 export class ProxyRuntime {
   readonly table: RoutingTable;
+  /** Each configured source, for the status API. */
   readonly sources: ConfigSource[] = [];
+  /** What the table is fed from: the one source, or all of them merged. */
+  readonly #source: ConfigSource;
   #listeners: Listener[] = [];
   #publisher: DeadMarkPublisher | null = null;
   #accessLog: AccessLog | null = null;
@@ -59,6 +63,7 @@ export class ProxyRuntime {
     this.table = new RoutingTable({ precedence: config.precedence === 'file' ? ['file', 'redis', 'proxy'] : ['redis', 'file', 'proxy'] });
     const server = config.server;
     this.sources.push(...sources);
+    this.#source = sources.length === 1 ? sources[0]! : new MergedSources(sources);
     this.#publisher = publisher;
     if (server.accessLog !== null) this.#accessLog = new AccessLog(server.accessLog);
     this.#pools = new BackendPools({ maxSockets: server.maxSockets, tcpTimeoutMs: server.tcpTimeout * 1000 });
@@ -79,23 +84,10 @@ export class ProxyRuntime {
     };
   }
 
+  /** The read-your-writes barrier of the source (one per request: a single source's own, without a wrapper). */
   #whenCurrent(): ProxyContext['whenCurrent'] {
-    const barriers = this.sources.filter((s) => s.whenCurrent !== undefined);
-    if (barriers.length === 0) return () => false;
-    if (barriers.length === 1) {
-      const only = barriers[0]!;
-      return (host, ready) => only.whenCurrent!(host, ready);
-    }
-    return (host, ready) => {
-      let pending = 0;
-      let armed = false;
-      const one = () => {
-        if (--pending === 0 && armed) ready();
-      };
-      for (const source of barriers) if (source.whenCurrent!(host, one)) pending++;
-      armed = true;
-      return pending > 0;
-    };
+    const source = this.#source;
+    return source.whenCurrent === undefined ? () => false : source.whenCurrent.bind(source);
   }
 
   /**
@@ -106,12 +98,12 @@ export class ProxyRuntime {
    * down, requests get their 503 (no table yet) instead of refused connections.
    */
   async start(): Promise<Listener[]> {
-    const firstSnapshots = this.sources.map((source) =>
-      source.start((event) => this.table.apply(event)).catch((err: Error) => log.error('config source failed to start', { source: source.name, error: err.message })),
-    );
+    const firstSnapshots = this.#source
+      .start((event) => this.table.apply(event))
+      .catch((err: Error) => log.error('config source failed to start', { source: this.#source.name, error: err.message }));
     let timer: NodeJS.Timeout | undefined;
     const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, FIRST_SNAPSHOT_WAIT_MS)));
-    await Promise.race([Promise.all(firstSnapshots), bound]);
+    await Promise.race([firstSnapshots, bound]);
     clearTimeout(timer);
     this.#listeners = await listen(this.config, this.#context);
     if (this.config.admin !== null) {
@@ -129,7 +121,7 @@ export class ProxyRuntime {
 
   async stop(): Promise<void> {
     clearInterval(this.#sweep);
-    await Promise.allSettled(this.sources.map((s) => s.stop()));
+    await this.#source.stop();
     await this.#publisher?.close();
     await this.#accessLog?.close();
     await this.#pools.close();

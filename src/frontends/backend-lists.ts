@@ -1,4 +1,5 @@
 import type { FrontendOptions } from '../vocabulary/events.js';
+import { hashList as digestList, optionsKey, type Lanes } from './digest.js';
 
 /**
  * Interned backend lists: the frontends of a platform share few distinct
@@ -61,6 +62,11 @@ export class BackendLists {
     return this.#options[n];
   }
 
+  /** List `n`'s digest lanes (FrontendDigest), into `lanes`. */
+  digestLanes(n: number, lanes: Lanes): Lanes {
+    return digestList(this.#lists[n]!, this.#options[n], lanes);
+  }
+
   /** Distinct lists in use. */
   get size(): number {
     return this.#lists.length - this.#free.length;
@@ -99,8 +105,3 @@ function sameOptions(a: FrontendOptions | undefined, b: FrontendOptions | undefi
   return optionsKey(a) === optionsKey(b);
 }
 
-/** Options as a canonical string: only set fields, in name order. */
-function optionsKey(options: FrontendOptions): string {
-  const set = Object.entries(options).filter(([, v]) => v !== undefined);
-  return JSON.stringify(set.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}

@@ -4,6 +4,8 @@
 // object per key, so a million keys cost ~33 MB outside the JS heap and no
 // GC work.
 
+import { fmix32, hashKeyIdBytes, type Lanes } from './digest.js';
+
 // A record in the arena (little endian):
 //   +0 flags (LIVE, ID_IS_KEY_PREFIX)  +1 key length  +2 id length (u16)  +4 value (u32)
 //   +8 the key's bytes, then the id's bytes unless the id is a prefix of the key
@@ -82,6 +84,16 @@ export class KeyIndex {
 
   value(record: number): number {
     return this.#arena.readUInt32LE(record + 4);
+  }
+
+  /** Hashes a record's key and id in place (see FrontendSet.digest). */
+  hashKeyId(record: number, lanes: Lanes): Lanes {
+    const arena = this.#arena;
+    const keyStart = record + HEADER;
+    const keyEnd = keyStart + arena[record + 1]!;
+    const idLen = arena.readUInt16LE(record + 2);
+    const idStart = (arena[record]! & ID_IS_KEY_PREFIX) !== 0 ? keyStart : keyEnd;
+    return hashKeyIdBytes(arena, keyStart, keyEnd, idStart, idStart + idLen, lanes);
   }
 
   /** Every live record, in the order written (compaction keeps it). */
@@ -259,24 +271,16 @@ function sameBytes(a: Buffer, aStart: number, b: Buffer, start: number, end: num
   return true;
 }
 
-/** FNV-1a of ("*." if `wildcard`) + s.slice(start), finished with murmur3's mixer so the low bits index well. */
+/** FNV-1a of ("*." if `wildcard`) + s.slice(start), finished with murmur3's mixer (fmix32) so the low bits index well. */
 export function hashOf(s: string, start: number, wildcard: boolean): number {
   let h = wildcard ? WILDCARD_SEED : FNV_OFFSET;
   for (let i = start; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
-  return finish(h);
+  return fmix32(h);
 }
 
 function hashOfBytes(bytes: Buffer, start: number, end: number): number {
   let h = FNV_OFFSET;
   for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, FNV_PRIME);
-  return finish(h);
+  return fmix32(h);
 }
 
-function finish(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}

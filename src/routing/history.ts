@@ -1,4 +1,4 @@
-import type { ConfigEvent, SourceName } from '../vocabulary/events.js';
+import type { ConfigEvent, ConfigVersion, SourceName } from '../vocabulary/events.js';
 
 /**
  * An event as the history keeps it. A snapshot is recorded by its size, not
@@ -8,7 +8,7 @@ import type { ConfigEvent, SourceName } from '../vocabulary/events.js';
  */
 export type RecordedEvent =
   | Exclude<ConfigEvent, { type: 'snapshot' }>
-  | { type: 'snapshot'; source: SourceName; frontends: number; dead: number };
+  | { type: 'snapshot'; source: SourceName; version: ConfigVersion; frontends: number; dead: number };
 
 export interface AppliedEvent {
   seq: number;
@@ -20,7 +20,7 @@ export interface AppliedEvent {
 export function record(event: ConfigEvent): RecordedEvent {
   if (event.type !== 'snapshot') return event;
   const frontends = 'size' in event.frontends ? event.frontends.size : event.frontends.length;
-  return { type: 'snapshot', source: event.source, frontends, dead: event.dead.length };
+  return { type: 'snapshot', source: event.source, version: event.version, frontends, dead: event.dead.length };
 }
 
 /** The recorded event as applied, when the history kept all of it (every event but a snapshot). */

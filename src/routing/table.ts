@@ -1,4 +1,4 @@
-import { assertNever, type ConfigEvent, type DeadMark, type FrontendSpec, type SourceName } from '../vocabulary/events.js';
+import { assertNever, type ConfigEvent, type ConfigVersion, type DeadMark, type FrontendSpec, type SourceName } from '../vocabulary/events.js';
 import { FrontendSet, type Route } from '../frontends/frontend-set.js';
 import { EventHistory, record, type AppliedEvent } from './history.js';
 
@@ -35,6 +35,8 @@ export class RoutingTable {
   readonly #layerBySource = new Map<SourceName, Layer>();
   readonly #precedence: SourceName[];
   readonly #dead = new Map<string, Map<number, Mark>>();
+  /** Each source's configuration version, as its latest event gave it. */
+  readonly #versions = new Map<SourceName, ConfigVersion>();
   readonly #history: EventHistory;
   readonly #now: () => number;
   #version = 0;
@@ -75,9 +77,11 @@ export class RoutingTable {
     switch (event.type) {
       case 'frontend-set':
         this.#layer(event.source).frontends.set(event.frontend);
+        this.#versions.set(event.source, event.version);
         break;
       case 'frontend-removed':
         this.#layerBySource.get(event.source)?.frontends.delete(event.key);
+        this.#versions.set(event.source, event.version);
         break;
       case 'backend-dead':
         this.#markDead(event.mark, event.source);
@@ -87,6 +91,7 @@ export class RoutingTable {
         break;
       case 'snapshot':
         this.#replaceSource(event.source, event.frontends, event.dead);
+        this.#versions.set(event.source, event.version);
         this.#loaded = true;
         break;
       case 'source-error':
@@ -154,9 +159,10 @@ export class RoutingTable {
     return [...marks].filter(([, m]) => m.until > now).map(([i]) => i);
   }
 
-  stats(): { version: number; frontends: number; deadHosts: number; sources: SourceName[] } {
+  stats(): { version: number; frontends: number; deadHosts: number; sources: SourceName[]; sourceVersions: Record<SourceName, ConfigVersion> } {
     const frontends = this.#layers.reduce((n, l) => n + l.frontends.size, 0);
-    return { version: this.#version, frontends, deadHosts: this.#dead.size, sources: [...this.#layerBySource.keys()] };
+    const sourceVersions = Object.fromEntries(this.#versions);
+    return { version: this.#version, frontends, deadHosts: this.#dead.size, sources: [...this.#layerBySource.keys()], sourceVersions };
   }
 
   /** Drop expired dead marks (they are already ignored by lookups; this frees memory). */

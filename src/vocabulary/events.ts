@@ -43,9 +43,17 @@ export interface SourceErrorInfo {
   message: string;
 }
 
+/**
+ * What a source's frontends are, as a short string: equal versions mean the
+ * same frontends (a digest of their content, not a counter), so two workers,
+ * or two instances, reading one source can tell whether they serve the same
+ * configuration. Carried by every event that changes a source's frontends.
+ */
+export type ConfigVersion = string;
+
 export type ConfigEvent =
-  | { type: 'frontend-set'; source: SourceName; frontend: FrontendSpec }
-  | { type: 'frontend-removed'; source: SourceName; key: string }
+  | { type: 'frontend-set'; source: SourceName; version: ConfigVersion; frontend: FrontendSpec }
+  | { type: 'frontend-removed'; source: SourceName; version: ConfigVersion; key: string }
   | { type: 'backend-dead'; source: SourceName; mark: DeadMark }
   | { type: 'backend-alive'; source: SourceName; host: string; index: number }
   /**
@@ -55,7 +63,7 @@ export type ConfigEvent =
    * applied once, by one table, and its sender must not use the set afterwards (it may clone
    * it first). An array is left as it is.
    */
-  | { type: 'snapshot'; source: SourceName; frontends: readonly FrontendSpec[] | FrontendCollection; dead: DeadMark[] }
+  | { type: 'snapshot'; source: SourceName; version: ConfigVersion; frontends: readonly FrontendSpec[] | FrontendCollection; dead: DeadMark[] }
   | { type: 'source-error'; source: SourceName; error: SourceErrorInfo }
   | { type: 'source-recovered'; source: SourceName };
 

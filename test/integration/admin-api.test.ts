@@ -90,7 +90,9 @@ describe('admin API', () => {
     const file = status.sources.find((s: { name: string }) => s.name === 'file');
     assert.equal(file.mode, 'watch');
     assert.equal(file.state, 'degraded', 'one host rejected: the source is degraded, not down');
-    assert.match(file.version, /^[0-9a-f]{12}$/);
+    assert.match(file.version, /^[0-9a-f]{16}$/);
+    assert.match(file.contentHash, /^[0-9a-f]{12}$/);
+    assert.match(redisSource.version, /^[0-9a-f]{16}$/);
     assert.equal(file.lastError.code, 'FILE_QUARANTINE');
     assert.equal(file.quarantined.length, 1);
     assert.equal(file.quarantined[0].key, 'bad.test');

@@ -45,8 +45,9 @@ describe('file source end to end', () => {
       const res = await request({ port: proxy.port, host });
       return res.status === 200 ? json<{ name: string }>(res).name : `status ${res.status}`;
     };
-    /** Several requests (spread over the workers) all answered by `name`. */
-    const allFrom = async (host: string, name: string) => (await Promise.all([1, 2, 3, 4, 5, 6].map(() => answeredBy(host)))).every((n) => n === name);
+    /** Who answered several requests (spread over the workers). */
+    const answers = (host: string) => Promise.all([1, 2, 3, 4, 5, 6].map(() => answeredBy(host)));
+    const allFrom = async (host: string, name: string) => (await answers(host)).every((n) => n === name);
 
     assert.equal(await answeredBy('app.test'), 'alpha');
     assert.equal(await answeredBy('other.test'), 'status 400');
@@ -54,11 +55,14 @@ describe('file source end to end', () => {
     save(vhosts, yaml({ 'app.test': [beta.url], 'other.test': [alpha.url] }));
     await waitFor(() => allFrom('app.test', 'beta'), { message: 'app.test moved to beta' });
     await waitFor(() => allFrom('other.test', 'alpha'), { message: 'other.test added' });
+    // A worker that reads only after the next save would skip this version: its "last valid" would be an older one.
+    const appliedBy = () => new Set([...proxy.logs().matchAll(/worker (\d+) \[file\] vhosts applied .* hosts=2 /g)].map((m) => m[1])).size;
+    await waitFor(() => appliedBy() === 2, { message: 'both workers applied the version with two hosts' });
 
     save(vhosts, yaml({ 'app.test': ['ftp://127.0.0.1:21'], 'other.test': [alpha.url] }));
     const reported = `file=${vhosts} line=3 column=16 path=/vhosts/app.test/backends/0 reason="must be an http:// or https:// URL"`;
     await waitFor(() => proxy.logs().includes(reported), { message: 'the rejected host reported with its location' });
-    assert.ok(await allFrom('app.test', 'beta'), 'app.test keeps its last valid version');
+    assert.deepEqual(await answers('app.test'), Array(6).fill('beta'), 'app.test keeps its last valid version');
   });
 
   test('with no configuration at all, `switchyard` serves the example vhosts through its demo backend', async (t) => {

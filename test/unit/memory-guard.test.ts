@@ -8,7 +8,7 @@ const MiB = 1048576;
 
 function tableWith(frontends: number): RoutingTable {
   const specs: FrontendSpec[] = Array.from({ length: frontends }, (_, i) => ({ key: `h${i}.test`, id: `h${i}`, backends: ['http://127.0.0.1:1'] }));
-  return RoutingTable.fromEvents([{ type: 'snapshot', source: 'redis', frontends: specs, dead: [] }]);
+  return RoutingTable.fromEvents([{ type: 'snapshot', source: 'redis', version: 'v', frontends: specs, dead: [] }]);
 }
 
 describe('MemoryGuard', () => {

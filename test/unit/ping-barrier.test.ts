@@ -50,16 +50,23 @@ describe('PingBarrier', () => {
     assert.deepEqual(released, ['early', 'late']);
   });
 
-  it('a PING that is never answered releases its waiters after the timeout', async () => {
+  it('a PING that is never answered releases its waiters once the timeout has passed, not before', async () => {
     const { ping } = fakePing();
-    const barrier = new PingBarrier(ping, 30);
-    // The barrier's watchdog timer is unref'd (it must not keep a stopping proxy alive): hold the loop open here.
-    const hold = setTimeout(() => {}, 5000);
-    const released = await new Promise<number>((resolve) => {
-      const started = Date.now();
-      barrier.then(() => resolve(Date.now() - started));
-    });
-    clearTimeout(hold);
-    assert.ok(released >= 25 && released < 1000, `released after ${released} ms`);
+    let now = 1_000;
+    let tick: (() => void) | null = null;
+    const barrier = new PingBarrier(ping, 30, { now: () => now, every: (fn) => void (tick = fn) });
+    const released: string[] = [];
+    barrier.then(() => released.push('waiter'));
+    assert.ok(tick !== null, 'the watchdog runs while a PING is on the wire');
+    now += 29;
+    tick!();
+    assert.deepEqual(released, [], 'not before the timeout');
+    now += 1;
+    tick!();
+    assert.deepEqual(released, ['waiter']);
+    barrier.then(() => released.push('next'));
+    now += 30;
+    tick!();
+    assert.deepEqual(released, ['waiter', 'next'], 'the next PING is watched by the same timer');
   });
 });

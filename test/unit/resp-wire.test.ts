@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
-import { encodeCommand, MultiReplyError, parseReply, RedisReplyError, WireClient, type Push, type Reply } from '../../adapters/redis/wire.js';
+import { encodeCommand, parseReply, RedisReplyError, type Reply } from '../../adapters/redis/resp.js';
+import { MultiReplyError, WireClient, type Push } from '../../adapters/redis/wire.js';
 import type { RedisEndpoint } from '../../src/config/types.js';
 import type { Logger } from '../../src/log.js';
 

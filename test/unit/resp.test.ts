@@ -4,7 +4,7 @@ import { CommandWriter, keyCommand, ReadWindow, ReplyReader, replyEnd } from '..
 
 const resp = (s: string) => Buffer.from(s, 'latin1');
 
-describe('RESP2 for the snapshot read', () => {
+describe('RESP for the snapshot read (replies read in place)', () => {
   it('finds where a reply ends, and says -1 for every cut short of it', () => {
     const reply = resp('*3\r\n$2\r\nid\r\n$0\r\n\r\n*2\r\n:5\r\n$-1\r\n+OK\r\n');
     const end = reply.indexOf('+OK');
@@ -13,7 +13,7 @@ describe('RESP2 for the snapshot read', () => {
     assert.equal(replyEnd(reply, end), reply.length);
     assert.equal(replyEnd(resp('-WRONGTYPE x\r\n'), 0), 14);
     assert.equal(replyEnd(resp('$4\r\na\r\nb\r\n'), 0), 10, 'a bulk string is read by its length, CR LF inside included');
-    assert.throws(() => replyEnd(resp('?x\r\n'), 0), /not a RESP2 reply/);
+    assert.throws(() => replyEnd(resp('?x\r\n'), 0), /not a RESP reply/);
   });
 
   it('reads the parts of a reply in place', () => {

@@ -7,6 +7,7 @@ import { RoutingTable } from '../../src/routing/table.js';
 
 const set = (key: string, backends: string[], source = 'redis'): ConfigEvent => ({
   type: 'frontend-set',
+  version: 'v',
   source,
   frontend: { key, id: key, backends },
 });
@@ -39,13 +40,13 @@ describe('RoutingTable lookup', () => {
   it('applies removal and replacement', () => {
     const table = RoutingTable.fromEvents([set('a.test', ['http://a:1']), set('a.test', ['http://b:1'])]);
     assert.deepEqual(table.lookup('a.test')?.backends, ['http://b:1']);
-    table.apply({ type: 'frontend-removed', source: 'redis', key: 'a.test' });
+    table.apply({ type: 'frontend-removed', source: 'redis', version: 'v', key: 'a.test' });
     assert.equal(table.lookup('a.test'), undefined);
   });
 
   it('moves a snapshot sent as a FrontendSet into the table: applied once, the event\'s set detached', () => {
     const frontends = FrontendSet.from([{ key: 'a.test', id: 'a', backends: ['http://a:1'] }]);
-    const snapshot: ConfigEvent = { type: 'snapshot', source: 'redis', frontends, dead: [] };
+    const snapshot: ConfigEvent = { type: 'snapshot', source: 'redis', version: 'v', frontends, dead: [] };
     const table = RoutingTable.fromEvents([snapshot]);
     assert.equal(table.lookup('a.test')?.id, 'a');
     assert.throws(() => frontends.set({ key: 'b.test', id: 'b', backends: ['http://b:1'] }), /transferred/);
@@ -56,7 +57,7 @@ describe('RoutingTable lookup', () => {
 
   it('a snapshot replaces everything its source said before, not other sources', () => {
     const table = RoutingTable.fromEvents([set('old.test', ['http://o:1']), set('file.test', ['http://f:1'], 'file')]);
-    table.apply({ type: 'snapshot', source: 'redis', frontends: [{ key: 'new.test', id: 'n', backends: ['http://n:1'] }], dead: [] });
+    table.apply({ type: 'snapshot', source: 'redis', version: 'v', frontends: [{ key: 'new.test', id: 'n', backends: ['http://n:1'] }], dead: [] });
     assert.equal(table.lookup('old.test'), undefined);
     assert.equal(table.lookup('new.test')?.id, 'n');
     assert.equal(table.lookup('file.test')?.source, 'file');
@@ -86,15 +87,15 @@ describe('RoutingTable lookup', () => {
     assert.deepEqual(table.lookup('deep.er.c.x.test')?.backends, ['http://f:2']);
     assert.deepEqual(table.lookup('a.x.test')?.backends, ['http://r:1']);
     assert.deepEqual(table.lookup('elsewhere')?.backends, ['http://r:3']);
-    table.apply({ type: 'frontend-removed', source: 'redis', key: '*' });
+    table.apply({ type: 'frontend-removed', source: 'redis', version: 'v', key: '*' });
     assert.deepEqual(table.lookup('elsewhere')?.backends, ['http://f:3']);
-    table.apply({ type: 'frontend-removed', source: 'redis', key: '*.b.x.test' });
+    table.apply({ type: 'frontend-removed', source: 'redis', version: 'v', key: '*.b.x.test' });
     assert.deepEqual(table.lookup('a.b.x.test')?.backends, ['http://f:1']);
   });
 
   it('returns routes with the fields the proxy reads, for exact, wildcard and catch-all hits', () => {
     const table = RoutingTable.fromEvents([
-      { type: 'frontend-set', source: 'file', frontend: { key: 'a.test', id: 'site', backends: ['http://a:1'], options: { tcpTimeout: 3 } } },
+      { type: 'frontend-set', source: 'file', version: 'v', frontend: { key: 'a.test', id: 'site', backends: ['http://a:1'], options: { tcpTimeout: 3 } } },
       set('*.w.test', ['http://w:1']),
       set('*', ['http://any:1']),
     ]);
@@ -109,8 +110,8 @@ describe('RoutingTable lookup', () => {
   it('serves 100k hosts of one source, through deletions and re-adds', () => {
     const table = new RoutingTable();
     const frontends = FrontendSet.from(Array.from({ length: 100_000 }, (_, i) => ({ key: `h${i}.big.test`, id: `h${i}`, backends: ['http://shared:1'] })));
-    table.apply({ type: 'snapshot', source: 'redis', frontends, dead: [] });
-    for (let i = 0; i < 100_000; i += 3) table.apply({ type: 'frontend-removed', source: 'redis', key: `h${i}.big.test` });
+    table.apply({ type: 'snapshot', source: 'redis', version: 'v', frontends, dead: [] });
+    for (let i = 0; i < 100_000; i += 3) table.apply({ type: 'frontend-removed', source: 'redis', version: 'v', key: `h${i}.big.test` });
     for (let i = 0; i < 100_000; i += 9) table.apply(set(`h${i}.big.test`, ['http://back:1']));
     for (let i = 0; i < 100_000; i++) {
       const want = i % 9 === 0 ? 'http://back:1' : i % 3 === 0 ? undefined : 'http://shared:1';
@@ -146,7 +147,7 @@ describe('RoutingTable dead marks', () => {
     const table = new RoutingTable({ now: () => 0 });
     table.apply({ type: 'backend-dead', source: 'redis', mark: { host: 'a.test', index: 0, until: 10 } });
     table.apply({ type: 'backend-dead', source: 'proxy', mark: { host: 'a.test', index: 1, until: 10 } });
-    table.apply({ type: 'snapshot', source: 'redis', frontends: [], dead: [] });
+    table.apply({ type: 'snapshot', source: 'redis', version: 'v', frontends: [], dead: [] });
     assert.deepEqual(table.deadIndexes('a.test'), [1]);
   });
 });
@@ -167,12 +168,12 @@ describe('RoutingTable history', () => {
   it('records a snapshot by its size, not its content; the events after it replay', () => {
     const table = new RoutingTable();
     const frontends = FrontendSet.from([{ key: 'a.test', id: 'a', backends: ['http://a:1'] }, { key: 'b.test', id: 'b', backends: ['http://b:1'] }]);
-    table.apply({ type: 'snapshot', source: 'redis', frontends, dead: [{ host: 'a.test', index: 0, until: Date.now() + 60_000 }] });
-    table.apply({ type: 'snapshot', source: 'file', frontends: [{ key: 'f.test', id: 'f', backends: ['http://f:1'] }], dead: [] });
+    table.apply({ type: 'snapshot', source: 'redis', version: 'v', frontends, dead: [{ host: 'a.test', index: 0, until: Date.now() + 60_000 }] });
+    table.apply({ type: 'snapshot', source: 'file', version: 'v', frontends: [{ key: 'f.test', id: 'f', backends: ['http://f:1'] }], dead: [] });
     table.apply(set('c.test', ['http://c:1']));
     const [redis, file, change] = table.history();
-    assert.deepEqual(redis?.event, { type: 'snapshot', source: 'redis', frontends: 2, dead: 1 });
-    assert.deepEqual(file?.event, { type: 'snapshot', source: 'file', frontends: 1, dead: 0 });
+    assert.deepEqual(redis?.event, { type: 'snapshot', source: 'redis', version: 'v', frontends: 2, dead: 1 });
+    assert.deepEqual(file?.event, { type: 'snapshot', source: 'file', version: 'v', frontends: 1, dead: 0 });
     assert.equal(replayable(redis!.event), null, 'a snapshot cannot be replayed from the history');
     const replayed = RoutingTable.fromEvents([replayable(change!.event)!]);
     assert.deepEqual(replayed.lookup('c.test'), table.lookup('c.test'));

@@ -1,0 +1,46 @@
+// What this source last told the table about its frontends. A re-read that
+// finds a key as it was emits nothing (a notification for an EXPIRE, a LSET to
+// the same value, the second read of a burst), and the source's version is
+// the digest of these frontends (equal in every worker and instance that read
+// the same Redis). It costs a compact copy of the frontends: ~35-40 bytes each.
+
+import { FrontendDigest, optionsKey } from '../../src/frontends/digest.js';
+import { FrontendSet } from '../../src/frontends/frontend-set.js';
+import type { ConfigEvent, ConfigVersion, DeadMark, FrontendSpec, SourceName } from '../../src/vocabulary/events.js';
+
+export class EmittedFrontends {
+  #set = new FrontendSet();
+  #digest = new FrontendDigest();
+
+  constructor(private readonly source: SourceName) {}
+
+  get version(): ConfigVersion {
+    return this.#digest.version;
+  }
+
+  /** The snapshot event for `frontends`; the set is moved into the table by it, so a copy is kept here. */
+  snapshot(frontends: FrontendSet, dead: DeadMark[]): ConfigEvent {
+    this.#set = frontends.clone();
+    this.#digest = this.#set.digest();
+    return { type: 'snapshot', source: this.source, version: this.#digest.version, frontends, dead };
+  }
+
+  /** The event that makes the table hold `spec` for `key` (null: no frontend), or null when it already does. */
+  change(key: string, spec: FrontendSpec | null): ConfigEvent | null {
+    const before = this.#set.get(key);
+    if (spec === null ? before === undefined : before !== undefined && sameFrontend(before, spec)) return null;
+    if (before !== undefined) this.#digest.toggle(before);
+    if (spec === null) {
+      this.#set.delete(key);
+      return { type: 'frontend-removed', source: this.source, version: this.#digest.version, key };
+    }
+    this.#set.set(spec);
+    this.#digest.toggle(spec);
+    return { type: 'frontend-set', source: this.source, version: this.#digest.version, frontend: spec };
+  }
+}
+
+function sameFrontend(a: FrontendSpec, b: FrontendSpec): boolean {
+  if (a.id !== b.id || a.backends.length !== b.backends.length || !a.backends.every((url, i) => url === b.backends[i])) return false;
+  return (a.options === undefined ? '' : optionsKey(a.options)) === (b.options === undefined ? '' : optionsKey(b.options));
+}

@@ -1,0 +1,45 @@
+// The read-your-writes barrier of the keyspace and tracking modes: a request
+// waits until every change Redis announced before it arrived has been re-read
+// (SPEC §1). Redis may send the notification after the writer's own reply, so
+// with `readYourWrites` each batch of requests first waits for a PING on the
+// notification connection (PingBarrier), then for the re-reads of its host's
+// keys. Never longer than syncTimeoutMs: a hung Redis must not hold requests.
+
+import type { Logger } from '../../src/log.js';
+import type { ChangeFeed } from './feed.js';
+import type { KeySpace } from './keys.js';
+import type { KeyRereads } from './rereads.js';
+import { withTimeout } from './timeout.js';
+
+export class ReadYourWrites {
+  constructor(
+    private readonly feed: ChangeFeed,
+    private readonly rereads: KeyRereads,
+    private readonly keys: KeySpace,
+    private readonly options: { readYourWrites: boolean; syncTimeoutMs: number },
+    private readonly log: Logger,
+  ) {}
+
+  /** ConfigSource.whenCurrent: false when nothing is pending for `host` (`ready` is then not called). */
+  whenCurrent(host: string, ready: () => void): boolean {
+    if (this.options.readYourWrites && this.feed.afterBarrier(() => this.#afterRereads(host, ready) || ready())) return true;
+    return this.#afterRereads(host, ready);
+  }
+
+  /** Resolves when `work` settles or after syncTimeoutMs, whichever comes first; never rejects. */
+  bounded(work: Promise<unknown>): Promise<void> {
+    return withTimeout(work, this.options.syncTimeoutMs, 'read-your-writes wait').then(
+      () => undefined,
+      (err: Error) => this.log.warn('serving the last known route', { reason: err.message }),
+    );
+  }
+
+  /** Calls `ready` after the re-reads under way for `host`'s keys; false when there are none. */
+  #afterRereads(host: string, ready: () => void): boolean {
+    if (this.rereads.size === 0) return false;
+    const wait = this.rereads.pending([...this.keys.candidates(host), this.keys.dead(host)]);
+    if (wait === undefined) return false;
+    void this.bounded(wait).then(ready);
+    return true;
+  }
+}
