@@ -3,18 +3,13 @@ import type { Route } from '../routing/table.js';
 import { logger } from '../log.js';
 import { pickBackend, type Pick } from './balancer.js';
 import type { ClientRequest, ClientResponse } from './client.js';
+import { isUnhealthyStatus, judge, type ErrorCode } from './failure.js';
 import { forwardResponseHeaders } from './headers.js';
-import { isUnhealthyStatus } from './health.js';
-import type { ProxyContext } from './settings.js';
+import { backendTimeoutMs, retriesFor, type ProxyContext } from './settings.js';
 import type { BackendConnection, UpstreamError, UpstreamHandler } from './upstream/connection.js';
 import { ResponseParseError, type ResponseHead } from './upstream/response-parser.js';
 
 const log = logger('proxy');
-
-/** Errors that happen before the backend accepted the connection: safe to retry, and a sign of a dead backend. */
-const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'CONNECT_TIMEOUT']);
-/** A kept-alive connection the backend closed under us: retry, but the backend is fine. */
-const STALE_CONNECTION = new Set(['ECONNRESET', 'EPIPE', 'UPSTREAM_CLOSED']);
 
 /** One client request on its way to a backend, across retries. */
 export class Exchange {
@@ -38,7 +33,7 @@ export class Exchange {
     /** The body comes without a length (Transfer-Encoding: chunked). */
     readonly chunked: boolean,
     readonly debug: boolean,
-    readonly fail: (status: number, code: string) => void,
+    readonly fail: (status: number, code: ErrorCode) => void,
     /** Body bytes relayed to the client, for the access log. */
     readonly meter: { bytes: number },
   ) {
@@ -61,7 +56,6 @@ export class Exchange {
     this.tried.push(pick.index);
     const attempt = new Attempt(this, pick);
     this.#attempt = attempt;
-    const timeout = (this.route.options?.tcpTimeout ?? 0) * 1000 || this.ctx.settings.tcpTimeoutMs;
     this.backendStarted = performance.now();
     this.ctx.pools.get(pick.target).dispatch(
       {
@@ -70,31 +64,26 @@ export class Exchange {
         headers: this.headers,
         body: this.body,
         chunked: this.chunked,
-        timeoutMs: timeout,
+        timeoutMs: backendTimeoutMs(this.ctx.settings, this.route),
         close: !this.ctx.settings.keepAlive,
       },
       attempt,
     );
   }
 
-  /** A failed attempt: retry on another backend when nothing was sent to the client and the body is intact. */
+  /** A failed attempt: failure.ts decides whether to mark, retry or answer. */
   failed(pick: Pick, err: UpstreamError): void {
-    const code = err.code;
     if (this.clientGone) return;
-    if (this.responded) {
-      log.warn('backend failed mid-response', { host: this.host, backend: pick.target.url, error: code });
+    const verdict = judge(err.code, this.responded, this.body === null || !this.req.readableDidRead);
+    if (verdict.markDead) this.ctx.health.report(this.route, this.host, pick.index);
+    if (verdict.status === null) {
+      log.warn('backend failed mid-response', { host: this.host, backend: pick.target.url, error: err.code });
       this.res.destroy();
       return;
     }
-    const timedOut = code === 'HEADERS_TIMEOUT' || code === 'BODY_TIMEOUT';
-    if (CONNECT_FAILURES.has(code) || timedOut) this.ctx.health.report(this.route, this.host, pick.index);
-    log.info('backend attempt failed', { host: this.host, backend: pick.target.url, error: code });
-    if (timedOut) return this.fail(504, 'BACKEND_TIMEOUT');
-    const retryable = CONNECT_FAILURES.has(code) || STALE_CONNECTION.has(code);
-    const bodyIntact = this.body === null || !this.req.readableDidRead;
-    const retries = (this.route.options?.retryOnError ?? this.ctx.settings.retryOnError);
-    if (retryable && bodyIntact && this.tried.length <= retries) return this.#next();
-    this.fail(502, retryable ? 'BACKEND_UNAVAILABLE' : code);
+    log.info('backend attempt failed', { host: this.host, backend: pick.target.url, error: err.code, detail: err.message });
+    if (verdict.retry && this.tried.length <= retriesFor(this.ctx.settings, this.route)) return this.#next();
+    this.fail(verdict.status, verdict.code);
   }
 
   debugHeaders(pick: Pick, headers: string[]): void {

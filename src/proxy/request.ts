@@ -4,6 +4,7 @@ import { normalizeHost, splitAbsoluteTarget } from '../frontends/host.js';
 import type { Route } from '../routing/table.js';
 import type { ClientRequest, ClientResponse } from './client.js';
 import { Exchange } from './exchange.js';
+import type { ErrorCode } from './failure.js';
 import { clientAddress, forwardRequestHeaders, scanRequestHead, type RequestHeadFields } from './headers.js';
 import type { ProxyContext } from './settings.js';
 
@@ -48,7 +49,7 @@ export function handleRequest(ctx: ProxyContext, req: ClientRequest, res: Client
   const fields = scanRequestHead(req.rawHeaders);
   const debug = fields.debug;
   const meter = { bytes: 0 };
-  const fail = (status: number, code: string) => {
+  const fail = (status: number, code: ErrorCode) => {
     meter.bytes = sendError(ctx, req, res, status, code, debug);
   };
   if (ctx.accessLog !== null) logWhenDone(ctx, req, res, meter);
@@ -81,7 +82,7 @@ export function handleRequest(ctx: ProxyContext, req: ClientRequest, res: Client
 }
 
 /** Answers with an error page; returns the body bytes sent. */
-export function sendError(ctx: ProxyContext, req: ClientRequest, res: ClientResponse, status: number, code: string, debug: boolean): number {
+export function sendError(ctx: ProxyContext, req: ClientRequest, res: ClientResponse, status: number, code: ErrorCode, debug: boolean): number {
   if (res.headersSent) {
     res.destroy();
     return 0;
