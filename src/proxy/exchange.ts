@@ -11,6 +11,35 @@ import { ResponseParseError, type ResponseHead } from './upstream/response-parse
 
 const log = logger('proxy');
 
+/** The client's side of one request: where the answer goes. */
+export interface ClientSide {
+  readonly req: ClientRequest;
+  readonly res: ClientResponse;
+  /** X-Debug was sent: answers carry x-debug-* headers. */
+  readonly debug: boolean;
+  /** Body bytes relayed to the client, for the access log. */
+  bytes: number;
+  /** Answers with an error page (or drops the connection when the answer has started). */
+  fail(status: number, code: ErrorCode): void;
+}
+
+/** Where the request goes: the requested host and the route it resolved to. */
+export interface Destination {
+  readonly host: string;
+  readonly route: Route;
+}
+
+/** What is sent on to the backend. */
+export interface Forwarded {
+  /** Origin-form path, without the backend's path prefix. */
+  readonly path: string;
+  readonly headers: string[];
+  /** The request body, null for none. */
+  readonly body: Readable | null;
+  /** The body comes without a length (Transfer-Encoding: chunked). */
+  readonly chunked: boolean;
+}
+
 /** One client request on its way to a backend, across retries. */
 export class Exchange {
   readonly started = performance.now();
@@ -22,23 +51,12 @@ export class Exchange {
 
   constructor(
     readonly ctx: ProxyContext,
-    readonly req: ClientRequest,
-    readonly res: ClientResponse,
-    readonly host: string,
-    readonly route: Route,
-    readonly path: string,
-    readonly headers: string[],
-    /** The request body, null for none. */
-    readonly body: Readable | null,
-    /** The body comes without a length (Transfer-Encoding: chunked). */
-    readonly chunked: boolean,
-    readonly debug: boolean,
-    readonly fail: (status: number, code: ErrorCode) => void,
-    /** Body bytes relayed to the client, for the access log. */
-    readonly meter: { bytes: number },
+    readonly client: ClientSide,
+    readonly to: Destination,
+    readonly forwarded: Forwarded,
   ) {
-    res.once('close', () => {
-      if (!res.writableFinished) {
+    client.res.once('close', () => {
+      if (!client.res.writableFinished) {
         this.clientGone = true;
         this.#attempt?.abort();
       }
@@ -46,25 +64,27 @@ export class Exchange {
   }
 
   start(): void {
-    if (this.route.backends.length === 0) return this.fail(502, 'NO_BACKENDS');
+    if (this.to.route.backends.length === 0) return this.client.fail(502, 'NO_BACKENDS');
     this.#next();
   }
 
   #next(): void {
-    const pick = pickBackend(this.ctx.table, this.route, this.host, this.tried);
-    if (pick === null) return this.fail(502, this.tried.length === 0 ? 'ALL_BACKENDS_DEAD' : 'NO_BACKEND_LEFT');
+    const { host, route } = this.to;
+    const pick = pickBackend(this.ctx.table, route, host, this.tried);
+    if (pick === null) return this.client.fail(502, this.tried.length === 0 ? 'ALL_BACKENDS_DEAD' : 'NO_BACKEND_LEFT');
     this.tried.push(pick.index);
     const attempt = new Attempt(this, pick);
     this.#attempt = attempt;
+    const forwarded = this.forwarded;
     this.backendStarted = performance.now();
     this.ctx.pools.get(pick.target).dispatch(
       {
-        method: this.req.method!,
-        path: pick.target.pathPrefix + this.path,
-        headers: this.headers,
-        body: this.body,
-        chunked: this.chunked,
-        timeoutMs: backendTimeoutMs(this.ctx.settings, this.route),
+        method: this.client.req.method!,
+        path: pick.target.pathPrefix + forwarded.path,
+        headers: forwarded.headers,
+        body: forwarded.body,
+        chunked: forwarded.chunked,
+        timeoutMs: backendTimeoutMs(this.ctx.settings, route),
         close: !this.ctx.settings.keepAlive,
       },
       attempt,
@@ -74,25 +94,27 @@ export class Exchange {
   /** A failed attempt: failure.ts decides whether to mark, retry or answer. */
   failed(pick: Pick, err: UpstreamError): void {
     if (this.clientGone) return;
-    const verdict = judge(err.code, this.responded, this.body === null || !this.req.readableDidRead);
-    if (verdict.markDead) this.ctx.health.report(this.route, this.host, pick.index);
+    const { ctx, to, client } = this;
+    const verdict = judge(err.code, this.responded, this.forwarded.body === null || !client.req.readableDidRead);
+    if (verdict.markDead) ctx.health.report(to.route, to.host, pick.index);
     if (verdict.status === null) {
-      log.warn('backend failed mid-response', { host: this.host, backend: pick.target.url, error: err.code });
-      this.res.destroy();
+      log.warn('backend failed mid-response', { host: to.host, backend: pick.target.url, error: err.code });
+      client.res.destroy();
       return;
     }
-    log.info('backend attempt failed', { host: this.host, backend: pick.target.url, error: err.code, detail: err.message });
-    if (verdict.retry && this.tried.length <= retriesFor(this.ctx.settings, this.route)) return this.#next();
-    this.fail(verdict.status, verdict.code);
+    log.info('backend attempt failed', { host: to.host, backend: pick.target.url, error: err.code, detail: err.message });
+    if (verdict.retry && this.tried.length <= retriesFor(ctx.settings, to.route)) return this.#next();
+    client.fail(verdict.status, verdict.code);
   }
 
   debugHeaders(pick: Pick, headers: string[]): void {
     const now = performance.now();
+    const route = this.to.route;
     headers.push(
       'x-debug-backend-url', pick.target.url,
       'x-debug-backend-id', String(pick.index),
-      'x-debug-vhost', this.route.id,
-      'x-debug-frontend-key', `frontend:${this.route.key}`,
+      'x-debug-vhost', route.id,
+      'x-debug-frontend-key', `frontend:${route.key}`,
       'x-debug-time-total', (now - this.started).toFixed(3),
       'x-debug-time-backend', (now - this.backendStarted).toFixed(3),
     );
@@ -118,10 +140,10 @@ class Attempt implements UpstreamHandler {
   onResponse(head: ResponseHead): void {
     const ex = this.ex;
     const { headers, retryAfter } = forwardResponseHeaders(head.headers);
-    if (isUnhealthyStatus(head.status, retryAfter, ex.ctx.settings)) ex.ctx.health.report(ex.route, ex.host, this.pick.index);
-    if (ex.debug) ex.debugHeaders(this.pick, headers);
+    if (isUnhealthyStatus(head.status, retryAfter, ex.ctx.settings)) ex.ctx.health.report(ex.to.route, ex.to.host, this.pick.index);
+    if (ex.client.debug) ex.debugHeaders(this.pick, headers);
     try {
-      ex.res.writeHead(head.status, head.statusText || undefined, headers);
+      ex.client.res.writeHead(head.status, head.statusText || undefined, headers);
     } catch (err) {
       // A header Node refuses to send (a control character, a name that is not a token): the answer cannot be relayed.
       throw new ResponseParseError(`backend answer cannot be relayed: ${(err as Error).message}`);
@@ -130,8 +152,9 @@ class Attempt implements UpstreamHandler {
   }
 
   onData(chunk: Buffer, last: boolean): boolean {
-    const res = this.ex.res;
-    this.ex.meter.bytes += chunk.length;
+    const client = this.ex.client;
+    const res = client.res;
+    client.bytes += chunk.length;
     if (last) {
       // The whole remaining body: head and body leave in one write.
       this.#ended = true;
@@ -145,9 +168,10 @@ class Attempt implements UpstreamHandler {
   }
 
   onComplete(): void {
-    if (!this.#ended) this.ex.res.end();
+    const client = this.ex.client;
+    if (!this.#ended) client.res.end();
     // A backend may answer before reading the whole body (a 413): discard the rest so the client connection stays usable.
-    if (!this.ex.req.complete) this.ex.req.resume();
+    if (!client.req.complete) client.req.resume();
   }
 
   onError(err: UpstreamError): void {
