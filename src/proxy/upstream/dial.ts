@@ -25,8 +25,11 @@ export function backendSocketOptions(target: BackendTarget): BackendSocketOption
 /** Opens a socket to `target`: TLS for https://; `onread` (plain TCP only) reads into the caller's buffers. */
 export function dialBackend(target: BackendTarget, onread?: OnReadOpts): Socket {
   const options = backendSocketOptions(target);
-  if (target.secure) return tls.connect(options);
-  return net.connect(onread === undefined ? options : { ...options, onread });
+  if (!target.secure) return net.connect(onread === undefined ? options : { ...options, onread });
+  const socket = tls.connect(options);
+  // tls.connect does not pass noDelay on to its TCP connection: set it once that is up.
+  socket.once('connect', () => socket.setNoDelay(true));
+  return socket;
 }
 
 /** The event after which a request may be sent: the TLS handshake done for https://, the TCP connect otherwise. */
