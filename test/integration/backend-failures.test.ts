@@ -169,6 +169,20 @@ describe('one failure policy for HTTP and WebSocket (Redis frontends)', () => {
     }
   });
 
+  test('a backend that closes in the middle of its answer head: 502 RESPONSE_TRUNCATED, not retried (it may have acted on the request), not marked', async () => {
+    const partial = await startRawBackend((socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Len'));
+    const host = 'partial-head.policy.test';
+    await setFrontend(host, partial.url, live.url);
+    for (let i = 0; i < 60 && partial.heads.length < 3; i++) {
+      const before = partial.heads.length;
+      const res = await request({ port: proxy.port, host, headers: { 'x-debug': '1' } });
+      if (partial.heads.length === before) assert.equal(nameOf(res), 'live');
+      else assert.deepEqual([res.status, res.headers['x-debug-error']], [502, 'RESPONSE_TRUNCATED']);
+    }
+    assert.equal(partial.heads.length, 3, 'tried again and again: never marked');
+    assert.deepEqual(await deadMembers(redis, host), []);
+  });
+
   test('an https:// backend named by IP gets no TLS server name, over HTTP and WebSocket; its certificate is checked against the IP', async () => {
     const backend = await sniBackend(ipCert);
     const host = 'tls-ip.policy.test';
