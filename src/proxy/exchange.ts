@@ -3,18 +3,42 @@ import type { Route } from '../routing/table.js';
 import { logger } from '../log.js';
 import { pickBackend, type Pick } from './balancer.js';
 import type { ClientRequest, ClientResponse } from './client.js';
+import { isUnhealthyStatus, judge, type ErrorCode } from './failure.js';
 import { forwardResponseHeaders } from './headers.js';
-import { isUnhealthyStatus } from './health.js';
-import type { ProxyContext } from './settings.js';
+import { backendTimeoutMs, retriesFor, type ProxyContext } from './settings.js';
 import type { BackendConnection, UpstreamError, UpstreamHandler } from './upstream/connection.js';
 import { ResponseParseError, type ResponseHead } from './upstream/response-parser.js';
 
 const log = logger('proxy');
 
-/** Errors that happen before the backend accepted the connection: safe to retry, and a sign of a dead backend. */
-const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'CONNECT_TIMEOUT']);
-/** A kept-alive connection the backend closed under us: retry, but the backend is fine. */
-const STALE_CONNECTION = new Set(['ECONNRESET', 'EPIPE', 'UPSTREAM_CLOSED']);
+/** The client's side of one request: where the answer goes. */
+export interface ClientSide {
+  readonly req: ClientRequest;
+  readonly res: ClientResponse;
+  /** X-Debug was sent: answers carry x-debug-* headers. */
+  readonly debug: boolean;
+  /** Body bytes relayed to the client, for the access log. */
+  bytes: number;
+  /** Answers with an error page (or drops the connection when the answer has started). */
+  fail(status: number, code: ErrorCode): void;
+}
+
+/** Where the request goes: the requested host and the route it resolved to. */
+export interface Destination {
+  readonly host: string;
+  readonly route: Route;
+}
+
+/** What is sent on to the backend. */
+export interface Forwarded {
+  /** Origin-form path, without the backend's path prefix. */
+  readonly path: string;
+  readonly headers: string[];
+  /** The request body, null for none. */
+  readonly body: Readable | null;
+  /** The body comes without a length (Transfer-Encoding: chunked). */
+  readonly chunked: boolean;
+}
 
 /** One client request on its way to a backend, across retries. */
 export class Exchange {
@@ -27,23 +51,12 @@ export class Exchange {
 
   constructor(
     readonly ctx: ProxyContext,
-    readonly req: ClientRequest,
-    readonly res: ClientResponse,
-    readonly host: string,
-    readonly route: Route,
-    readonly path: string,
-    readonly headers: string[],
-    /** The request body, null for none. */
-    readonly body: Readable | null,
-    /** The body comes without a length (Transfer-Encoding: chunked). */
-    readonly chunked: boolean,
-    readonly debug: boolean,
-    readonly fail: (status: number, code: string) => void,
-    /** Body bytes relayed to the client, for the access log. */
-    readonly meter: { bytes: number },
+    readonly client: ClientSide,
+    readonly to: Destination,
+    readonly forwarded: Forwarded,
   ) {
-    res.once('close', () => {
-      if (!res.writableFinished) {
+    client.res.once('close', () => {
+      if (!client.res.writableFinished) {
         this.clientGone = true;
         this.#attempt?.abort();
       }
@@ -51,59 +64,57 @@ export class Exchange {
   }
 
   start(): void {
-    if (this.route.backends.length === 0) return this.fail(502, 'NO_BACKENDS');
+    if (this.to.route.backends.length === 0) return this.client.fail(502, 'NO_BACKENDS');
     this.#next();
   }
 
   #next(): void {
-    const pick = pickBackend(this.ctx.table, this.route, this.host, this.tried);
-    if (pick === null) return this.fail(502, this.tried.length === 0 ? 'ALL_BACKENDS_DEAD' : 'NO_BACKEND_LEFT');
+    const { host, route } = this.to;
+    const pick = pickBackend(this.ctx.table, route, host, this.tried);
+    if (pick === null) return this.client.fail(502, this.tried.length === 0 ? 'ALL_BACKENDS_DEAD' : 'NO_BACKEND_LEFT');
     this.tried.push(pick.index);
     const attempt = new Attempt(this, pick);
     this.#attempt = attempt;
-    const timeout = (this.route.options?.tcpTimeout ?? 0) * 1000 || this.ctx.settings.tcpTimeoutMs;
+    const forwarded = this.forwarded;
     this.backendStarted = performance.now();
     this.ctx.pools.get(pick.target).dispatch(
       {
-        method: this.req.method!,
-        path: pick.target.pathPrefix + this.path,
-        headers: this.headers,
-        body: this.body,
-        chunked: this.chunked,
-        timeoutMs: timeout,
+        method: this.client.req.method!,
+        path: pick.target.pathPrefix + forwarded.path,
+        headers: forwarded.headers,
+        body: forwarded.body,
+        chunked: forwarded.chunked,
+        timeoutMs: backendTimeoutMs(this.ctx.settings, route),
         close: !this.ctx.settings.keepAlive,
       },
       attempt,
     );
   }
 
-  /** A failed attempt: retry on another backend when nothing was sent to the client and the body is intact. */
+  /** A failed attempt: failure.ts decides whether to mark, retry or answer. */
   failed(pick: Pick, err: UpstreamError): void {
-    const code = err.code;
     if (this.clientGone) return;
-    if (this.responded) {
-      log.warn('backend failed mid-response', { host: this.host, backend: pick.target.url, error: code });
-      this.res.destroy();
+    const { ctx, to, client } = this;
+    const verdict = judge(err.code, this.responded, this.forwarded.body === null || !client.req.readableDidRead);
+    if (verdict.markDead) ctx.health.report(to.route, to.host, pick.index);
+    if (verdict.status === null) {
+      log.warn('backend failed mid-response', { host: to.host, backend: pick.target.url, error: err.code });
+      client.res.destroy();
       return;
     }
-    const timedOut = code === 'HEADERS_TIMEOUT' || code === 'BODY_TIMEOUT';
-    if (CONNECT_FAILURES.has(code) || timedOut) this.ctx.health.report(this.route, this.host, pick.index);
-    log.info('backend attempt failed', { host: this.host, backend: pick.target.url, error: code });
-    if (timedOut) return this.fail(504, 'BACKEND_TIMEOUT');
-    const retryable = CONNECT_FAILURES.has(code) || STALE_CONNECTION.has(code);
-    const bodyIntact = this.body === null || !this.req.readableDidRead;
-    const retries = (this.route.options?.retryOnError ?? this.ctx.settings.retryOnError);
-    if (retryable && bodyIntact && this.tried.length <= retries) return this.#next();
-    this.fail(502, retryable ? 'BACKEND_UNAVAILABLE' : code);
+    log.info('backend attempt failed', { host: to.host, backend: pick.target.url, error: err.code, detail: err.message });
+    if (verdict.retry && this.tried.length <= retriesFor(ctx.settings, to.route)) return this.#next();
+    client.fail(verdict.status, verdict.code);
   }
 
   debugHeaders(pick: Pick, headers: string[]): void {
     const now = performance.now();
+    const route = this.to.route;
     headers.push(
       'x-debug-backend-url', pick.target.url,
       'x-debug-backend-id', String(pick.index),
-      'x-debug-vhost', this.route.id,
-      'x-debug-frontend-key', `frontend:${this.route.key}`,
+      'x-debug-vhost', route.id,
+      'x-debug-frontend-key', `frontend:${route.key}`,
       'x-debug-time-total', (now - this.started).toFixed(3),
       'x-debug-time-backend', (now - this.backendStarted).toFixed(3),
     );
@@ -129,10 +140,10 @@ class Attempt implements UpstreamHandler {
   onResponse(head: ResponseHead): void {
     const ex = this.ex;
     const { headers, retryAfter } = forwardResponseHeaders(head.headers);
-    if (isUnhealthyStatus(head.status, retryAfter, ex.ctx.settings)) ex.ctx.health.report(ex.route, ex.host, this.pick.index);
-    if (ex.debug) ex.debugHeaders(this.pick, headers);
+    if (isUnhealthyStatus(head.status, retryAfter, ex.ctx.settings)) ex.ctx.health.report(ex.to.route, ex.to.host, this.pick.index);
+    if (ex.client.debug) ex.debugHeaders(this.pick, headers);
     try {
-      ex.res.writeHead(head.status, head.statusText || undefined, headers);
+      ex.client.res.writeHead(head.status, head.statusText || undefined, headers);
     } catch (err) {
       // A header Node refuses to send (a control character, a name that is not a token): the answer cannot be relayed.
       throw new ResponseParseError(`backend answer cannot be relayed: ${(err as Error).message}`);
@@ -141,8 +152,9 @@ class Attempt implements UpstreamHandler {
   }
 
   onData(chunk: Buffer, last: boolean): boolean {
-    const res = this.ex.res;
-    this.ex.meter.bytes += chunk.length;
+    const client = this.ex.client;
+    const res = client.res;
+    client.bytes += chunk.length;
     if (last) {
       // The whole remaining body: head and body leave in one write.
       this.#ended = true;
@@ -156,9 +168,10 @@ class Attempt implements UpstreamHandler {
   }
 
   onComplete(): void {
-    if (!this.#ended) this.ex.res.end();
+    const client = this.ex.client;
+    if (!this.#ended) client.res.end();
     // A backend may answer before reading the whole body (a 413): discard the rest so the client connection stays usable.
-    if (!this.ex.req.complete) this.ex.req.resume();
+    if (!client.req.complete) client.req.resume();
   }
 
   onError(err: UpstreamError): void {

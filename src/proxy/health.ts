@@ -2,20 +2,14 @@ import type { Route, RoutingTable } from '../routing/table.js';
 import type { DeadMarkReport } from '../vocabulary/dead-marks.js';
 
 export interface HealthSettings {
+  /** Seconds a mark lasts. */
   deadBackendTTL: number;
-  deadBackendOn500: boolean;
-}
-
-/** Does this answer mean the backend is unhealthy? 4xx and a 503 with Retry-After (maintenance) never do. */
-export function isUnhealthyStatus(status: number, retryAfter: boolean, settings: HealthSettings): boolean {
-  if (status === 502 || status === 504) return true;
-  if (status === 503) return !retryAfter;
-  return status === 500 && settings.deadBackendOn500;
 }
 
 /**
  * Passive health: marks a failing backend dead in this worker's table at
  * once, and tells the shared store (Redis) so that every instance skips it.
+ * Which failures call for a mark is failure.ts's to say.
  */
 export class PassiveHealth {
   constructor(

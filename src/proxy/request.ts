@@ -3,7 +3,8 @@ import type { Readable } from 'node:stream';
 import { normalizeHost, splitAbsoluteTarget } from '../frontends/host.js';
 import type { Route } from '../routing/table.js';
 import type { ClientRequest, ClientResponse } from './client.js';
-import { Exchange } from './exchange.js';
+import { Exchange, type ClientSide } from './exchange.js';
+import type { ErrorCode } from './failure.js';
 import { clientAddress, forwardRequestHeaders, scanRequestHead, type RequestHeadFields } from './headers.js';
 import type { ProxyContext } from './settings.js';
 
@@ -46,18 +47,14 @@ export function resolveRoute(ctx: ProxyContext, host: string, done: (route: Rout
  */
 export function handleRequest(ctx: ProxyContext, req: ClientRequest, res: ClientResponse, body: Readable | null): void {
   const fields = scanRequestHead(req.rawHeaders);
-  const debug = fields.debug;
-  const meter = { bytes: 0 };
-  const fail = (status: number, code: string) => {
-    meter.bytes = sendError(ctx, req, res, status, code, debug);
-  };
-  if (ctx.accessLog !== null) logWhenDone(ctx, req, res, meter);
+  const client = new Client(ctx, req, res, fields.debug);
+  if (ctx.accessLog !== null) logWhenDone(ctx, client);
   const target = requestTarget(req, fields);
-  if (target === null) return fail(400, 'MISSING_OR_INVALID_HOST');
+  if (target === null) return client.fail(400, 'MISSING_OR_INVALID_HOST');
   if (target.host === '__ping__') {
     res.writeHead(200, undefined, ['Content-Type', 'text/plain', 'Content-Length', '2']);
     res.end(PONG);
-    meter.bytes = 2;
+    client.bytes = 2;
     return;
   }
   const socket = req.socket;
@@ -71,17 +68,34 @@ export function handleRequest(ctx: ProxyContext, req: ClientRequest, res: Client
   );
   if (headers === null) {
     res.shouldKeepAlive = false; // the body's end is unknowable: the connection cannot be reused
-    return fail(400, 'AMBIGUOUS_FRAMING');
+    return client.fail(400, 'AMBIGUOUS_FRAMING');
   }
   resolveRoute(ctx, target.host, (route) => {
-    if (route === 'not-loaded') return fail(503, 'NO_CONFIGURATION_YET');
-    if (route === null) return fail(400, 'UNKNOWN_HOST');
-    new Exchange(ctx, req, res, target.host, route, target.path, headers, fields.hasBody ? body : null, fields.chunked, debug, fail, meter).start();
+    if (route === 'not-loaded') return client.fail(503, 'NO_CONFIGURATION_YET');
+    if (route === null) return client.fail(400, 'UNKNOWN_HOST');
+    const forwarded = { path: target.path, headers, body: fields.hasBody ? body : null, chunked: fields.chunked };
+    new Exchange(ctx, client, { host: target.host, route }, forwarded).start();
   });
 }
 
+/** The client's side of one request (see ClientSide). */
+class Client implements ClientSide {
+  bytes = 0;
+
+  constructor(
+    private readonly ctx: ProxyContext,
+    readonly req: ClientRequest,
+    readonly res: ClientResponse,
+    readonly debug: boolean,
+  ) {}
+
+  fail(status: number, code: ErrorCode): void {
+    this.bytes = sendError(this.ctx, this.req, this.res, status, code, this.debug);
+  }
+}
+
 /** Answers with an error page; returns the body bytes sent. */
-export function sendError(ctx: ProxyContext, req: ClientRequest, res: ClientResponse, status: number, code: string, debug: boolean): number {
+export function sendError(ctx: ProxyContext, req: ClientRequest, res: ClientResponse, status: number, code: ErrorCode, debug: boolean): number {
   if (res.headersSent) {
     res.destroy();
     return 0;
@@ -101,7 +115,8 @@ export function sendError(ctx: ProxyContext, req: ClientRequest, res: ClientResp
   return body.length;
 }
 
-function logWhenDone(ctx: ProxyContext, req: ClientRequest, res: ClientResponse, meter: { bytes: number }): void {
+function logWhenDone(ctx: ProxyContext, client: Client): void {
+  const { req, res } = client;
   // Read now: req.socket is null once the request is destroyed.
   const remoteAddress = clientAddress(req.socket.remoteAddress);
   res.once('close', () => {
@@ -111,7 +126,7 @@ function logWhenDone(ctx: ProxyContext, req: ClientRequest, res: ClientResponse,
       url: req.url ?? '-',
       httpVersion: req.httpVersion,
       status: res.statusCode,
-      bytes: meter.bytes,
+      bytes: client.bytes,
       referer: headerValue(req.rawHeaders, 'referer'),
       userAgent: headerValue(req.rawHeaders, 'user-agent'),
     });

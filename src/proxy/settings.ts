@@ -1,4 +1,4 @@
-import type { RoutingTable } from '../routing/table.js';
+import type { Route, RoutingTable } from '../routing/table.js';
 import type { AccessLog } from './access-log.js';
 import type { ErrorPages } from './error-pages.js';
 import type { PassiveHealth } from './health.js';
@@ -22,4 +22,14 @@ export interface ProxyContext {
   pools: BackendPools;
   errorPages: ErrorPages;
   accessLog: AccessLog | null;
+}
+
+/** How long a backend of `route` may keep us waiting (ms): the vhost's tcpTimeout, else the server's. */
+export function backendTimeoutMs(settings: ProxySettings, route: Route): number {
+  return (route.options?.tcpTimeout ?? 0) * 1000 || settings.tcpTimeoutMs;
+}
+
+/** How many failed attempts of a request on `route` are retried: the vhost's retryOnError, else the server's. */
+export function retriesFor(settings: ProxySettings, route: Route): number {
+  return route.options?.retryOnError ?? settings.retryOnError;
 }

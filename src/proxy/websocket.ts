@@ -1,13 +1,15 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
-import net, { type Socket } from 'node:net';
-import tls, { type TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { logger } from '../log.js';
-import type { Route } from '../routing/table.js';
 import { pickBackend, type Pick } from './balancer.js';
+import type { Destination } from './exchange.js';
+import { judge, socketFailure, type BackendFailure, type ErrorCode } from './failure.js';
 import { clientAddress, forwardRequestHeaders, requestHeadLines, scanRequestHead } from './headers.js';
 import { requestTarget, resolveRoute } from './request.js';
-import type { ProxyContext } from './settings.js';
+import { backendTimeoutMs, retriesFor, type ProxyContext } from './settings.js';
+import { dialBackend, readyEvent } from './upstream/dial.js';
 
 const log = logger('websocket');
 
@@ -19,8 +21,10 @@ const log = logger('websocket');
 export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: Duplex, head: Buffer): void {
   client.on('error', () => client.destroy());
   const fields = scanRequestHead(req.rawHeaders);
+  const debug = fields.debug;
   const target = requestTarget(req, fields);
-  if (target === null || target.host === '__ping__') return reject(client, 400);
+  if (target === null) return reject(client, 400, 'MISSING_OR_INVALID_HOST', debug);
+  if (target.host === '__ping__') return reject(client, 400, 'UNKNOWN_HOST', debug);
   const socket = req.socket as Socket;
   const headers = forwardRequestHeaders(
     req.rawHeaders,
@@ -29,55 +33,120 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: D
     target.hostOverride,
     true,
   );
-  if (headers === null) return reject(client, 400);
+  if (headers === null) return reject(client, 400, 'AMBIGUOUS_FRAMING', debug);
   resolveRoute(ctx, target.host, (route) => {
-    if (route === 'not-loaded') return reject(client, 503);
-    if (route === null) return reject(client, 400);
+    if (route === 'not-loaded') return reject(client, 503, 'NO_CONFIGURATION_YET', debug);
+    if (route === null) return reject(client, 400, 'UNKNOWN_HOST', debug);
+    if (route.backends.length === 0) return reject(client, 502, 'NO_BACKENDS', debug);
     const requestHead = requestHeadLines(req.method ?? 'GET', target.path, headers) + '\r\n';
-    connect(ctx, route, target.host, [], client, Buffer.concat([Buffer.from(requestHead, 'latin1'), head]));
+    new Upgrade(ctx, client, { host: target.host, route }, Buffer.concat([Buffer.from(requestHead, 'latin1'), head]), debug).connect();
   });
 }
 
-function connect(ctx: ProxyContext, route: Route, host: string, tried: number[], client: Duplex, preamble: Buffer): void {
-  if (client.destroyed) return;
-  const pick = pickBackend(ctx.table, route, host, tried);
-  if (pick === null) return reject(client, 502);
-  tried.push(pick.index);
-  const { hostname, port, secure } = pick.target;
-  const backend: Socket = secure ? tls.connect({ host: hostname, port, servername: hostname }) : net.connect({ host: hostname, port });
-  const timeoutMs = ctx.settings.tcpTimeoutMs;
-  backend.setTimeout(timeoutMs);
-  let connected = false;
-  // Hooked before the connect completes: a client gone while the backend is
-  // still connecting must not leave an open, orphaned backend connection.
-  const abandon = (): void => void backend.destroy();
-  client.once('close', abandon);
-  backend.once('timeout', () => backend.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })));
-  backend.once(secure ? 'secureConnect' : 'connect', () => {
-    connected = true;
+/** One upgrade on its way to a backend, across retries (failure.ts decides, as for a request). */
+class Upgrade {
+  readonly tried: number[] = [];
+
+  constructor(
+    readonly ctx: ProxyContext,
+    readonly client: Duplex,
+    readonly to: Destination,
+    /** The request head and any bytes the client sent after it: sent again as they are on a retry. */
+    readonly preamble: Buffer,
+    readonly debug: boolean,
+  ) {}
+
+  connect(): void {
+    if (this.client.destroyed) return;
+    const { host, route } = this.to;
+    const pick = pickBackend(this.ctx.table, route, host, this.tried);
+    if (pick === null) return reject(this.client, 502, this.tried.length === 0 ? 'ALL_BACKENDS_DEAD' : 'NO_BACKEND_LEFT', this.debug);
+    this.tried.push(pick.index);
+    new UpgradeAttempt(this, pick);
+  }
+
+  failed(pick: Pick, failure: BackendFailure, message: string): void {
+    if (this.client.destroyed) return;
+    const { ctx, to } = this;
+    // Nothing reached the client yet, and the preamble is kept whole for another backend.
+    const verdict = judge(failure, false, true);
+    if (verdict.markDead) ctx.health.report(to.route, to.host, pick.index);
+    log.info('websocket backend failed', { host: to.host, backend: pick.target.url, error: failure, detail: message });
+    if (verdict.retry && this.tried.length <= retriesFor(ctx.settings, to.route)) return this.connect();
+    if (verdict.status === null) return void this.client.destroy();
+    reject(this.client, verdict.status, verdict.code, this.debug);
+  }
+}
+
+const enum Stage {
+  Connecting,
+  /** The upgrade request is sent; no byte of the answer yet. */
+  Waiting,
+  /** The backend answered: both sockets are piped until either closes. */
+  Open,
+  /** Failed or abandoned: nothing more to decide. */
+  Done,
+}
+
+/** One backend connection for an upgrade: tcpTimeout covers the connect and the wait for the answer, nothing after. */
+class UpgradeAttempt {
+  readonly #backend: Socket;
+  #stage = Stage.Connecting;
+
+  constructor(
+    private readonly upgrade: Upgrade,
+    private readonly pick: Pick,
+  ) {
+    const backend = (this.#backend = dialBackend(pick.target));
+    backend.setTimeout(backendTimeoutMs(upgrade.ctx.settings, upgrade.to.route));
+    // Hooked before the connect completes: a client gone while the backend is
+    // still connecting must not leave an open, orphaned backend connection.
+    upgrade.client.once('close', this.#abandon);
+    backend.once(readyEvent(pick.target), () => {
+      if (this.#stage !== Stage.Connecting) return;
+      this.#stage = Stage.Waiting;
+      backend.write(upgrade.preamble);
+    });
+    backend.once('data', (first: Buffer) => this.#open(first));
+    backend.once('timeout', () => this.#fail(this.#stage === Stage.Connecting ? 'CONNECT_TIMEOUT' : 'HEADERS_TIMEOUT', 'backend timed out'));
+    backend.on('error', (err: NodeJS.ErrnoException) => {
+      if (this.#stage === Stage.Open) upgrade.client.destroy();
+      else this.#fail(socketFailure(err, this.#stage === Stage.Waiting), err.message);
+    });
+    backend.once('close', () => {
+      if (this.#stage === Stage.Open) upgrade.client.destroy();
+      else this.#fail('UPSTREAM_CLOSED', 'backend closed the connection');
+    });
+  }
+
+  readonly #abandon = (): void => {
+    this.#stage = Stage.Done;
+    this.#backend.destroy();
+  };
+
+  /** The backend's first byte: from here on the tunnel is the client's, never retried, never timed out. */
+  #open(first: Buffer): void {
+    if (this.#stage !== Stage.Waiting) return;
+    this.#stage = Stage.Open;
+    const backend = this.#backend;
+    const client = this.upgrade.client;
     backend.setTimeout(0); // an open WebSocket may stay quiet for hours
-    backend.setNoDelay(true);
-    backend.write(preamble);
+    client.write(first);
     backend.pipe(client).pipe(backend);
-    backend.once('close', () => client.destroy());
-  });
-  backend.on('error', (err: Error & { code?: string }) => {
-    if (connected) return client.destroy();
-    client.off('close', abandon);
-    retry(ctx, route, host, tried, client, preamble, pick, err);
-  });
+  }
+
+  #fail(failure: BackendFailure, message: string): void {
+    if (this.#stage === Stage.Open || this.#stage === Stage.Done) return;
+    this.#stage = Stage.Done;
+    this.upgrade.client.off('close', this.#abandon);
+    this.#backend.destroy();
+    this.upgrade.failed(this.pick, failure, message);
+  }
 }
 
-function retry(ctx: ProxyContext, route: Route, host: string, tried: number[], client: Duplex, preamble: Buffer, pick: Pick, err: Error & { code?: string }): void {
-  log.info('websocket backend failed', { host, backend: pick.target.url, error: err.code ?? err.message });
-  ctx.health.report(route, host, pick.index);
-  const retries = route.options?.retryOnError ?? ctx.settings.retryOnError;
-  if (tried.length <= retries) return connect(ctx, route, host, tried, client, preamble);
-  reject(client, err.code === 'ETIMEDOUT' ? 504 : 502);
-}
-
-function reject(client: Duplex, status: number): void {
+function reject(client: Duplex, status: number, code: ErrorCode, debug: boolean): void {
   if (client.destroyed) return;
   const body = `${status} ${STATUS_CODES[status]}\n`;
-  client.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+  const debugHeader = debug ? `x-debug-error: ${code}\r\n` : '';
+  client.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n${debugHeader}Connection: close\r\n\r\n${body}`);
 }

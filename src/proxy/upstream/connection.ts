@@ -1,8 +1,9 @@
-import net, { type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import tls from 'node:tls';
 import type { BackendTarget } from '../../frontends/backend.js';
+import { socketFailure, type BackendFailure } from '../failure.js';
 import { requestHeadLines } from '../headers.js';
+import { dialBackend, readyEvent } from './dial.js';
 import { ResponseParseError, ResponseParser, type ResponseHead, type ResponseSink } from './response-parser.js';
 
 /** One request to a backend, as the proxy forwards it. */
@@ -35,14 +36,10 @@ export interface UpstreamHandler {
   onError(err: UpstreamError): void;
 }
 
-/**
- * Why an exchange failed. Codes: the socket's own (ECONNREFUSED, ECONNRESET,
- * EPIPE, ...), CONNECT_TIMEOUT, HEADERS_TIMEOUT, BODY_TIMEOUT, UPSTREAM_CLOSED
- * (closed before any byte of the answer), RESPONSE_TRUNCATED, BAD_RESPONSE.
- */
+/** Why an exchange failed: `code` is one of the finite set in failure.ts; the socket's own error is in the message. */
 export class UpstreamError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: BackendFailure,
     message: string,
   ) {
     super(message);
@@ -83,8 +80,6 @@ export class BackendConnection implements ResponseSink {
   readonly socket: Socket;
   #connected = false;
   #gone = false;
-  /** A previous exchange completed on it: a failure before any answer is a stale keep-alive, not a dead backend. */
-  reused = false;
   #phase = Phase.Idle;
   #handler: UpstreamHandler | null = null;
   #request: UpstreamRequest | null = null;
@@ -101,9 +96,8 @@ export class BackendConnection implements ResponseSink {
     private readonly owner: ConnectionOwner,
   ) {
     this.#timeoutMs = timeoutMs;
-    const options = { host: target.hostname, port: target.port, noDelay: true };
     if (target.secure) {
-      this.socket = tls.connect({ ...options, servername: net.isIP(target.hostname) === 0 ? target.hostname : undefined });
+      this.socket = dialBackend(target);
       this.socket.on('data', (data: Buffer) => this.#onData(data));
     } else {
       let next: Buffer = SHARED_READ_BUFFER;
@@ -115,16 +109,16 @@ export class BackendConnection implements ResponseSink {
       };
       // Called after every read: the buffer the next read of this socket lands in.
       const buffer = (): Buffer => next;
-      this.socket = net.connect({ ...options, onread: { buffer, callback } });
+      this.socket = dialBackend(target, { buffer, callback });
     }
     this.socket.setTimeout(timeoutMs);
-    this.socket.once(target.secure ? 'secureConnect' : 'connect', () => {
+    this.socket.once(readyEvent(target), () => {
       this.#connected = true;
       if (this.#request !== null) this.#streamBody();
     });
     this.socket.on('end', () => this.#onEnd());
-    this.socket.on('error', (err: NodeJS.ErrnoException) => this.#fail(err.code ?? 'ECONNRESET', err.message));
-    this.socket.on('close', () => this.#fail('UPSTREAM_CLOSED', 'backend closed the connection'));
+    this.socket.on('error', (err: NodeJS.ErrnoException) => this.#lost(socketFailure(err, this.#connected), err.message));
+    this.socket.on('close', () => this.#lost('UPSTREAM_CLOSED', 'backend closed the connection'));
     this.socket.on('timeout', () => this.#onTimeout());
     this.socket.on('drain', () => {
       if (this.#request !== null && !this.#bodyDone) this.#request.body!.resume();
@@ -264,7 +258,6 @@ export class BackendConnection implements ResponseSink {
     }
     this.#detach();
     if (!this.#keepAlive || this.#paused) return this.#destroy();
-    this.reused = true;
     this.owner.released(this);
   }
 
@@ -274,8 +267,17 @@ export class BackendConnection implements ResponseSink {
       this.#settle();
       return;
     }
-    if (this.#handler !== null && this.#phase === Phase.Receiving) return this.#fail('RESPONSE_TRUNCATED', 'backend closed the connection mid-response');
-    this.#fail('UPSTREAM_CLOSED', 'backend closed the connection');
+    this.#lost('UPSTREAM_CLOSED', 'backend closed the connection');
+  }
+
+  /**
+   * The connection ended or failed. Once a byte of the answer arrived, the
+   * backend has acted on the request: whatever the socket says, the answer
+   * was cut short (and must not be asked for again elsewhere).
+   */
+  #lost(failure: BackendFailure, message: string): void {
+    if (this.#handler !== null && this.#parser.started) return this.#fail('RESPONSE_TRUNCATED', `backend answer cut short: ${message}`);
+    this.#fail(failure, message);
   }
 
   #onTimeout(): void {
@@ -286,7 +288,7 @@ export class BackendConnection implements ResponseSink {
     this.#fail(this.#phase === Phase.Waiting ? 'HEADERS_TIMEOUT' : 'BODY_TIMEOUT', 'backend timed out');
   }
 
-  #fail(code: string, message: string): void {
+  #fail(code: BackendFailure, message: string): void {
     const handler = this.#handler;
     this.#detach();
     this.#destroy();
