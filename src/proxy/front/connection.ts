@@ -72,7 +72,6 @@ export class FastConnection implements ResponseOwner {
   #response: FastResponse | null = null;
   /** A pipelined request is about to be served. */
   #queued = false;
-  #peerEnded = false;
   closing = false;
 
   constructor(
@@ -122,9 +121,7 @@ export class FastConnection implements ResponseOwner {
       if (this.socket.isPaused()) this.socket.resume();
       // After the backend's data handler returns, so its connection is back in the pool first.
       queueMicrotask(this.#servePending);
-      return;
     }
-    if (this.#peerEnded) this.socket.end();
   }
 
   readonly #servePending = (): void => {
@@ -166,9 +163,17 @@ export class FastConnection implements ResponseOwner {
     this.handoff(socket, unread);
   }
 
+  /**
+   * The client ended its side: as with node:http (whose httpAllowHalfOpen is
+   * off), a request still under way is taken as abandoned: no answer, the
+   * backend request aborted, the connection closed.
+   */
   readonly #onEnd = (): void => {
-    this.#peerEnded = true;
-    if (this.idle) this.socket.end();
+    const response = this.#response;
+    this.#response = null;
+    this.#pending = null;
+    response?.clientGone();
+    this.socket.end();
   };
 
   /** Idle for the keep-alive timeout. While a request is under way the backend's own timeout applies. */
