@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The single "run every test" command: unit tests, then integration tests
-# against a real redis-server and the built proxy. Exits non-zero on any failure.
+# against a real redis-server and the built proxy, then the front-end-dependent
+# integration suites again with node:http as the only front end. Exits
+# non-zero on any failure in either run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -26,10 +28,47 @@ shopt -s globstar nullglob
 unit=(test/unit/**/*.test.ts)
 integration=(test/integration/**/*.test.ts)
 
-files=("${unit[@]}" "${integration[@]}")
-echo "== ${#unit[@]} unit and ${#integration[@]} integration test files"
-# One run, so the closing summary counts every test.
+# Plain-HTTP connections are read by the fast front end (src/proxy/front/)
+# or, with SWITCHYARD_FRONT=node, by node:http alone; the two must behave
+# the same. So the suites that exercise what the front end does run a second
+# time with it off: every http-*.test.ts but http-fast-front.test.ts (which
+# checks that the fast front end served, so it fails with it off), the
+# WebSocket suite (an upgrade is read by the fast front end, then handed to
+# node:http with its bytes) and the workers suite (a draining worker closes
+# its connections through whichever front end holds them). Not https.test.ts
+# (the TLS listener never has the fast front end), nor the admin, CLI, file
+# and Redis suites (their requests are incidental to what they test).
+both_fronts=()
+for file in test/integration/http-*.test.ts test/integration/websocket.test.ts test/integration/workers.test.ts; do
+  [ "$file" = test/integration/http-fast-front.test.ts ] || both_fronts+=("$file")
+done
+
+# The runs below set SWITCHYARD_FRONT themselves.
+unset SWITCHYARD_FRONT
+
+# One node --test run; each ends with its own counts (spec reporter).
 # --test-force-exit: a handle leaked by one file must not hang the whole run;
 # --test-timeout: nor may one hung file (5 min per file, far above any file here).
-exec node --import tsx --test --test-concurrency=1 --test-reporter=spec \
-  --test-force-exit --test-timeout=300000 "${files[@]}"
+run() {
+  node --import tsx --test --test-concurrency=1 --test-reporter=spec \
+    --test-force-exit --test-timeout=300000 "$@"
+}
+
+echo "== run 1 of 2, fast front end (the default): ${#unit[@]} unit and ${#integration[@]} integration test files"
+fast=0
+run "${unit[@]}" "${integration[@]}" || fast=$?
+
+echo "== run 2 of 2, node:http front end (SWITCHYARD_FRONT=node): ${#both_fronts[@]} integration test files"
+node=0
+SWITCHYARD_FRONT=node run "${both_fronts[@]}" || node=$?
+
+verdict() {
+  if [ "$1" -eq 0 ]; then echo "PASS"; else echo "FAIL (exit $1)"; fi
+}
+echo "== run 1, fast front end: $(verdict "$fast")"
+echo "== run 2, node:http front end (SWITCHYARD_FRONT=node): $(verdict "$node")"
+if [ "$fast" -ne 0 ] || [ "$node" -ne 0 ]; then
+  echo "== FAILED"
+  exit 1
+fi
+echo "== all passed, under both front ends"

@@ -3,6 +3,7 @@ import type { AdminConfig } from '../../src/config/types.js';
 import { logger } from '../../src/log.js';
 import { parseBackend } from '../../src/frontends/backend.js';
 import { normalizeHost } from '../../src/frontends/host.js';
+import type { FrontStats } from '../../src/proxy/server.js';
 import type { Route, RoutingTable } from '../../src/routing/table.js';
 import type { ConfigSource } from '../../src/vocabulary/source.js';
 
@@ -14,6 +15,8 @@ export interface AdminState {
   worker: string;
   /** Whose definition of a host wins when several sources define it. */
   precedence: 'redis' | 'file';
+  /** What the fast front end served and handed to node:http so far. */
+  front: () => FrontStats;
 }
 
 /** Which rule a route key is: how `explain` says why a host went where it went. */
@@ -43,7 +46,15 @@ type Handler = (state: AdminState, url: URL) => { status: number; body: unknown 
 const ROUTES: Record<string, Handler> = {
   '/status': (state) => ({
     status: 200,
-    body: { worker: state.worker, pid: process.pid, table: state.table.stats(), loaded: state.table.loaded, precedence: state.precedence, sources: state.sources.map((s) => s.status()) },
+    body: {
+      worker: state.worker,
+      pid: process.pid,
+      table: state.table.stats(),
+      loaded: state.table.loaded,
+      precedence: state.precedence,
+      sources: state.sources.map((s) => s.status()),
+      front: state.front(),
+    },
   }),
   '/route': (state, url) => {
     const host = normalizeHost(url.searchParams.get('host') ?? undefined);

@@ -5,7 +5,7 @@ import { AccessLog } from '../../src/proxy/access-log.js';
 import { ErrorPages } from '../../src/proxy/error-pages.js';
 import { PassiveHealth } from '../../src/proxy/health.js';
 import { BackendPools } from '../../src/proxy/pools.js';
-import { drain, listen, type Listener } from '../../src/proxy/server.js';
+import { drain, frontStats, listen, type Listener } from '../../src/proxy/server.js';
 import type { ProxyContext } from '../../src/proxy/settings.js';
 import { RoutingTable } from '../../src/routing/table.js';
 import type { DeadMarkPublisher } from '../../src/vocabulary/dead-marks.js';
@@ -108,7 +108,13 @@ export class ProxyRuntime {
     this.#listeners = await listen(this.config, this.#context);
     if (this.config.admin !== null) {
       const { startAdmin } = await import('../admin/server.js');
-      this.#admin = await startAdmin(this.config.admin, { table: this.table, sources: this.sources, worker: this.workerName, precedence: this.config.precedence });
+      this.#admin = await startAdmin(this.config.admin, {
+        table: this.table,
+        sources: this.sources,
+        worker: this.workerName,
+        precedence: this.config.precedence,
+        front: () => frontStats(this.#listeners),
+      });
     }
     this.#sweep = setInterval(() => this.table.sweepDead(), 10_000).unref();
     return this.#listeners;

@@ -5,7 +5,7 @@ import { isIPv4, isIPv6, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SwitchyardConfig } from '../config/types.js';
 import { logger } from '../log.js';
-import { FastConnection, type Handoff } from './front/connection.js';
+import { FastConnection, FastFront, type Handoff } from './front/connection.js';
 import { handleRequest } from './request.js';
 import type { ProxyContext } from './settings.js';
 import { handleUpgrade } from './websocket.js';
@@ -56,8 +56,8 @@ function serverOptions(config: SwitchyardConfig): http.ServerOptions {
 }
 
 /** Puts the fast front end before node:http's own connection handling. */
-function serveFast(server: Server, ctx: ProxyContext): Set<FastConnection> {
-  const connections = new Set<FastConnection>();
+function serveFast(server: Server, ctx: ProxyContext): FastFront {
+  const front = new FastFront();
   const nodeListeners = server.listeners('connection') as ((socket: Socket) => void)[];
   server.removeAllListeners('connection');
   const handoff: Handoff = (socket, unread) => {
@@ -66,8 +66,8 @@ function serveFast(server: Server, ctx: ProxyContext): Set<FastConnection> {
     if (unread.length > 0) socket.emit('data', unread);
   };
   const handler = (req: Parameters<typeof handleRequest>[1], res: Parameters<typeof handleRequest>[2]) => handleRequest(ctx, req, res, null);
-  server.on('connection', (socket: Socket) => new FastConnection(socket, KEEP_ALIVE_SECONDS, handler, handoff, connections));
-  return connections;
+  server.on('connection', (socket: Socket) => new FastConnection(socket, KEEP_ALIVE_SECONDS, handler, handoff, front));
+  return front;
 }
 
 export interface Listener {
@@ -75,13 +75,34 @@ export interface Listener {
   address: string;
   port: number;
   secure: boolean;
-  /** Connections the fast front end serves (plain HTTP only). */
-  fast: Set<FastConnection> | null;
+  /** The fast front end (plain HTTP only, unless SWITCHYARD_FRONT=node). */
+  fast: FastFront | null;
+}
+
+/** What the fast front ends of a worker's listeners did, for the admin API. */
+export interface FrontStats {
+  /** A plain-HTTP listener has the fast front end. */
+  fast: boolean;
+  /** Requests it served itself. */
+  fastRequests: number;
+  /** Connections it handed to node:http (each then served by node:http to its end). */
+  handoffs: number;
+}
+
+export function frontStats(listeners: readonly Listener[]): FrontStats {
+  const stats: FrontStats = { fast: false, fastRequests: 0, handoffs: 0 };
+  for (const l of listeners) {
+    if (l.fast === null) continue;
+    stats.fast = true;
+    stats.fastRequests += l.fast.requests;
+    stats.handoffs += l.fast.handoffs;
+  }
+  return stats;
 }
 
 /** Starts every configured listener (http and https, each bind address). */
 export async function listen(config: SwitchyardConfig, ctx: ProxyContext): Promise<Listener[]> {
-  const plans: { server: Server; bind: string; port: number; secure: boolean; fast: Set<FastConnection> | null }[] = [];
+  const plans: { server: Server; bind: string; port: number; secure: boolean; fast: FastFront | null }[] = [];
   // "::" is dual-stack by default and would collide with an IPv4 bind on the same port.
   const ipv6Only = (bind: string, all: string[]) => isIPv6(bind) && all.some((b) => isIPv4(b));
   if (config.http !== null) {
@@ -120,7 +141,7 @@ export function drain(listeners: Listener[]): Promise<void> {
         new Promise<void>((resolve) => {
           l.server.close(() => resolve());
           l.server.closeIdleConnections();
-          for (const connection of l.fast ?? []) connection.drain();
+          for (const connection of l.fast?.connections ?? []) connection.drain();
         }),
     ),
   ).then(() => undefined);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { onCleanup, type CleanupScope } from './cleanup.js';
 import { freePort } from './ports.js';
@@ -69,7 +69,7 @@ function trackSockets(server: http.Server): { sockets: Set<Socket>; accepted: ()
   return { sockets, accepted: () => accepted };
 }
 
-async function listen(server: http.Server): Promise<number> {
+async function listen(server: net.Server): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -77,7 +77,7 @@ async function listen(server: http.Server): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-function closer(server: http.Server, sockets: Set<Socket>, extra?: () => void): () => Promise<void> {
+function closer(server: net.Server, sockets: Set<Socket>, extra?: () => void): () => Promise<void> {
   let closing: Promise<void> | undefined;
   return () => {
     closing ??= new Promise<void>((resolve) => {
@@ -87,6 +87,47 @@ function closer(server: http.Server, sockets: Set<Socket>, extra?: () => void): 
     });
     return closing;
   };
+}
+
+export interface Counted {
+  url: string;
+  /** Connections accepted so far. */
+  accepted: number;
+  /** Connections open now. */
+  open: () => number;
+  /** Highest number of connections open at once. */
+  peak: number;
+  heads: string[];
+}
+
+/**
+ * A raw TCP backend that hands each request head (and any body bytes that
+ * came with it) to `respond`, and counts its connections. It parses nothing:
+ * a head node:http would refuse reaches `respond` all the same.
+ */
+export async function countedBackend(respond: (socket: Socket, head: string, nth: number) => void): Promise<Counted> {
+  const sockets = new Set<Socket>();
+  const state: Counted = { url: '', accepted: 0, open: () => sockets.size, peak: 0, heads: [] };
+  const server = net.createServer((socket) => {
+    state.accepted++;
+    sockets.add(socket);
+    state.peak = Math.max(state.peak, sockets.size);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    let buffer = '';
+    socket.on('data', (d: Buffer) => {
+      buffer += d.toString('latin1');
+      for (let end = buffer.indexOf('\r\n\r\n'); end >= 0; end = buffer.indexOf('\r\n\r\n')) {
+        const head = buffer.slice(0, end);
+        buffer = buffer.slice(end + 4);
+        state.heads.push(head);
+        respond(socket, head, state.heads.length);
+      }
+    });
+  });
+  state.url = `http://127.0.0.1:${await listen(server)}`;
+  onCleanup(closer(server, sockets));
+  return state;
 }
 
 export async function startHttpBackend(opts: HttpBackendOptions = {}): Promise<Backend> {

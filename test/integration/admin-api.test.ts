@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { startHttpBackend, type Backend } from '../helpers/backends.js';
 import { shown, switchyard } from '../helpers/cli.js';
+import { fastFrontOn, frontMeter } from '../helpers/front.js';
 import { json, request } from '../helpers/http.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
@@ -98,6 +99,13 @@ describe('admin API', () => {
     assert.equal(file.quarantined[0].key, 'bad.test');
     assert.equal(file.quarantined[0].serving, 'none');
     assert.equal(file.quarantined[0].reason, `${main.vhosts}:5:16: /vhosts/bad.test/backends/0: must be an http:// or https:// URL`);
+  });
+
+  test('/status counts the requests the fast front end served and the connections it handed to node:http', async () => {
+    const served = await frontMeter(main.adminPort);
+    assert.equal((await request({ port: main.proxy.port, host: 'good.test' })).status, 200); // simple: the fast front end's
+    assert.equal((await request({ port: main.proxy.port, host: 'good.test', method: 'POST', body: 'x' })).status, 200); // a body: node:http's
+    assert.deepEqual(await served(), fastFrontOn ? { fast: true, fastRequests: 1, handoffs: 1 } : { fast: false, fastRequests: 0, handoffs: 0 });
   });
 
   test('/route explains a host: rule, source, id, options and backends; an unknown host is 404 (the proxy answers 400)', async () => {

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import { before, describe, test } from 'node:test';
+import { countedBackend } from '../helpers/backends.js';
 import { onCleanup } from '../helpers/cleanup.js';
 import { hipacheConfig } from '../helpers/config.js';
 import { RawConnection, request } from '../helpers/http.js';
@@ -16,53 +17,6 @@ import { startSwitchyard } from '../helpers/switchyard.js';
 import { selfSignedCert } from '../helpers/tls.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
-
-interface Counted {
-  url: string;
-  /** Connections accepted so far. */
-  accepted: number;
-  /** Connections open now. */
-  open: () => number;
-  /** Highest number of connections open at once. */
-  peak: number;
-  heads: string[];
-}
-
-/**
- * A backend that hands each request head (and any body bytes that came with
- * it) to `respond`, and counts its connections.
- */
-async function countedBackend(respond: (socket: net.Socket, head: string, nth: number) => void): Promise<Counted> {
-  const sockets = new Set<net.Socket>();
-  const state: Counted = { url: '', accepted: 0, open: () => sockets.size, peak: 0, heads: [] };
-  const server = net.createServer((socket) => {
-    state.accepted++;
-    sockets.add(socket);
-    state.peak = Math.max(state.peak, sockets.size);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
-    let buffer = '';
-    socket.on('data', (d: Buffer) => {
-      buffer += d.toString('latin1');
-      for (let end = buffer.indexOf('\r\n\r\n'); end >= 0; end = buffer.indexOf('\r\n\r\n')) {
-        const head = buffer.slice(0, end);
-        buffer = buffer.slice(end + 4);
-        state.heads.push(head);
-        respond(socket, head, state.heads.length);
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  state.url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
-  onCleanup(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      }),
-  );
-  return state;
-}
 
 /** Writes `parts` one by one with a pause between, so each reaches the proxy as its own packet. */
 async function trickle(socket: net.Socket, parts: string[], gapMs = 15): Promise<void> {

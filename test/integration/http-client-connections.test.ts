@@ -7,6 +7,10 @@ import { startHttpBackend, type Backend, type EchoBody } from '../helpers/backen
 import { json, rawRequest, RawConnection, request } from '../helpers/http.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
+/** A head that never ends (server.headersTimeout is 1 s here). */
+const PARTIAL_HEAD = 'GET /slow HTTP/1.1\r\nHost: one.test\r\nX-Partial: ';
+const OVERSIZED_HEAD = `GET /big HTTP/1.1\r\nHost: one.test\r\nX-Big: ${'a'.repeat(100 * 1024)}\r\n\r\n`;
+
 describe('client connections', () => {
   let stack: Stack;
   let one: Backend;
@@ -73,9 +77,7 @@ describe('client connections', () => {
 
   test('a request head not complete within server.headersTimeout gets 408 and the connection closed', async () => {
     const started = Date.now();
-    const res = await rawRequest(stack.proxy.port, 'GET /slow HTTP/1.1\r\nHost: one.test\r\nX-Partial: ', {
-      timeoutMs: 8000,
-    });
+    const res = await rawRequest(stack.proxy.port, PARTIAL_HEAD, { timeoutMs: 8000 });
     assert.equal(res.timedOut, false, `still open after 8 s (headersTimeout is 1 s); got: ${res.text}`);
     assert.equal(res.status, 408, res.text);
     assert.ok(Date.now() - started >= 900, 'not before the timeout');
@@ -90,15 +92,21 @@ describe('client connections', () => {
   });
 
   test('an oversized request head (100 KB header) gets 431', async () => {
-    const big = 'a'.repeat(100 * 1024);
-    const res = await rawRequest(stack.proxy.port, `GET /big HTTP/1.1\r\nHost: one.test\r\nX-Big: ${big}\r\n\r\n`, {
-      timeoutMs: 5000,
-    });
+    const res = await rawRequest(stack.proxy.port, OVERSIZED_HEAD, { timeoutMs: 5000 });
     assert.equal(res.status, 431, res.text.slice(0, 300) || `nothing received (${res.error ?? 'closed'})`);
     assert.ok(one.requests.every((r) => r.url !== '/big'));
   });
 
-  test('the proxy keeps serving after the malformed connections above', async () => {
+  test('the proxy keeps serving after malformed connections: a head that times out, an oversized head, garbage, a reset mid-head', async () => {
+    const reset = await RawConnection.open(stack.proxy.port);
+    reset.write('GET /reset HTTP/1.1\r\nHost: one');
+    const answers = await Promise.all([
+      rawRequest(stack.proxy.port, PARTIAL_HEAD, { timeoutMs: 8000 }),
+      rawRequest(stack.proxy.port, OVERSIZED_HEAD),
+      rawRequest(stack.proxy.port, '\x00\x01 not HTTP\r\n\r\n'),
+      new Promise<void>((resolve) => setTimeout(resolve, 50)).then(() => reset.socket.resetAndDestroy()),
+    ]);
+    assert.deepEqual(answers.slice(0, 3).map((a) => a.status), [408, 431, 400]);
     const res = await stack.get('one.test');
     assert.equal(res.status, 200);
   });

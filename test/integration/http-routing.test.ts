@@ -103,6 +103,12 @@ describe('HTTP routing by Host (Hipache Redis protocol)', () => {
     assert.equal(res.status, 400, res.text);
   });
 
+  test('missing Host (HTTP/1.1) gets 400 and the connection closed, under either front end (node:http answers it)', async () => {
+    const res = await rawRequest(stack.proxy.port, 'GET / HTTP/1.1\r\n\r\n', { timeoutMs: 2000 });
+    assert.equal(res.status, 400, res.text);
+    assert.equal(res.timedOut, false, 'closed after the 400');
+  });
+
   test('empty Host gets 400', async () => {
     const res = await rawRequest(stack.proxy.port, 'GET / HTTP/1.1\r\nHost: \r\nConnection: close\r\n\r\n');
     assert.equal(res.status, 400, res.text);

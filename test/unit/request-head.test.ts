@@ -24,12 +24,18 @@ describe('parseSimpleRequestHead', () => {
     }
   });
 
+  test('two Content-Length: 0 fields are served, as are two Host fields: the proxy itself answers them 400', () => {
+    assert.notEqual(parse('GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\ncontent-length:0\r\n\r\n'), null);
+    assert.notEqual(parse('GET / HTTP/1.1\r\nHost: h\r\nHost: i\r\n\r\n'), null);
+  });
+
   test('obs-text in a value is kept, byte for byte', () => {
-    assert.deepEqual(parse('GET / HTTP/1.1\r\nX-Name: caf\xe9\r\n\r\n')?.rawHeaders, ['X-Name', 'caf\xe9']);
+    assert.deepEqual(parse('GET / HTTP/1.1\r\nHost: h\r\nX-Name: caf\xe9\r\n\r\n')?.rawHeaders, ['Host', 'h', 'X-Name', 'caf\xe9']);
   });
 
   const leftToNode: [string, string][] = [
     ['an incomplete head', 'GET / HTTP/1.1\r\nHost: h\r\n'],
+    ['no Host', 'GET / HTTP/1.1\r\nX-Host: h\r\n\r\n'],
     ['HTTP/1.0', 'GET / HTTP/1.0\r\nHost: h\r\n\r\n'],
     ['HTTP/2 preface', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'],
     ['CONNECT', 'CONNECT h:443 HTTP/1.1\r\nHost: h\r\n\r\n'],

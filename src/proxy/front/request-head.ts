@@ -1,8 +1,8 @@
 // The request heads the fast front end serves itself: the common case,
 // checked by one regular expression over the whole head. Anything else (a
 // body, an upgrade, an absolute-form target, HTTP/1.0, a head split across
-// reads, a byte node:http would reject) is left to node:http, which gets the
-// same bytes and answers as it always did.
+// reads, no Host, a byte node:http would reject) is left to node:http, which
+// gets the same bytes and answers as it always did.
 
 export interface SimpleRequestHead {
   method: string;
@@ -33,7 +33,7 @@ function trimOws(s: string): string {
 
 /**
  * The head at the start of `data` when it is complete and simple enough for
- * the fast path (no body, no upgrade, no Expect), else null.
+ * the fast path (no body, no upgrade, no Expect, a Host field), else null.
  */
 export function parseSimpleRequestHead(data: Buffer): SimpleRequestHead | null {
   const end = data.indexOf(HEAD_END);
@@ -45,12 +45,17 @@ export function parseSimpleRequestHead(data: Buffer): SimpleRequestHead | null {
   const sp1 = requestLine.indexOf(' ');
   const sp2 = requestLine.length - 9; // ' HTTP/1.1'
   const rawHeaders = new Array<string>((lines.length - 1) * 2);
+  // node:http answers an HTTP/1.1 request without Host with its own 400 (RFC 9112 §3.2).
+  let host = false;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
     const colon = line.indexOf(':');
     const name = line.slice(0, colon);
     const value = trimOws(line.slice(colon + 1));
     switch (name.length) {
+      case 4:
+        if (name.toLowerCase() === 'host') host = true;
+        break;
       case 6: // Expect: 100-continue needs an interim answer
         if (name.toLowerCase() === 'expect') return null;
         break;
@@ -67,5 +72,6 @@ export function parseSimpleRequestHead(data: Buffer): SimpleRequestHead | null {
     rawHeaders[(i - 1) * 2] = name;
     rawHeaders[(i - 1) * 2 + 1] = value;
   }
+  if (!host) return null;
   return { method: requestLine.slice(0, sp1), url: requestLine.slice(sp1 + 1, sp2), rawHeaders, length: end + 4 };
 }
