@@ -47,7 +47,7 @@ export function resolveRoute(ctx: ProxyContext, host: string, done: (route: Rout
  */
 export function handleRequest(ctx: ProxyContext, req: ClientRequest, res: ClientResponse, body: Readable | null): void {
   const fields = scanRequestHead(req.rawHeaders);
-  const client = new Client(ctx, req, res, fields.debug);
+  const client = new Client(ctx, req, res, fields.debug, fields.hasBody);
   if (ctx.accessLog !== null) logWhenDone(ctx, client);
   const target = requestTarget(req, fields);
   if (target === null) return client.fail(400, 'MISSING_OR_INVALID_HOST');
@@ -87,15 +87,17 @@ class Client implements ClientSide {
     readonly req: ClientRequest,
     readonly res: ClientResponse,
     readonly debug: boolean,
+    /** The request has a body, which may be left unread when the answer is an error. */
+    readonly hasBody: boolean,
   ) {}
 
   fail(status: number, code: ErrorCode): void {
-    this.bytes = sendError(this.ctx, this.req, this.res, status, code, this.debug);
+    this.bytes = sendError(this.ctx, this.req, this.res, status, code, this.debug, this.hasBody);
   }
 }
 
 /** Answers with an error page; returns the body bytes sent. */
-export function sendError(ctx: ProxyContext, req: ClientRequest, res: ClientResponse, status: number, code: ErrorCode, debug: boolean): number {
+export function sendError(ctx: ProxyContext, req: ClientRequest, res: ClientResponse, status: number, code: ErrorCode, debug: boolean, hasBody: boolean): number {
   if (res.headersSent) {
     res.destroy();
     return 0;
@@ -104,8 +106,10 @@ export function sendError(ctx: ProxyContext, req: ClientRequest, res: ClientResp
   const headers = ['Content-Type', 'text/html; charset=utf-8', 'Content-Length', String(body.length), 'Cache-Control', 'no-store'];
   if (status === 503) headers.push('Retry-After', '1');
   if (debug) headers.push('x-debug-error', code);
-  // An unread request body would be taken as the next request: close instead.
-  if (!req.complete) res.shouldKeepAlive = false;
+  // A 400 means the request is wrong, or names no host served here: the client is
+  // confused about this connection, so it ends (as nginx does), on either front end.
+  // An unread request body would be taken as the next request: close then too.
+  if (status === 400 || (hasBody && !req.complete)) res.shouldKeepAlive = false;
   res.writeHead(status, STATUS_CODES[status], headers);
   if (req.method === 'HEAD') {
     res.end();

@@ -48,6 +48,16 @@ describe('client connections', () => {
     }
   });
 
+  test('a 400 (no usable Host, or a host served nowhere here) ends the connection; a pipelined request behind it is not answered', async () => {
+    for (const host of ['not a host', 'unknown.test', '']) {
+      const res = await rawRequest(stack.proxy.port, `GET /first HTTP/1.1\r\nHost: ${host}\r\n\r\nGET /second HTTP/1.1\r\nHost: one.test\r\n\r\n`);
+      assert.equal(res.timedOut, false, `Host "${host}": the connection stays open; got ${res.text.slice(0, 200)}`);
+      assert.equal(res.status, 400, res.text.slice(0, 200));
+      assert.equal(res.text.match(/^HTTP\/1\.1 /gm)?.length, 1, `Host "${host}": one answer only`);
+      assert.match(res.text, /^connection: close\r$/im);
+    }
+  });
+
   test('HTTP/1.1 keep-alive without any Connection header: several requests on one socket', async () => {
     const conn = await RawConnection.open(stack.proxy.port);
     try {
