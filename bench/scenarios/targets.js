@@ -64,9 +64,14 @@ export function directTarget(name, port) {
   };
 }
 
-/** Reference first on even reps, candidate first on odd ones: drift hits both alike. */
+/**
+ * Reference first on even reps, candidate first on odd ones, and the
+ * candidate and its --baseline swap places every rep: drift hits all alike
+ * (with an even number of reps, each is measured first as often as second).
+ */
 export function interleave(targets, rep) {
   const cand = targets.filter((t) => t.role === 'candidate' || t.name === 'switchyard-baseline');
   const rest = targets.filter((t) => !cand.includes(t));
-  return rep % 2 ? [...cand, ...rest] : [...rest, ...cand];
+  const ordered = rep % 2 ? cand : [...cand].reverse();
+  return rep % 2 ? [...ordered, ...rest] : [...rest, ...ordered];
 }
