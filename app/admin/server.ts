@@ -1,4 +1,5 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 import type { AdminConfig } from '../../src/config/types.js';
 import { logger } from '../../src/log.js';
 import { parseBackend } from '../../src/frontends/backend.js';
@@ -76,6 +77,18 @@ const ROUTES: Record<string, Handler> = {
 };
 
 /**
+ * Without a token the API trusts being reachable from this machine only. A
+ * web page in a browser here could still reach it through a name it
+ * controls, rebound to 127.0.0.1 (DNS rebinding): such a request names that
+ * domain in Host, so only IP literals and localhost are answered.
+ */
+function isLocalName(host: string | undefined): boolean {
+  if (host === undefined) return false;
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d*$/, '');
+  return name === 'localhost' || isIP(name) !== 0;
+}
+
+/**
  * The read-only admin API: JSON over HTTP, loopback unless configured
  * otherwise, with a bearer token when one is set. It reads the table; it
  * never changes anything.
@@ -87,6 +100,7 @@ export function startAdmin(config: AdminConfig, state: AdminState): Promise<http
       res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
       res.end(text);
     };
+    if (config.token === null && !isLocalName(req.headers.host)) return reply(421, { error: 'MISDIRECTED', message: 'address the admin API by IP address or localhost' });
     if (config.token !== null && req.headers.authorization !== `Bearer ${config.token}`) return reply(401, { error: 'UNAUTHORIZED' });
     if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, { error: 'READ_ONLY' });
     const url = new URL(req.url ?? '/', 'http://admin');

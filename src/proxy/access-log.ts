@@ -36,7 +36,7 @@ export class AccessLog {
 
   write(e: AccessEntry): void {
     this.#buffer +=
-      `${e.remoteAddress} - - [${this.#time()}] "${e.method} ${e.url} HTTP/${e.httpVersion}" ${e.status} ${e.bytes} ` +
+      `${e.remoteAddress} - - [${this.#time()}] "${escape(e.method)} ${escape(e.url)} HTTP/${escape(e.httpVersion)}" ${e.status} ${e.bytes} ` +
       `"${quote(e.referer)}" "${quote(e.userAgent)}"\n`;
     if (this.#buffer.length >= FLUSH_BYTES) this.flush();
     else this.#timer ??= setTimeout(() => this.flush(), FLUSH_MS);
@@ -71,5 +71,16 @@ export class AccessLog {
 
 function quote(value: string | undefined): string {
   if (value === undefined || value === '') return '-';
-  return value.replace(/["\\]/g, (c) => '\\' + c);
+  return escape(value);
 }
+
+/**
+ * As nginx escapes log fields: `"`, `\` and bytes outside printable ASCII
+ * become \xHH, so no request can end a field early or forge a line.
+ */
+function escape(value: string): string {
+  return UNSAFE.test(value) ? value.replace(UNSAFE_ALL, (c) => `\\x${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`) : value;
+}
+
+const UNSAFE = /["\\\x00-\x1f\x7f-\uffff]/;
+const UNSAFE_ALL = /["\\\x00-\x1f\x7f-\uffff]/g;

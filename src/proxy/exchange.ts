@@ -3,7 +3,7 @@ import type { Route } from '../routing/table.js';
 import { logger } from '../log.js';
 import { pickBackend, type Pick } from './balancer.js';
 import type { ClientRequest, ClientResponse } from './client.js';
-import { isUnhealthyStatus, judge, type ErrorCode } from './failure.js';
+import { isIdempotent, isUnhealthyStatus, judge, type ErrorCode } from './failure.js';
 import { forwardResponseHeaders } from './headers.js';
 import { backendTimeoutMs, retriesFor, type ProxyContext } from './settings.js';
 import type { BackendConnection, UpstreamError, UpstreamHandler } from './upstream/connection.js';
@@ -95,8 +95,8 @@ export class Exchange {
   failed(pick: Pick, err: UpstreamError): void {
     if (this.clientGone) return;
     const { ctx, to, client } = this;
-    const verdict = judge(err.code, this.responded, this.forwarded.body === null || !client.req.readableDidRead);
-    if (verdict.markDead) ctx.health.report(to.route, to.host, pick.index);
+    const verdict = judge(err.code, this.responded, this.forwarded.body === null || !client.req.readableDidRead, isIdempotent(client.req.method!));
+    if (verdict.markDead) ctx.health.report(to.route, to.host, pick.index, 'connection');
     if (verdict.status === null) {
       log.warn('backend failed mid-response', { host: to.host, backend: pick.target.url, error: err.code });
       client.res.destroy();
@@ -114,7 +114,7 @@ export class Exchange {
       'x-debug-backend-url', pick.target.url,
       'x-debug-backend-id', String(pick.index),
       'x-debug-vhost', route.id,
-      'x-debug-frontend-key', `frontend:${route.key}`,
+      'x-debug-frontend-key', route.key, // as Hipache sent it: the key without its "frontend:" prefix
       'x-debug-time-total', (now - this.started).toFixed(3),
       'x-debug-time-backend', (now - this.backendStarted).toFixed(3),
     );
@@ -139,8 +139,8 @@ class Attempt implements UpstreamHandler {
 
   onResponse(head: ResponseHead): void {
     const ex = this.ex;
-    const { headers, retryAfter } = forwardResponseHeaders(head.headers);
-    if (isUnhealthyStatus(head.status, retryAfter, ex.ctx.settings)) ex.ctx.health.report(ex.to.route, ex.to.host, this.pick.index);
+    const { headers, retryAfter } = forwardResponseHeaders(head.headers, head.contentLength);
+    if (isUnhealthyStatus(head.status, retryAfter, ex.ctx.settings)) ex.ctx.health.report(ex.to.route, ex.to.host, this.pick.index, 'answer');
     if (ex.client.debug) ex.debugHeaders(this.pick, headers);
     try {
       ex.client.res.writeHead(head.status, head.statusText || undefined, headers);

@@ -63,48 +63,58 @@ export interface Verdict {
 }
 
 interface Rule {
-  retry: boolean;
+  /**
+   * "always": the request never reached the backend; "idempotent": it may
+   * have, so only a request that can be repeated (RFC 9110 §9.2.2) is sent
+   * again; "never": the backend has it.
+   */
+  retry: 'always' | 'idempotent' | 'never';
   markDead: boolean;
   status: 502 | 504;
   code: ErrorCode;
 }
 
 /**
- * The policy. Retrying is safe only when the backend cannot have acted on
- * the request: it never accepted it (refused, unreachable, unresolved, TLS
- * never established) or a connection died before any byte of its answer
- * (a kept-alive connection the backend closed under us). Marking dead is for
+ * The policy. Retrying is safe when the backend cannot have acted on the
+ * request: it never accepted it (refused, unreachable, unresolved, TLS never
+ * established). A connection that died before any byte of its answer (most
+ * often a kept-alive connection the backend closed under us) may have
+ * delivered it: only an idempotent request is sent again (a POST must not
+ * arrive twice; nginx's proxy_next_upstream does the same). Marking dead is for
  * a backend that cannot be reached or stops answering, not for a connection
  * lost or a TLS setup this proxy does not trust (marks are shared through
  * Redis with instances whose trust may differ).
  */
 const RULES: Record<BackendFailure, Rule> = {
-  CONNECT_REFUSED: { retry: true, markDead: true, status: 502, code: 'BACKEND_UNAVAILABLE' },
-  HOST_UNREACHABLE: { retry: true, markDead: true, status: 502, code: 'BACKEND_UNAVAILABLE' },
-  DNS_FAILURE: { retry: true, markDead: true, status: 502, code: 'BACKEND_UNAVAILABLE' },
-  CONNECT_TIMEOUT: { retry: true, markDead: true, status: 504, code: 'BACKEND_TIMEOUT' },
-  TLS_FAILURE: { retry: true, markDead: false, status: 502, code: 'TLS_FAILURE' },
-  CONNECTION_RESET: { retry: true, markDead: false, status: 502, code: 'BACKEND_UNAVAILABLE' },
-  UPSTREAM_CLOSED: { retry: true, markDead: false, status: 502, code: 'BACKEND_UNAVAILABLE' },
-  HEADERS_TIMEOUT: { retry: false, markDead: true, status: 504, code: 'BACKEND_TIMEOUT' },
-  BODY_TIMEOUT: { retry: false, markDead: true, status: 504, code: 'BACKEND_TIMEOUT' },
-  RESPONSE_TRUNCATED: { retry: false, markDead: false, status: 502, code: 'RESPONSE_TRUNCATED' },
-  BAD_RESPONSE: { retry: false, markDead: false, status: 502, code: 'BAD_RESPONSE' },
-  POOL_CLOSED: { retry: false, markDead: false, status: 502, code: 'POOL_CLOSED' },
-  SOCKET_ERROR: { retry: false, markDead: false, status: 502, code: 'SOCKET_ERROR' },
+  CONNECT_REFUSED: { retry: 'always', markDead: true, status: 502, code: 'BACKEND_UNAVAILABLE' },
+  HOST_UNREACHABLE: { retry: 'always', markDead: true, status: 502, code: 'BACKEND_UNAVAILABLE' },
+  DNS_FAILURE: { retry: 'always', markDead: true, status: 502, code: 'BACKEND_UNAVAILABLE' },
+  CONNECT_TIMEOUT: { retry: 'always', markDead: true, status: 504, code: 'BACKEND_TIMEOUT' },
+  TLS_FAILURE: { retry: 'always', markDead: false, status: 502, code: 'TLS_FAILURE' },
+  CONNECTION_RESET: { retry: 'idempotent', markDead: false, status: 502, code: 'BACKEND_UNAVAILABLE' },
+  UPSTREAM_CLOSED: { retry: 'idempotent', markDead: false, status: 502, code: 'BACKEND_UNAVAILABLE' },
+  HEADERS_TIMEOUT: { retry: 'never', markDead: true, status: 504, code: 'BACKEND_TIMEOUT' },
+  BODY_TIMEOUT: { retry: 'never', markDead: true, status: 504, code: 'BACKEND_TIMEOUT' },
+  RESPONSE_TRUNCATED: { retry: 'never', markDead: false, status: 502, code: 'RESPONSE_TRUNCATED' },
+  BAD_RESPONSE: { retry: 'never', markDead: false, status: 502, code: 'BAD_RESPONSE' },
+  POOL_CLOSED: { retry: 'never', markDead: false, status: 502, code: 'POOL_CLOSED' },
+  SOCKET_ERROR: { retry: 'never', markDead: false, status: 502, code: 'SOCKET_ERROR' },
 };
 
 /** The failures, for tests and for labelling metrics up front. */
 export const BACKEND_FAILURES = Object.keys(RULES) as BackendFailure[];
 
 // Built once: judging a failure allocates nothing.
-const FRESH = verdicts((r) => r);
+/** An idempotent request, intact. */
+const FRESH = verdicts((r) => ({ ...r, retry: r.retry !== 'never' }));
+/** A request that must not be repeated once the backend may have it (POST, PATCH, ...). */
+const UNSAFE = verdicts((r) => ({ ...r, retry: r.retry === 'always' }));
 /** The request body was partly read: it cannot be sent again. */
 const SPENT = verdicts((r) => ({ ...r, retry: false }));
 /** Part of the answer reached the client: only dropping the connection tells it something went wrong. */
 const STARTED = verdicts((r) => ({ ...r, retry: false, status: null }));
 
-function verdicts(make: (rule: Rule) => Verdict): Record<BackendFailure, Verdict> {
+function verdicts(make: (rule: Rule) => Omit<Verdict, 'retry'> & { retry: boolean }): Record<BackendFailure, Verdict> {
   const out = {} as Record<BackendFailure, Verdict>;
   for (const failure of BACKEND_FAILURES) out[failure] = Object.freeze(make(RULES[failure]));
   return out;
@@ -112,11 +122,28 @@ function verdicts(make: (rule: Rule) => Verdict): Record<BackendFailure, Verdict
 
 /**
  * What a failed attempt means. `answerStarted`: some of the answer was sent
- * to the client; `bodyIntact`: the request (body included) can be sent again.
+ * to the client; `bodyIntact`: the request (body included) can be sent
+ * again; `idempotent`: its method may be repeated (isIdempotent).
  */
-export function judge(failure: BackendFailure, answerStarted: boolean, bodyIntact: boolean): Verdict {
+export function judge(failure: BackendFailure, answerStarted: boolean, bodyIntact: boolean, idempotent: boolean): Verdict {
   if (answerStarted) return STARTED[failure];
-  return bodyIntact ? FRESH[failure] : SPENT[failure];
+  if (!bodyIntact) return SPENT[failure];
+  return idempotent ? FRESH[failure] : UNSAFE[failure];
+}
+
+/** RFC 9110 §9.2.2: methods whose repetition has the effect of one request. */
+export function isIdempotent(method: string): boolean {
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+    case 'OPTIONS':
+    case 'TRACE':
+    case 'PUT':
+    case 'DELETE':
+      return true;
+    default:
+      return false;
+  }
 }
 
 const SOCKET_CODES = new Map<string, BackendFailure>([

@@ -4,6 +4,15 @@
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
+/**
+ * Headers a Connection field can name without effect: the message's framing
+ * and its Host (what the proxy parsed is what it forwards: dropping
+ * Content-Length because `Connection: content-length` said so would let the
+ * body pass as a second request), and the forwarding headers the proxy
+ * itself vouches for.
+ */
+const NOT_NAMEABLE = new Set(['host', 'content-length', 'x-forwarded-for', 'x-real-ip', 'x-forwarded-proto', 'x-forwarded-protocol', 'x-forwarded-port']);
+
 export interface ClientInfo {
   remoteAddress: string;
   localPort: number;
@@ -68,7 +77,7 @@ function connectionTokens(value: string | undefined): Set<string> | null {
 function isHopByHop(lower: string, named: Set<string> | null, keepUpgrade: boolean): boolean {
   if (keepUpgrade && (lower === 'connection' || lower === 'upgrade')) return false;
   if (HOP_BY_HOP.has(lower) || lower.startsWith('proxy-')) return true;
-  return named !== null && named.has(lower) && !(keepUpgrade && lower === 'upgrade');
+  return named !== null && named.has(lower) && !NOT_NAMEABLE.has(lower);
 }
 
 /**
@@ -117,21 +126,31 @@ export function forwardRequestHeaders(rawHeaders: string[], client: ClientInfo, 
   return out;
 }
 
-/** The backend's response headers as a flat list for writeHead, hop-by-hop removed. */
-export function forwardResponseHeaders(raw: string[]): { headers: string[]; retryAfter: boolean } {
+/**
+ * The backend's response headers as a flat list for writeHead: hop-by-hop
+ * removed, and the framing the proxy's own (RFC 9112 §6.3): the backend's
+ * Content-Length is never relayed; `contentLength` (what the parser found, or
+ * -1 when the body runs to a chunked end or the connection's) is sent
+ * instead, and without it the client side frames the body itself (chunked).
+ */
+export function forwardResponseHeaders(raw: string[], contentLength: number): { headers: string[]; retryAfter: boolean } {
   let named: Set<string> | null = null;
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') named = connectionTokens(raw[i + 1]);
+    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') {
+      const tokens = connectionTokens(raw[i + 1]);
+      if (tokens !== null) named = named === null ? tokens : new Set([...named, ...tokens]);
+    }
   }
   const headers: string[] = [];
   let retryAfter = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
-    if (isHopByHop(lower, named, false)) continue;
+    if (lower === 'content-length' || isHopByHop(lower, named, false)) continue;
     if (lower === 'retry-after') retryAfter = true;
     headers.push(name, raw[i + 1]!);
   }
+  if (contentLength >= 0) headers.push('Content-Length', String(contentLength));
   return { headers, retryAfter };
 }
 

@@ -46,6 +46,7 @@ export function resolveRoute(ctx: ProxyContext, host: string, done: (route: Rout
  * request has none.
  */
 export function handleRequest(ctx: ProxyContext, req: ClientRequest, res: ClientResponse, body: Readable | null): void {
+  if (afterLastAnswer(req, res)) return;
   const fields = scanRequestHead(req.rawHeaders);
   const client = new Client(ctx, req, res, fields.debug, fields.hasBody);
   if (ctx.accessLog !== null) logWhenDone(ctx, client);
@@ -76,6 +77,16 @@ export function handleRequest(ctx: ProxyContext, req: ClientRequest, res: Client
     const forwarded = { path: target.path, headers, body: fields.hasBody ? body : null, chunked: fields.chunked };
     new Exchange(ctx, client, { host: target.host, route }, forwarded).start();
   });
+}
+
+/**
+ * node:http reads pipelined requests ahead and hands each over at once, even
+ * when an answer before it will close the connection (a 400 closes it): such
+ * a request is never answered, so it must not reach a backend either.
+ */
+function afterLastAnswer(req: ClientRequest, res: ClientResponse): boolean {
+  const current = (req.socket as { _httpMessage?: ClientResponse | null })._httpMessage;
+  return current != null && current !== res && !current.shouldKeepAlive;
 }
 
 /** The client's side of one request (see ClientSide). */

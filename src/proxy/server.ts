@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import http, { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import http, { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import { isIPv4, isIPv6, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -40,7 +40,20 @@ function attach(server: Server, ctx: ProxyContext): Server {
   server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
     if (!socket.writable || err.code === 'ECONNRESET') return socket.destroy();
     const status = statusForClientError(err.code);
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+    const refusal = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`;
+    // A pipelined request went wrong while the answer to an earlier, complete
+    // request is still on its way: that answer goes out whole, the refusal
+    // after it. (When the request being answered is the one whose body went
+    // wrong, the refusal replaces its answer: closing the connection aborts
+    // its backend request.)
+    const answering = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (answering != null && (answering.headersSent || answering.req.complete)) {
+      const refuse = (): void => void (socket.writable && socket.end(refusal));
+      if (answering.writableFinished) refuse();
+      else answering.once('finish', refuse);
+      return;
+    }
+    socket.end(refusal);
   });
   return server;
 }

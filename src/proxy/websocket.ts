@@ -5,11 +5,12 @@ import type { Duplex } from 'node:stream';
 import { logger } from '../log.js';
 import { pickBackend, type Pick } from './balancer.js';
 import type { Destination } from './exchange.js';
-import { judge, socketFailure, type BackendFailure, type ErrorCode } from './failure.js';
-import { clientAddress, forwardRequestHeaders, requestHeadLines, scanRequestHead } from './headers.js';
+import { isUnhealthyStatus, judge, socketFailure, type BackendFailure, type ErrorCode } from './failure.js';
+import { clientAddress, forwardRequestHeaders, forwardResponseHeaders, requestHeadLines, scanRequestHead } from './headers.js';
 import { requestTarget, resolveRoute } from './request.js';
 import { backendTimeoutMs, retriesFor, type ProxyContext } from './settings.js';
 import { dialBackend, readyEvent } from './upstream/dial.js';
+import { ResponseParser } from './upstream/response-parser.js';
 
 const log = logger('websocket');
 
@@ -20,6 +21,7 @@ const log = logger('websocket');
  */
 export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: Duplex, head: Buffer): void {
   client.on('error', () => client.destroy());
+  client.pause(); // what the client sends next is held until the backend switched protocols
   const fields = scanRequestHead(req.rawHeaders);
   const debug = fields.debug;
   const target = requestTarget(req, fields);
@@ -38,8 +40,8 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: D
     if (route === 'not-loaded') return reject(client, 503, 'NO_CONFIGURATION_YET', debug);
     if (route === null) return reject(client, 400, 'UNKNOWN_HOST', debug);
     if (route.backends.length === 0) return reject(client, 502, 'NO_BACKENDS', debug);
-    const requestHead = requestHeadLines(req.method ?? 'GET', target.path, headers) + '\r\n';
-    new Upgrade(ctx, client, { host: target.host, route }, Buffer.concat([Buffer.from(requestHead, 'latin1'), head]), debug).connect();
+    const requestHead = Buffer.from(requestHeadLines(req.method ?? 'GET', target.path, headers) + '\r\n', 'latin1');
+    new Upgrade(ctx, client, { host: target.host, route }, requestHead, head, debug).connect();
   });
 }
 
@@ -51,8 +53,15 @@ class Upgrade {
     readonly ctx: ProxyContext,
     readonly client: Duplex,
     readonly to: Destination,
-    /** The request head and any bytes the client sent after it: sent again as they are on a retry. */
+    /** The request head as forwarded: sent again as it is on a retry. */
     readonly preamble: Buffer,
+    /**
+     * Bytes the client sent after its head, before any answer: they belong
+     * to the new protocol, so they go to the backend only once it has
+     * switched (101). Sent with the request, a backend that answers 200 would
+     * read them as a second request, unrouted.
+     */
+    readonly early: Buffer,
     readonly debug: boolean,
   ) {}
 
@@ -69,8 +78,8 @@ class Upgrade {
     if (this.client.destroyed) return;
     const { ctx, to } = this;
     // Nothing reached the client yet, and the preamble is kept whole for another backend.
-    const verdict = judge(failure, false, true);
-    if (verdict.markDead) ctx.health.report(to.route, to.host, pick.index);
+    const verdict = judge(failure, false, true, true); // an upgrade is a GET
+    if (verdict.markDead) ctx.health.report(to.route, to.host, pick.index, 'connection');
     log.info('websocket backend failed', { host: to.host, backend: pick.target.url, error: failure, detail: message });
     if (verdict.retry && this.tried.length <= retriesFor(ctx.settings, to.route)) return this.connect();
     if (verdict.status === null) return void this.client.destroy();
@@ -80,18 +89,25 @@ class Upgrade {
 
 const enum Stage {
   Connecting,
-  /** The upgrade request is sent; no byte of the answer yet. */
+  /** The upgrade request is sent; the answer's head is not complete yet. */
   Waiting,
-  /** The backend answered: both sockets are piped until either closes. */
+  /** The backend switched protocols: both sockets are piped until either side is gone. */
   Open,
+  /** The backend answered something else: relayed as an ordinary answer, then the client connection closes. */
+  Answering,
   /** Failed or abandoned: nothing more to decide. */
   Done,
 }
+
+/** The most the answer's head may take before the backend counts as broken. */
+const MAX_ANSWER_HEAD = 64 * 1024;
 
 /** One backend connection for an upgrade: tcpTimeout covers the connect and the wait for the answer, nothing after. */
 class UpgradeAttempt {
   readonly #backend: Socket;
   #stage = Stage.Connecting;
+  /** The answer's bytes until its head is complete. */
+  #head: Buffer | null = null;
 
   constructor(
     private readonly upgrade: Upgrade,
@@ -107,15 +123,15 @@ class UpgradeAttempt {
       this.#stage = Stage.Waiting;
       backend.write(upgrade.preamble);
     });
-    backend.once('data', (first: Buffer) => this.#open(first));
+    backend.on('data', this.#onAnswer);
     backend.once('timeout', () => this.#fail(this.#stage === Stage.Connecting ? 'CONNECT_TIMEOUT' : 'HEADERS_TIMEOUT', 'backend timed out'));
     backend.on('error', (err: NodeJS.ErrnoException) => {
-      if (this.#stage === Stage.Open) upgrade.client.destroy();
+      if (this.#stage === Stage.Open || this.#stage === Stage.Answering) upgrade.client.destroy();
       else this.#fail(socketFailure(err, this.#stage === Stage.Waiting), err.message);
     });
     backend.once('close', () => {
-      if (this.#stage === Stage.Open) upgrade.client.destroy();
-      else this.#fail('UPSTREAM_CLOSED', 'backend closed the connection');
+      if (this.#stage === Stage.Open || this.#stage === Stage.Answering) upgrade.client.destroy();
+      else this.#fail(this.#head === null ? 'UPSTREAM_CLOSED' : 'RESPONSE_TRUNCATED', 'backend closed the connection');
     });
   }
 
@@ -124,24 +140,101 @@ class UpgradeAttempt {
     this.#backend.destroy();
   };
 
-  /** The backend's first byte: from here on the tunnel is the client's, never retried, never timed out. */
-  #open(first: Buffer): void {
+  /** Bytes of the backend's answer, until its head is complete: 101 opens the tunnel, anything else is an answer. */
+  readonly #onAnswer = (data: Buffer): void => {
     if (this.#stage !== Stage.Waiting) return;
+    let bytes = this.#head === null ? data : Buffer.concat([this.#head, data]);
+    for (;;) {
+      const end = bytes.indexOf('\r\n\r\n');
+      if (end === -1) {
+        if (bytes.length > MAX_ANSWER_HEAD) return this.#fail('BAD_RESPONSE', 'answer head larger than 64 KiB');
+        this.#head = bytes;
+        return;
+      }
+      const status = statusOf(bytes);
+      if (status === -1) return this.#fail('BAD_RESPONSE', 'malformed status line');
+      if (status === 101 || status >= 200) {
+        this.#head = bytes;
+        this.#backend.off('data', this.#onAnswer);
+        this.#backend.setTimeout(0); // an open WebSocket may stay quiet for hours; an answer's body is the client's to wait for
+        return status === 101 ? this.#open(bytes) : this.#answer(bytes);
+      }
+      bytes = bytes.subarray(end + 4); // an interim answer (100, 103): the real one follows
+    }
+  };
+
+  /** Switching protocols: from here on the tunnel is the client's, never retried, never timed out. */
+  #open(first: Buffer): void {
     this.#stage = Stage.Open;
     const backend = this.#backend;
     const client = this.upgrade.client;
-    backend.setTimeout(0); // an open WebSocket may stay quiet for hours
     client.write(first);
+    if (this.upgrade.early.length > 0) backend.write(this.upgrade.early);
     backend.pipe(client).pipe(backend);
   }
 
+  /**
+   * Not 101: an ordinary answer (a 401, a 404, a 426...). It is relayed as one,
+   * framed by the proxy, and the client connection closes after it: it never
+   * becomes a tunnel, so no request after it can reach this backend unrouted.
+   */
+  #answer(bytes: Buffer): void {
+    this.#stage = Stage.Answering;
+    const { ctx, to, client } = this.upgrade;
+    const backend = this.#backend;
+    const parser = new ResponseParser({
+      onHead: (head) => {
+        const { headers, retryAfter } = forwardResponseHeaders(head.headers, head.contentLength);
+        if (isUnhealthyStatus(head.status, retryAfter, ctx.settings)) ctx.health.report(to.route, to.host, this.pick.index, 'answer');
+        client.write(responseHead(head.status, head.statusText, headers));
+      },
+      onBody: (chunk) => void client.write(chunk),
+      onComplete: () => {
+        client.end();
+        backend.destroy();
+      },
+    });
+    parser.expect(false);
+    const feed = (data: Buffer): void => {
+      try {
+        parser.execute(data);
+      } catch (err) {
+        log.info('websocket backend answer cannot be relayed', { host: to.host, backend: this.pick.target.url, error: (err as Error).message });
+        client.destroy();
+        backend.destroy();
+      }
+    };
+    backend.on('data', feed);
+    backend.once('end', () => {
+      try {
+        parser.end();
+      } catch {
+        client.destroy(); // cut short
+      }
+    });
+    feed(bytes);
+  }
+
   #fail(failure: BackendFailure, message: string): void {
-    if (this.#stage === Stage.Open || this.#stage === Stage.Done) return;
+    if (this.#stage === Stage.Open || this.#stage === Stage.Answering || this.#stage === Stage.Done) return;
     this.#stage = Stage.Done;
     this.upgrade.client.off('close', this.#abandon);
     this.#backend.destroy();
     this.upgrade.failed(this.pick, failure, message);
   }
+}
+
+/** The status of an answer head ("HTTP/1.1 101 Switching Protocols"), or -1 when it is not one. */
+function statusOf(head: Buffer): number {
+  const m = /^HTTP\/1\.[01] (\d{3})(?: |\r)/.exec(head.toString('latin1', 0, Math.min(head.length, 32)));
+  return m === null ? -1 : Number(m[1]);
+}
+
+/** A relayed answer's head: the proxy's framing (Content-Length when known, else until close) and Connection: close. */
+function responseHead(status: number, statusText: string, headers: string[]): string {
+  let head = `HTTP/1.1 ${status} ${statusText || STATUS_CODES[status] || ''}\r\n`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return head + 'Connection: close\r\n\r\n';
 }
 
 function reject(client: Duplex, status: number, code: ErrorCode, debug: boolean): void {

@@ -172,6 +172,18 @@ describe('admin API', () => {
     assert.equal(fromConfig.status, 0, `the config's token is used: ${shown(fromConfig)}`);
   });
 
+  test('without a token, only requests addressed to an IP literal or localhost are answered (a DNS-rebinding page names its own domain)', async () => {
+    for (const host of [`127.0.0.1:${main.adminPort}`, `localhost:${main.adminPort}`, 'localhost', `[::1]:${main.adminPort}`]) {
+      const res = await request({ port: main.adminPort, host, path: '/status' });
+      assert.equal(res.status, 200, `Host: ${host}`);
+    }
+    for (const host of [`rebind.attacker.example:${main.adminPort}`, 'attacker.example', '']) {
+      const res = await request({ port: main.adminPort, host, path: '/status' });
+      assert.equal(res.status, 421, `Host: ${host}`);
+      assert.doesNotMatch(res.text, /"sources"/, 'nothing of the status');
+    }
+  });
+
   for (const precedence of ['redis', 'file'] as const) {
     test(`a host in both the file and Redis is served from ${precedence} under precedence "${precedence}"`, async () => {
       await redis.cmd('DEL', 'frontend:both.test');

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { BackendTarget } from '../../src/frontends/backend.js';
 import { parseBackend } from '../../src/frontends/backend.js';
-import { BACKEND_FAILURES, isUnhealthyStatus, judge, socketFailure, type BackendFailure } from '../../src/proxy/failure.js';
+import { BACKEND_FAILURES, isIdempotent, isUnhealthyStatus, judge, socketFailure, type BackendFailure } from '../../src/proxy/failure.js';
 import { backendSocketOptions } from '../../src/proxy/upstream/dial.js';
 
 describe('socket errors map to a finite set of failures', () => {
@@ -45,7 +45,7 @@ describe('socket errors map to a finite set of failures', () => {
 });
 
 describe('the verdict on a failed attempt', () => {
-  const fresh = (f: BackendFailure) => judge(f, false, true);
+  const fresh = (f: BackendFailure) => judge(f, false, true, true);
 
   test('refused, unreachable, unresolved: retry elsewhere and mark dead; 502 when none is left', () => {
     for (const f of ['CONNECT_REFUSED', 'HOST_UNREACHABLE', 'DNS_FAILURE'] as const) {
@@ -57,10 +57,23 @@ describe('the verdict on a failed attempt', () => {
     assert.deepEqual({ ...fresh('CONNECT_TIMEOUT') }, { retry: true, markDead: true, status: 504, code: 'BACKEND_TIMEOUT' });
   });
 
-  test('a connection reset or closed before any answer: retry, never mark', () => {
+  test('a connection reset or closed before any answer: an idempotent request is retried, never marked', () => {
     for (const f of ['CONNECTION_RESET', 'UPSTREAM_CLOSED'] as const) {
       assert.deepEqual({ ...fresh(f) }, { retry: true, markDead: false, status: 502, code: 'BACKEND_UNAVAILABLE' }, f);
     }
+  });
+
+  test('a POST (not idempotent) is retried only when it never reached a backend', () => {
+    const post = (f: BackendFailure) => judge(f, false, true, false);
+    for (const f of ['CONNECT_REFUSED', 'HOST_UNREACHABLE', 'DNS_FAILURE', 'CONNECT_TIMEOUT', 'TLS_FAILURE'] as const) assert.equal(post(f).retry, true, f);
+    for (const f of ['CONNECTION_RESET', 'UPSTREAM_CLOSED'] as const) {
+      assert.deepEqual({ ...post(f) }, { retry: false, markDead: false, status: 502, code: 'BACKEND_UNAVAILABLE' }, f);
+    }
+  });
+
+  test('idempotent methods are those of RFC 9110 §9.2.2', () => {
+    for (const m of ['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']) assert.ok(isIdempotent(m), m);
+    for (const m of ['POST', 'PATCH', 'CONNECT', 'PROPFIND', 'get']) assert.ok(!isIdempotent(m), m);
   });
 
   test('a TLS failure: retry elsewhere (nothing was sent), never mark (trust is this instance\'s, marks are shared)', () => {
@@ -81,7 +94,7 @@ describe('the verdict on a failed attempt', () => {
 
   test('once the answer started, nothing is retried and the client connection is dropped (no status); marking is unchanged', () => {
     for (const f of BACKEND_FAILURES) {
-      const v = judge(f, true, true);
+      const v = judge(f, true, true, true);
       assert.equal(v.retry, false, f);
       assert.equal(v.status, null, f);
       assert.equal(v.markDead, fresh(f).markDead, f);
@@ -90,15 +103,15 @@ describe('the verdict on a failed attempt', () => {
 
   test('a request body partly sent cannot be sent again: no retry, the status of the failure', () => {
     for (const f of BACKEND_FAILURES) {
-      const v = judge(f, false, false);
+      const v = judge(f, false, false, true);
       assert.equal(v.retry, false, f);
       assert.deepEqual([v.status, v.code, v.markDead], [fresh(f).status, fresh(f).code, fresh(f).markDead], f);
     }
   });
 
   test('judging allocates nothing: the same verdict object each time', () => {
-    assert.equal(judge('CONNECT_REFUSED', false, true), judge('CONNECT_REFUSED', false, true));
-    assert.ok(Object.isFrozen(judge('CONNECT_REFUSED', false, true)));
+    assert.equal(judge('CONNECT_REFUSED', false, true, false), judge('CONNECT_REFUSED', false, true, false));
+    assert.ok(Object.isFrozen(judge('CONNECT_REFUSED', false, true, false)));
   });
 });
 

@@ -14,6 +14,12 @@ export interface ResponseHead {
   headers: string[];
   /** The backend allows another request on this connection after this one. */
   keepAlive: boolean;
+  /**
+   * The Content-Length to relay: the body's length as parsed (for a HEAD or
+   * 304 answer, the length it declares), or -1 when the body ends with its
+   * chunked framing or the connection (the client side then frames it).
+   */
+  contentLength: number;
 }
 
 export interface ResponseSink {
@@ -39,6 +45,8 @@ const enum State {
 
 const HEAD_END = Buffer.from('\r\n\r\n');
 const MAX_HEAD = 64 * 1024;
+/** Interim answers (100, 103) allowed before the real one: a backend must not keep a request busy forever with them. */
+const MAX_INTERIM = 16;
 const CR = 13;
 const LF = 10;
 
@@ -73,6 +81,8 @@ export class ResponseParser {
   #remaining = 0;
   #chunkDigits = 0;
   #trailerLine = 0;
+  #trailerBytes = 0;
+  #interim = 0;
   /** Bytes arrived after the response ended: the connection is out of step and cannot be reused. */
   extraData = false;
   /** Some byte of the current response arrived. */
@@ -85,6 +95,7 @@ export class ResponseParser {
     this.#state = State.Head;
     this.#noBody = headRequest;
     this.#partial = null;
+    this.#interim = 0;
     this.started = false;
     this.extraData = false;
   }
@@ -169,14 +180,13 @@ export class ResponseParser {
     // "HTTP/1.1 200 OK": version, then a three-digit status, then an optional reason.
     if (!statusLine.startsWith('HTTP/1.') || statusLine.length < 12 || statusLine.charCodeAt(8) !== 32) fail('malformed status line');
     const minor = statusLine.charCodeAt(7) - 48;
-    const status = Number(statusLine.slice(9, 12));
-    if ((minor !== 0 && minor !== 1) || !Number.isInteger(status) || status < 100 || (statusLine.length > 12 && statusLine.charCodeAt(12) !== 32)) {
+    const status = decimal(statusLine.slice(9, 12)); // three digits: "2e2" or " 20" are not a status
+    if ((minor !== 0 && minor !== 1) || status < 100 || status > 999 || (statusLine.length > 12 && statusLine.charCodeAt(12) !== 32)) {
       fail('malformed status line');
     }
     const headers: string[] = [];
     let length = -1;
     let chunked = false;
-    let coded = false;
     let close = minor === 0;
     for (let start = eol + 2; start < text.length; start = eol + 2) {
       eol = text.indexOf('\r\n', start);
@@ -208,8 +218,10 @@ export class ResponseParser {
           break;
         case 17:
           if (name.toLowerCase() === 'transfer-encoding') {
-            coded = true;
-            chunked = value.toLowerCase().split(',').pop()!.trim() === 'chunked';
+            // Only "chunked" can be relayed: another coding would have to be decoded, or passed on
+            // with a Transfer-Encoding the client side does not write (RFC 9112 §6.1).
+            if (chunked || value.toLowerCase() !== 'chunked') fail(`transfer coding "${value}" cannot be relayed`);
+            chunked = true;
           }
           break;
       }
@@ -217,29 +229,29 @@ export class ResponseParser {
     const statusText = statusLine.length > 13 ? statusLine.slice(13) : '';
     if (status < 200) {
       if (status === 101) fail('unexpected 101 Switching Protocols');
+      if (++this.#interim > MAX_INTERIM) fail(`more than ${MAX_INTERIM} interim answers`);
       this.#state = State.Head; // an interim answer (100, 103): the real one follows
       return;
     }
     // A response with both framings is a smuggling risk: follow Transfer-Encoding, then close (RFC 9112 §6.3).
-    if (coded && length !== -1) close = true;
-    if (this.#noBody || status === 204 || status === 304) this.#state = State.Done;
-    else if (coded) {
-      if (chunked) {
-        this.#state = State.ChunkSize;
-        this.#remaining = 0;
-        this.#chunkDigits = 0;
-      } else {
-        this.#state = State.UntilClose;
-        close = true;
-      }
+    if (chunked && length !== -1) close = true;
+    let contentLength = -1;
+    if (this.#noBody || status === 204 || status === 304) {
+      this.#state = State.Done;
+      if (status !== 204 && !chunked) contentLength = length; // what a GET would get: relayed as declared
+    } else if (chunked) {
+      this.#state = State.ChunkSize;
+      this.#remaining = 0;
+      this.#chunkDigits = 0;
     } else if (length >= 0) {
       this.#remaining = length;
       this.#state = length === 0 ? State.Done : State.Length;
+      contentLength = length;
     } else {
       this.#state = State.UntilClose;
       close = true;
     }
-    this.sink.onHead({ status, statusText, headers, keepAlive: !close });
+    this.sink.onHead({ status, statusText, headers, keepAlive: !close, contentLength });
     if (this.#state === State.Done) this.sink.onComplete();
   }
 
@@ -270,6 +282,7 @@ export class ResponseParser {
           if (this.#remaining === 0) {
             this.#state = State.Trailers;
             this.#trailerLine = 0;
+            this.#trailerBytes = 0;
             continue;
           }
           this.#state = State.ChunkData;
@@ -293,7 +306,8 @@ export class ResponseParser {
             }
             this.#trailerLine = 0;
           } else if (c !== CR) {
-            if (++this.#trailerLine > MAX_HEAD) fail('trailer section too large');
+            this.#trailerLine++;
+            if (++this.#trailerBytes > MAX_HEAD) fail('trailer section too large');
           }
           continue;
         default:
