@@ -158,4 +158,42 @@ describe('ResponseParser', () => {
     assert.equal(out.body, '012');
     assert.equal(out.complete, 3);
   });
+
+  it('the length to relay: the parsed length, the declared one for HEAD and 304, none for chunked or until-close bodies and 204', () => {
+    const lengthOf = (wire: string, head = false): number => {
+      const { p, out } = parser();
+      p.expect(head);
+      p.execute(Buffer.from(wire, 'latin1'));
+      return out.heads[0]!.contentLength;
+    };
+    assert.equal(lengthOf('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello'), 5);
+    assert.equal(lengthOf('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n', true), 5);
+    assert.equal(lengthOf('HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n'), 9);
+    assert.equal(lengthOf('HTTP/1.1 204 No Content\r\nContent-Length: 9\r\n\r\n'), -1);
+    assert.equal(lengthOf('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'), -1);
+    assert.equal(lengthOf('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n'), -1, 'chunked wins; its Content-Length is never relayed');
+    assert.equal(lengthOf('HTTP/1.1 200 OK\r\n\r\n'), -1);
+  });
+
+  it('refuses what cannot be relayed faithfully: a status that is not three digits, a coding other than chunked, two codings, endless interim answers or trailers', () => {
+    const refused = [
+      'HTTP/1.1 2e2 OK\r\n\r\n',
+      'HTTP/1.1 20 OK\r\n\r\n',
+      'HTTP/1.1 +20 OK\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n',
+      'HTTP/1.1 100 Continue\r\n\r\n'.repeat(17) + 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n' + 'X-T: aaaaaaaaaaaaaaaa\r\n'.repeat(4000) + '\r\n',
+    ];
+    for (const wire of refused) {
+      const { p } = parser();
+      p.expect(false);
+      assert.throws(() => p.execute(Buffer.from(wire, 'latin1')), ResponseParseError, JSON.stringify(wire.slice(0, 60)));
+    }
+    const { p, out } = parser();
+    p.expect(false);
+    p.execute(Buffer.from('HTTP/1.1 100 Continue\r\n\r\n'.repeat(16) + 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n', 'latin1'));
+    assert.equal(out.heads[0]?.status, 200, '16 interim answers are still fine');
+  });
 });
