@@ -17,6 +17,10 @@ const OneOrMany = <T extends TSchema>(item: T, description: string) =>
   Type.Union([item, Type.Array(item)], { description });
 
 const Address = Type.String({ minLength: 1, description: 'An IPv4 or IPv6 address (or host name) to listen on.' });
+const ProxyProtocol = Type.Boolean({
+  description:
+    'Every connection starts with a PROXY protocol header (v1 or v2, as HAProxy, AWS NLB and others send) naming the client, and comes from a peer in server.trustedProxies; otherwise it is closed (default false).',
+});
 
 export const ServerSchema = Type.Object(
   {
@@ -40,6 +44,12 @@ export const ServerSchema = Type.Object(
     workerMemoryLimit: Type.Optional(Type.Integer({ minimum: 0, description: 'MiB of RSS above which a worker drains and is replaced; 0 disables (default 512).' })),
     memoryCheckInterval: Type.Optional(Seconds('Seconds between worker memory checks (default 10).')),
     drainTimeout: Type.Optional(Type.Number({ minimum: 0, description: 'Seconds a draining worker waits for in-flight requests (default 30).' })),
+    trustedProxies: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, description: 'An IP address, a CIDR ("10.0.0.0/8", "fd00::/8"), or "loopback", "private" (RFC 1918, RFC 4193, link-local) or "all".' }), {
+        description:
+          'Peers whose X-Forwarded-* and X-Real-IP headers are kept and whose X-Debug is honoured; any other peer\'s are replaced by the proxy\'s own. Also the peers allowed to send a PROXY header. Default ["loopback", "private"]; ["all"] is Hipache\'s behaviour.',
+      }),
+    ),
     port: Type.Optional(Port('Pre-0.4 style: HTTP port. Use http.port instead.')),
     address: Type.Optional(OneOrMany(Address, 'Pre-0.4 style: IPv4 address(es) to listen on. Use http.bind instead.')),
     address6: Type.Optional(OneOrMany(Address, 'Pre-0.4 style: IPv6 address(es) to listen on. Use http.bind instead.')),
@@ -62,6 +72,7 @@ export const HttpSchema = Type.Object(
   {
     port: Type.Optional(Port('Port to listen on (default 80).')),
     bind: Type.Optional(OneOrMany(Address, 'Address(es) to listen on (default "0.0.0.0"); an empty list disables the listener.')),
+    proxyProtocol: Type.Optional(ProxyProtocol),
   },
   { additionalProperties: false },
 );
@@ -73,6 +84,7 @@ export const HttpsSchema = Type.Object(
     key: Type.Optional(Path('Private key file (PEM), relative to the config file. Required when the listener is enabled.')),
     cert: Type.Optional(Path('Certificate file (PEM), relative to the config file. Required when the listener is enabled.')),
     ca: Type.Optional(OneOrMany(Path('CA file (PEM).'), 'CA certificate file(s), relative to the config file.')),
+    proxyProtocol: Type.Optional(ProxyProtocol),
   },
   { additionalProperties: false },
 );

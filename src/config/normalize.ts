@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import type { ConfigFile, SentinelSection, ServerSection } from '../../schema/config.schema.js';
 import { ConfigError, problem } from './errors.js';
 import { checkHostPort, checkRedisUrl, DEFAULT_SENTINEL_PORT, redisEndpoint } from './redis-url.js';
+import { DEFAULT_TRUSTED_PROXIES, parseTrustEntry, TRUST_ENTRY_EXPECTED } from './trusted-proxies.js';
 import type {
   AdminConfig,
   FileSourceConfig,
@@ -101,7 +102,16 @@ function normalizeServer(s: ServerSection, ctx: Context): ServerConfig {
     workerMemoryLimitMiB: s.workerMemoryLimit ?? 512,
     memoryCheckInterval: s.memoryCheckInterval ?? 10,
     drainTimeout: s.drainTimeout ?? 30,
+    trustedProxies: trustedProxies(s.trustedProxies, ctx),
   };
+}
+
+function trustedProxies(entries: string[] | undefined, ctx: Context): string[] {
+  if (entries === undefined) return [...DEFAULT_TRUSTED_PROXIES];
+  entries.forEach((entry, i) => {
+    if (parseTrustEntry(entry) === null) ctx.report(`/server/trustedProxies/${i}`, `${TRUST_ENTRY_EXPECTED} (got ${JSON.stringify(entry)})`);
+  });
+  return [...entries];
 }
 
 function normalizeHttp(raw: ConfigFile, httpsEnabled: boolean, ctx: Context): ListenConfig | null {
@@ -109,7 +119,7 @@ function normalizeHttp(raw: ConfigFile, httpsEnabled: boolean, ctx: Context): Li
   const legacy = LEGACY_HTTP_KEYS.filter((k) => server[k] !== undefined);
   if (raw.http !== undefined) {
     for (const k of legacy) ctx.report(`/server/${k}`, 'cannot be combined with "http" (use http.port and http.bind)');
-    return raw.http === null ? null : listener(raw.http.port ?? DEFAULT_HTTP_PORT, raw.http.bind);
+    return raw.http === null ? null : listener(raw.http.port ?? DEFAULT_HTTP_PORT, raw.http.bind, raw.http.proxyProtocol);
   }
   // Pre-0.4 Hipache always served HTTP (port 80 by default), next to HTTPS if any;
   // otherwise HTTP is the fallback when no HTTPS listener is configured.
@@ -123,7 +133,7 @@ function normalizeHttps(raw: ConfigFile, ctx: Context): HttpsListenConfig | null
   const legacy = raw.server?.https;
   if (raw.https != null) {
     if (legacy !== undefined) ctx.report('/server/https', 'cannot be combined with "https"');
-    return tlsListener('/https', listener(raw.https.port ?? DEFAULT_HTTPS_PORT, raw.https.bind), raw.https, ctx);
+    return tlsListener('/https', listener(raw.https.port ?? DEFAULT_HTTPS_PORT, raw.https.bind, raw.https.proxyProtocol), raw.https, ctx);
   }
   if (legacy !== undefined) {
     // Pre-0.4 HTTPS listened on the same addresses as HTTP.
@@ -149,9 +159,9 @@ function tlsListener(
 }
 
 /** An empty bind list turns the listener off (Hipache's way of disabling HTTPS). */
-function listener(port: number, bind: string | string[] | undefined): ListenConfig | null {
+function listener(port: number, bind: string | string[] | undefined, proxyProtocol = false): ListenConfig | null {
   const addresses = bind === undefined ? DEFAULT_BIND : [...new Set(toList(bind))];
-  return addresses.length === 0 ? null : { port, bind: addresses };
+  return addresses.length === 0 ? null : { port, bind: addresses, proxyProtocol };
 }
 
 function legacyBind(server: ServerSection): string[] | undefined {

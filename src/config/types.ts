@@ -80,6 +80,8 @@ export interface FileSourceConfig {
 export interface ListenConfig {
   port: number;
   bind: string[];
+  /** Each connection starts with a PROXY header (v1 or v2) naming the client; it comes from a trusted proxy. */
+  proxyProtocol: boolean;
 }
 
 export interface HttpsListenConfig extends ListenConfig {
@@ -109,6 +111,8 @@ export interface ServerConfig {
   memoryCheckInterval: number;
   /** Seconds a draining worker (or a SIGTERM'd master) waits for in-flight requests. */
   drainTimeout: number;
+  /** Words ("loopback", "private", "all"), addresses and CIDRs whose X-Forwarded-* and X-Real-IP are believed. */
+  trustedProxies: string[];
 }
 
 export interface AdminConfig {

@@ -1,6 +1,6 @@
 // Header passes between client and backend (RFC 9110 §7.6.1): hop-by-hop
 // headers are connection-scoped and never forwarded; X-Forwarded-* are added
-// only when the client did not send them.
+// only when the client did not send them, and replace an untrusted peer's.
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
@@ -13,10 +13,17 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te'
  */
 const NOT_NAMEABLE = new Set(['host', 'content-length', 'x-forwarded-for', 'x-real-ip', 'x-forwarded-proto', 'x-forwarded-protocol', 'x-forwarded-port']);
 
+/** The client of a connection, known once it is accepted (client-identity.ts). */
 export interface ClientInfo {
+  /** The client's address: the TCP peer, or the PROXY header's source; IPv4-mapped IPv6 shown as IPv4. */
   remoteAddress: string;
   localPort: number;
   secure: boolean;
+  /**
+   * The address is in server.trustedProxies: the X-Forwarded-* and X-Real-IP
+   * it sends are kept as they are (SPEC §6), and X-Debug is honoured.
+   */
+  trusted: boolean;
 }
 
 /** The request header fields the proxy acts on, read in one pass over the raw list. */
@@ -84,7 +91,9 @@ function isHopByHop(lower: string, named: Set<string> | null, keepUpgrade: boole
  * The flat [name, value, ...] list sent to the backend, or null when the
  * request's body framing is ambiguous (RFC 9112 §6.3: Content-Length with
  * Transfer-Encoding, two Content-Lengths, a coding other than chunked): such
- * a request must never reach a backend. `hostOverride`
+ * a request must never reach a backend. An untrusted client's X-Forwarded-*,
+ * X-Real-IP and Forwarded are dropped; a trusted one's are kept, not appended
+ * to (SPEC §6). The missing X-Forwarded-* are added. `hostOverride`
  * replaces Host for an absolute-form target. `upgrade` keeps Connection and
  * Upgrade for a WebSocket handshake.
  */
@@ -103,6 +112,7 @@ export function forwardRequestHeaders(rawHeaders: string[], client: ClientInfo, 
     }
     if (isHopByHop(lower, named, upgrade) || lower === 'expect') continue;
     if (lower === 'host' && hostOverride !== null) continue;
+    if (!client.trusted && isClientIdentityHeader(lower)) continue; // replaced by the proxy's own below
     switch (lower) {
       case 'x-forwarded-for': xff = true; break;
       case 'x-real-ip': realIp = true; break;
@@ -124,6 +134,15 @@ export function forwardRequestHeaders(rawHeaders: string[], client: ClientInfo, 
   if (!protocol) out.push('X-Forwarded-Protocol', scheme);
   if (!port) out.push('X-Forwarded-Port', String(client.localPort));
   return out;
+}
+
+/**
+ * Headers that tell a backend who the client is: all X-Forwarded-* (-Host
+ * and -Prefix too, which a backend may build URLs from), X-Real-IP and RFC
+ * 7239 Forwarded. An untrusted peer's would be forged: none is forwarded.
+ */
+function isClientIdentityHeader(lower: string): boolean {
+  return lower.startsWith('x-forwarded-') || lower === 'x-real-ip' || lower === 'forwarded';
 }
 
 /**

@@ -3,9 +3,10 @@ import type { Readable } from 'node:stream';
 import { normalizeHost, splitAbsoluteTarget } from '../frontends/host.js';
 import type { Route } from '../routing/table.js';
 import type { ClientRequest, ClientResponse } from './client.js';
+import { connectionClient } from './client-identity.js';
 import { Exchange, type ClientSide } from './exchange.js';
 import type { ErrorCode } from './failure.js';
-import { clientAddress, forwardRequestHeaders, scanRequestHead, type RequestHeadFields } from './headers.js';
+import { forwardRequestHeaders, scanRequestHead, type RequestHeadFields } from './headers.js';
 import type { ProxyContext } from './settings.js';
 
 export interface Target {
@@ -48,8 +49,10 @@ export function resolveRoute(ctx: ProxyContext, host: string, done: (route: Rout
 export function handleRequest(ctx: ProxyContext, req: ClientRequest, res: ClientResponse, body: Readable | null): void {
   if (afterLastAnswer(req, res)) return;
   const fields = scanRequestHead(req.rawHeaders);
-  const client = new Client(ctx, req, res, fields.debug, fields.hasBody);
-  if (ctx.accessLog !== null) logWhenDone(ctx, client);
+  const from = connectionClient(req.socket);
+  // X-Debug from an untrusted client is as if not sent: its headers reveal backend addresses.
+  const client = new Client(ctx, req, res, fields.debug && from.trusted, fields.hasBody);
+  if (ctx.accessLog !== null) logWhenDone(ctx, client, from.remoteAddress);
   const target = requestTarget(req, fields);
   if (target === null) return client.fail(400, 'MISSING_OR_INVALID_HOST');
   if (target.host === '__ping__') {
@@ -58,11 +61,9 @@ export function handleRequest(ctx: ProxyContext, req: ClientRequest, res: Client
     client.bytes = 2;
     return;
   }
-  const socket = req.socket;
-  const secure = socket.encrypted === true;
   const headers = forwardRequestHeaders(
     req.rawHeaders,
-    { remoteAddress: clientAddress(socket.remoteAddress), localPort: socket.localPort ?? 0, secure },
+    from,
     fields.connection,
     target.hostOverride,
     false,
@@ -130,10 +131,8 @@ export function sendError(ctx: ProxyContext, req: ClientRequest, res: ClientResp
   return body.length;
 }
 
-function logWhenDone(ctx: ProxyContext, client: Client): void {
+function logWhenDone(ctx: ProxyContext, client: Client, remoteAddress: string): void {
   const { req, res } = client;
-  // Read now: req.socket is null once the request is destroyed.
-  const remoteAddress = clientAddress(req.socket.remoteAddress);
   res.once('close', () => {
     ctx.accessLog!.write({
       remoteAddress,

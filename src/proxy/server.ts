@@ -5,9 +5,11 @@ import { isIPv4, isIPv6, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SwitchyardConfig } from '../config/types.js';
 import { logger } from '../log.js';
+import { identifyClients } from './client-identity.js';
 import { FastConnection, FastFront, type Handoff } from './front/connection.js';
 import { handleRequest } from './request.js';
 import type { ProxyContext } from './settings.js';
+import { TrustedProxies } from './trust.js';
 import { handleUpgrade } from './websocket.js';
 
 const log = logger('server');
@@ -118,16 +120,22 @@ export async function listen(config: SwitchyardConfig, ctx: ProxyContext): Promi
   const plans: { server: Server; bind: string; port: number; secure: boolean; fast: FastFront | null }[] = [];
   // "::" is dual-stack by default and would collide with an IPv4 bind on the same port.
   const ipv6Only = (bind: string, all: string[]) => isIPv6(bind) && all.some((b) => isIPv4(b));
+  const trust = TrustedProxies.compile(config.server.trustedProxies);
+  const identity = (secure: boolean, proxyProtocol: boolean) => ({ secure, proxyProtocol, trust, headerTimeoutMs: config.server.headersTimeout * 1000 });
   if (config.http !== null) {
     for (const bind of config.http.bind) {
       const server = attach(http.createServer(serverOptions(config)), ctx);
-      plans.push({ server, bind, port: config.http.port, secure: false, fast: FAST_FRONT ? serveFast(server, ctx) : null });
+      const fast = FAST_FRONT ? serveFast(server, ctx) : null;
+      identifyClients(server, identity(false, config.http.proxyProtocol));
+      plans.push({ server, bind, port: config.http.port, secure: false, fast });
     }
   }
   if (config.https !== null) {
     const tlsOptions = { key: readFileSync(config.https.key), cert: readFileSync(config.https.cert), ...(config.https.ca ? { ca: config.https.ca.map((f) => readFileSync(f)) } : {}) };
     for (const bind of config.https.bind) {
-      plans.push({ server: attach(https.createServer({ ...serverOptions(config), ...tlsOptions }), ctx), bind, port: config.https.port, secure: true, fast: null });
+      const server = attach(https.createServer({ ...serverOptions(config), ...tlsOptions }), ctx);
+      identifyClients(server, identity(true, config.https.proxyProtocol));
+      plans.push({ server, bind, port: config.https.port, secure: true, fast: null });
     }
   }
   return Promise.all(

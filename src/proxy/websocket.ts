@@ -1,12 +1,12 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { logger } from '../log.js';
 import { pickBackend, type Pick } from './balancer.js';
+import { connectionClient } from './client-identity.js';
 import type { Destination } from './exchange.js';
 import { isUnhealthyStatus, judge, socketFailure, type BackendFailure, type ErrorCode } from './failure.js';
-import { clientAddress, forwardRequestHeaders, forwardResponseHeaders, requestHeadLines, scanRequestHead } from './headers.js';
+import { forwardRequestHeaders, forwardResponseHeaders, requestHeadLines, scanRequestHead } from './headers.js';
 import { requestTarget, resolveRoute } from './request.js';
 import { backendTimeoutMs, retriesFor, type ProxyContext } from './settings.js';
 import { dialBackend, readyEvent } from './upstream/dial.js';
@@ -23,14 +23,14 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: D
   client.on('error', () => client.destroy());
   client.pause(); // what the client sends next is held until the backend switched protocols
   const fields = scanRequestHead(req.rawHeaders);
-  const debug = fields.debug;
+  const from = connectionClient(req.socket);
+  const debug = fields.debug && from.trusted; // as for a request: an untrusted client's X-Debug is ignored
   const target = requestTarget(req, fields);
   if (target === null) return reject(client, 400, 'MISSING_OR_INVALID_HOST', debug);
   if (target.host === '__ping__') return reject(client, 400, 'UNKNOWN_HOST', debug);
-  const socket = req.socket as Socket;
   const headers = forwardRequestHeaders(
     req.rawHeaders,
-    { remoteAddress: clientAddress(socket.remoteAddress), localPort: socket.localPort ?? 0, secure: (socket as TLSSocket).encrypted === true },
+    from,
     fields.connection,
     target.hostOverride,
     true,

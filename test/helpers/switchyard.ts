@@ -43,6 +43,8 @@ export interface StartSwitchyardOptions {
   timeoutMs?: number;
   /** Do not pass `--config` at all (then `args` is the whole command line). */
   noConfigFlag?: boolean;
+  /** Whether the proxy answers yet (default isReady: `Host: __ping__` on the HTTP port gets 200 `ok`). */
+  ready?: (port: number, address: string) => Promise<boolean>;
   scope?: CleanupScope;
 }
 
@@ -120,7 +122,7 @@ export async function startSwitchyard(
     await waitFor(
       async () => {
         if (proc.hasExited()) throw new ExitedEarly(await proc.exited);
-        return isReady(port, address);
+        return (opts.ready ?? isReady)(port, address);
       },
       { timeoutMs, intervalMs: 50, message: `switchyard answering __ping__ on ${address}:${port}` },
     );

@@ -36,7 +36,7 @@ function configError(fn: () => unknown): ConfigError {
 const DEFAULT_SERVER = {
   accessLog: null, workers: 1, maxSockets: 100, tcpTimeout: 30, deadBackendTTL: 30, retryOnError: 3,
   deadBackendOn500: true, httpKeepAlive: true, staticDir: null, debug: false, headersTimeout: 10,
-  workerMemoryLimitMiB: 512, memoryCheckInterval: 10, drainTimeout: 30,
+  workerMemoryLimitMiB: 512, memoryCheckInterval: 10, drainTimeout: 30, trustedProxies: ['loopback', 'private'],
 };
 
 describe('config generations', () => {
@@ -53,8 +53,8 @@ describe('config generations', () => {
     }));
     const config = loadConfigFile(file);
     assert.deepEqual(config.server, { ...DEFAULT_SERVER, accessLog: '/var/log/switchyard/access.log', workers: 2, httpKeepAlive: false });
-    assert.deepEqual(config.http, { port: 80, bind: ['127.0.0.1', '::1'] });
-    assert.deepEqual(config.https, { port: 443, bind: ['127.0.0.1'], key: join(dir, 'k.pem'), cert: join(dir, 'c.pem') });
+    assert.deepEqual(config.http, { port: 80, bind: ['127.0.0.1', '::1'], proxyProtocol: false });
+    assert.deepEqual(config.https, { port: 443, bind: ['127.0.0.1'], key: join(dir, 'k.pem'), cert: join(dir, 'c.pem'), proxyProtocol: false });
     const endpoint = { host: '127.0.0.1', port: 6379, db: 0, password: 'password', prefix: 'prefix:', display: 'redis://:***@127.0.0.1:6379/0#prefix:' };
     assert.deepEqual(config.redis, { read: endpoint, write: endpoint, tracking: 'auto', syncTimeoutMs: 250, readYourWrites: true });
     assert.equal(config.user, 'www-data');
@@ -70,8 +70,8 @@ describe('config generations', () => {
     }));
     const config = loadConfigFile(join(dir, 'config.json'));
     assert.equal(config.server.workers, 3);
-    assert.deepEqual(config.http, { port: 8080, bind: ['127.0.0.1', '::1'] });
-    assert.deepEqual(config.https, { port: 8443, bind: ['127.0.0.1', '::1'], key: join(dir, 'ssl/k.pem'), cert: join(dir, 'ssl/c.pem') });
+    assert.deepEqual(config.http, { port: 8080, bind: ['127.0.0.1', '::1'], proxyProtocol: false });
+    assert.deepEqual(config.https, { port: 8443, bind: ['127.0.0.1', '::1'], key: join(dir, 'ssl/k.pem'), cert: join(dir, 'ssl/c.pem'), proxyProtocol: false });
     assert.deepEqual(config.redis?.read, { host: '10.0.0.1', port: 6380, db: 2, password: 'pw', prefix: '', display: 'redis://:***@10.0.0.1:6380/2' });
     assert.deepEqual(config.redis?.write, { host: '10.0.0.2', port: 6379, db: 2, password: 'mpw', prefix: '', display: 'redis://:***@10.0.0.2:6379/2' });
   });
@@ -80,7 +80,7 @@ describe('config generations', () => {
     const dir = tempDir({ 'config.json': {} });
     const config = loadConfigFile(join(dir, 'config.json'));
     assert.deepEqual(config, {
-      server: DEFAULT_SERVER, http: { port: 80, bind: ['0.0.0.0'] }, https: null, redis: null, file: null, admin: null,
+      server: DEFAULT_SERVER, http: { port: 80, bind: ['0.0.0.0'], proxyProtocol: false }, https: null, redis: null, file: null, admin: null,
       precedence: 'redis', user: null, origin: join(dir, 'config.json'),
     });
   });
@@ -102,7 +102,20 @@ describe('config generations', () => {
     assert.deepEqual(loadConfigFile(join(dir, 'a.json')).https?.bind, ['0.0.0.0']);
     const b = loadConfigFile(join(dir, 'b.json'));
     assert.equal(b.https, null);
-    assert.deepEqual(b.http, { port: 80, bind: ['0.0.0.0'] });
+    assert.deepEqual(b.http, { port: 80, bind: ['0.0.0.0'], proxyProtocol: false });
+  });
+
+  test('client identity: server.trustedProxies and proxyProtocol on each listener', () => {
+    const dir = tempDir({ 'k.pem': 'k', 'c.pem': 'c' });
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({
+      server: { trustedProxies: ['10.0.0.0/8', 'fd00::/8', '192.0.2.1', 'loopback'] },
+      http: { proxyProtocol: true },
+      https: { key: 'k.pem', cert: 'c.pem', proxyProtocol: true },
+    }));
+    const config = loadConfigFile(join(dir, 'config.json'));
+    assert.deepEqual(config.server.trustedProxies, ['10.0.0.0/8', 'fd00::/8', '192.0.2.1', 'loopback']);
+    assert.equal(config.http?.proxyProtocol, true);
+    assert.equal(config.https?.proxyProtocol, true);
   });
 });
 
@@ -198,6 +211,21 @@ describe('invalid config files', () => {
       `${file}: /server/wrokers: unknown key (did you mean "workers"?)`,
     ]);
     for (const p of err.problems) assert.ok(err.message.includes(p));
+  });
+
+  test('a bad server.trustedProxies entry is reported with its JSON path', () => {
+    const dir = tempDir({ 'config.json': { server: { trustedProxies: ['loopback', '10.0.0.0/33', 'privat', 7] }, http: { proxyProtocol: 'yes' } } });
+    const file = join(dir, 'config.json');
+    assert.deepEqual([...configError(() => loadConfigFile(file)).problems].sort(), [
+      `${file}: /http/proxyProtocol: must be boolean`,
+      `${file}: /server/trustedProxies/3: must be string`,
+    ]);
+    writeFileSync(file, JSON.stringify({ server: { trustedProxies: ['loopback', '10.0.0.0/33', 'privat'] } }));
+    const expected = 'must be an IP address, a CIDR (address/prefix) or one of "loopback", "private", "all"';
+    assert.deepEqual(configError(() => loadConfigFile(file)).problems, [
+      `${file}: /server/trustedProxies/1: ${expected} (got "10.0.0.0/33")`,
+      `${file}: /server/trustedProxies/2: ${expected} (got "privat")`,
+    ]);
   });
 
   test('keys of both generations for the same thing are rejected together', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { forwardRequestHeaders, forwardResponseHeaders, scanRequestHead } from '../../src/proxy/headers.js';
 
-const client = { remoteAddress: '127.0.0.9', localPort: 8080, secure: false };
+const client = { remoteAddress: '127.0.0.9', localPort: 8080, secure: false, trusted: true };
 const pairs = (flat: string[] | null) => {
   assert.ok(flat);
   const out: [string, string][] = [];
@@ -26,6 +26,23 @@ describe('forwardRequestHeaders', () => {
   it('never overwrites what the client sent', () => {
     const sent = ['Host', 'a', 'X-Forwarded-For', '1.1.1.1', 'x-real-ip', '2.2.2.2', 'X-Forwarded-Proto', 'https', 'X-Forwarded-Protocol', 'https', 'X-Forwarded-Port', '443'];
     assert.deepEqual(forwardRequestHeaders(sent, client, undefined, null, false), sent);
+  });
+
+  it("replaces an untrusted client's X-Forwarded-*, X-Real-IP and Forwarded with the proxy's own", () => {
+    const untrusted = { ...client, remoteAddress: '203.0.113.7', trusted: false };
+    const sent = [
+      'Host', 'a', 'X-Forwarded-For', '1.1.1.1', 'x-real-ip', '2.2.2.2', 'X-Forwarded-Proto', 'https', 'X-Forwarded-Protocol', 'https',
+      'X-Forwarded-Port', '443', 'X-Forwarded-Host', 'evil.test', 'Forwarded', 'for=1.1.1.1', 'X-Forwarded-For', '3.3.3.3', 'X-Kept', 'k',
+    ];
+    assert.deepEqual(pairs(forwardRequestHeaders(sent, untrusted, undefined, null, false)), [
+      ['Host', 'a'],
+      ['X-Kept', 'k'],
+      ['X-Forwarded-For', '203.0.113.7'],
+      ['X-Real-IP', '203.0.113.7'],
+      ['X-Forwarded-Proto', 'http'],
+      ['X-Forwarded-Protocol', 'http'],
+      ['X-Forwarded-Port', '8080'],
+    ]);
   });
 
   it('drops hop-by-hop headers and those the Connection header names', () => {
