@@ -40,6 +40,7 @@ export const ServerSchema = Type.Object(
     workerMemoryLimit: Type.Optional(Type.Integer({ minimum: 0, description: 'MiB of RSS above which a worker drains and is replaced; 0 disables (default 512).' })),
     memoryCheckInterval: Type.Optional(Seconds('Seconds between worker memory checks (default 10).')),
     drainTimeout: Type.Optional(Type.Number({ minimum: 0, description: 'Seconds a draining worker waits for in-flight requests (default 30).' })),
+    reloadTimeout: Type.Optional(Seconds('Seconds a reload\'s new workers must listen and stay alive, or the reload is rolled back (default 10).')),
     port: Type.Optional(Port('Pre-0.4 style: HTTP port. Use http.port instead.')),
     address: Type.Optional(OneOrMany(Address, 'Pre-0.4 style: IPv4 address(es) to listen on. Use http.bind instead.')),
     address6: Type.Optional(OneOrMany(Address, 'Pre-0.4 style: IPv6 address(es) to listen on. Use http.bind instead.')),

@@ -101,6 +101,7 @@ function normalizeServer(s: ServerSection, ctx: Context): ServerConfig {
     workerMemoryLimitMiB: s.workerMemoryLimit ?? 512,
     memoryCheckInterval: s.memoryCheckInterval ?? 10,
     drainTimeout: s.drainTimeout ?? 30,
+    reloadTimeout: s.reloadTimeout ?? 10,
   };
 }
 

@@ -109,6 +109,8 @@ export interface ServerConfig {
   memoryCheckInterval: number;
   /** Seconds a draining worker (or a SIGTERM'd master) waits for in-flight requests. */
   drainTimeout: number;
+  /** Seconds a reload's new generation is on probation: a worker failing to listen or dying within it rolls the reload back. */
+  reloadTimeout: number;
 }
 
 export interface AdminConfig {
