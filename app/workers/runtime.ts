@@ -11,6 +11,7 @@ import { RoutingTable } from '../../src/routing/table.js';
 import type { DeadMarkPublisher } from '../../src/vocabulary/dead-marks.js';
 import { MergedSources } from '../../src/sources/merged.js';
 import type { ConfigSource } from '../../src/vocabulary/source.js';
+import type { MasterReport } from './messages.js';
 
 const log = logger('runtime');
 /** Longest a starting worker waits for its sources' first snapshot before listening anyway. */
@@ -31,6 +32,8 @@ export class ProxyRuntime {
   #admin: Server | null = null;
   /** Shown by the admin API, so an operator knows which worker answered. */
   workerName = String(process.pid);
+  /** The master's word on this worker's generation and the last reload, for the admin status. */
+  report: MasterReport | null = null;
   readonly #context: ProxyContext;
 
   /**
@@ -112,6 +115,7 @@ export class ProxyRuntime {
         table: this.table,
         sources: this.sources,
         worker: this.workerName,
+        master: () => this.report,
         precedence: this.config.precedence,
         front: () => frontStats(this.#listeners),
       });

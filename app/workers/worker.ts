@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import type { SwitchyardConfig } from '../../src/config/types.js';
 import { logger, setLogPrefix } from '../../src/log.js';
-import type { MasterMessage, WorkerMessage } from './messages.js';
+import { isMasterMessage, type WorkerMessage } from './messages.js';
 import { MemoryGuard } from './memory-guard.js';
 import { ProxyRuntime } from './runtime.js';
 
@@ -20,9 +20,28 @@ function dropPrivileges(user: string | null): void {
   log.info('dropped privileges', { user });
 }
 
-/** A worker process: serve until told to drain, or until over the memory limit. */
+/**
+ * Tells the master why this worker exits, then exits: during a reload the
+ * master rolls back with this cause (a port taken, a key that does not match
+ * its certificate); otherwise it logs it and replaces the worker.
+ */
+function fail(cause: string): void {
+  if (process.send === undefined) process.exit(1);
+  process.send({ type: 'failed', cause } satisfies WorkerMessage, undefined, undefined, () => process.exit(1));
+}
+
+/** A worker process: serve until told to drain (SIGTERM), or until over the memory limit. */
 export async function runWorker(config: SwitchyardConfig, id: string): Promise<void> {
   setLogPrefix(`worker ${id}`);
+  try {
+    await serve(config, id);
+  } catch (err) {
+    log.error('failed to start', { error: (err as Error).message });
+    fail(`failed to start: ${(err as Error).message}`);
+  }
+}
+
+async function serve(config: SwitchyardConfig, id: string): Promise<void> {
   const runtime = await ProxyRuntime.create(config);
   runtime.workerName = id;
   let draining = false;
@@ -40,14 +59,14 @@ export async function runWorker(config: SwitchyardConfig, id: string): Promise<v
     process.exit(0);
   };
 
-  process.on('message', (message: MasterMessage) => {
-    if (message?.type === 'drain') void drainAndExit('asked by master');
+  process.on('message', (message: unknown) => {
+    if (isMasterMessage(message)) runtime.report = { generation: message.generation, reload: message.reload };
   });
   process.on('SIGTERM', () => void drainAndExit('SIGTERM'));
   process.on('SIGINT', () => {}); // the master coordinates shutdown on ^C
   process.on('uncaughtException', (err) => {
-    log.error('uncaught exception; worker exits and is replaced', { error: err.stack ?? err.message });
-    process.exit(1);
+    log.error('uncaught exception; worker exits', { error: err.stack ?? err.message });
+    fail(`uncaught exception: ${err.message}`);
   });
 
   const listeners = await runtime.start();
