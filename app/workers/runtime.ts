@@ -5,7 +5,7 @@ import { AccessLog } from '../../src/proxy/access-log.js';
 import { ErrorPages } from '../../src/proxy/error-pages.js';
 import { PassiveHealth } from '../../src/proxy/health.js';
 import { BackendPools } from '../../src/proxy/pools.js';
-import { drain, frontStats, listen, type Listener } from '../../src/proxy/server.js';
+import { drain, frontStats, listen, ListenError, type Listener } from '../../src/proxy/server.js';
 import type { ProxyContext } from '../../src/proxy/settings.js';
 import { RoutingTable } from '../../src/routing/table.js';
 import type { DeadMarkPublisher } from '../../src/vocabulary/dead-marks.js';
@@ -108,7 +108,11 @@ export class ProxyRuntime {
     const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, FIRST_SNAPSHOT_WAIT_MS)));
     await Promise.race([firstSnapshots, bound]);
     clearTimeout(timer);
-    this.#listeners = await listen(this.config, this.#context);
+    this.#listeners = await listen(this.config, this.#context).catch((err: unknown) => {
+      // What did bind is drained with the rest when the worker exits on the error.
+      if (err instanceof ListenError) this.#listeners = err.bound;
+      throw err;
+    });
     if (this.config.admin !== null) {
       const { startAdmin } = await import('../admin/server.js');
       this.#admin = await startAdmin(this.config.admin, {

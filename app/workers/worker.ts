@@ -11,6 +11,11 @@ function send(message: WorkerMessage): void {
   process.send?.(message);
 }
 
+/** Sends and waits until the message is written: the process may exit right after. */
+function tell(message: WorkerMessage): Promise<void> {
+  return new Promise((resolve) => (process.send === undefined ? resolve() : process.send(message, undefined, undefined, () => resolve())));
+}
+
 /** After binding, a worker started as root runs as `user` (the master keeps root to re-bind for replacements). */
 function dropPrivileges(user: string | null): void {
   if (user === null || process.getuid?.() !== 0) return;
@@ -20,68 +25,81 @@ function dropPrivileges(user: string | null): void {
   log.info('dropped privileges', { user });
 }
 
-/**
- * Tells the master why this worker exits, then exits: during a reload the
- * master rolls back with this cause (a port taken, a key that does not match
- * its certificate); otherwise it logs it and replaces the worker.
- */
-function fail(cause: string): void {
-  if (process.send === undefined) process.exit(1);
-  process.send({ type: 'failed', cause } satisfies WorkerMessage, undefined, undefined, () => process.exit(1));
-}
-
 /** A worker process: serve until told to drain (SIGTERM), or until over the memory limit. */
 export async function runWorker(config: SwitchyardConfig, id: string): Promise<void> {
   setLogPrefix(`worker ${id}`);
-  try {
-    await serve(config, id);
-  } catch (err) {
-    log.error('failed to start', { error: (err as Error).message });
-    fail(`failed to start: ${(err as Error).message}`);
-  }
+  await new WorkerProcess(config, id).run();
 }
 
-async function serve(config: SwitchyardConfig, id: string): Promise<void> {
-  const runtime = await ProxyRuntime.create(config);
-  runtime.workerName = id;
-  let draining = false;
-  const drainAndExit = async (reason: string) => {
-    if (draining) return;
-    draining = true;
+class WorkerProcess {
+  #runtime: ProxyRuntime | null = null;
+  #draining = false;
+
+  constructor(
+    private readonly config: SwitchyardConfig,
+    private readonly id: string,
+  ) {}
+
+  async run(): Promise<void> {
+    process.on('SIGTERM', () => void this.#drainAndExit('SIGTERM'));
+    process.on('SIGINT', () => {}); // the master coordinates shutdown on ^C
+    process.on('uncaughtException', (err) => {
+      log.error('uncaught exception; worker exits', { error: err.stack ?? err.message });
+      void tell({ type: 'failed', cause: `uncaught exception: ${err.message}` }).then(() => process.exit(1));
+    });
+    try {
+      await this.#serve();
+    } catch (err) {
+      // During a reload the master rolls back with this cause (a port taken, a
+      // key that does not match its certificate); otherwise it replaces the worker.
+      const message = (err as Error).message;
+      log.error('failed to start', { error: message });
+      await tell({ type: 'failed', cause: `failed to start: ${message}` });
+      // A listener bound before the failure may have accepted connections: they are answered first.
+      await this.#drainAndExit('failed to start', 1);
+    }
+  }
+
+  async #serve(): Promise<void> {
+    const { config } = this;
+    const runtime = (this.#runtime = await ProxyRuntime.create(config));
+    runtime.workerName = this.id;
+    process.on('message', (message: unknown) => {
+      if (isMasterMessage(message)) runtime.report = { generation: message.generation, reload: message.reload };
+    });
+    const listeners = await runtime.start();
+    dropPrivileges(config.user);
+    log.info('listening', { on: listeners.map((l) => `${l.secure ? 'https' : 'http'}://${l.address}:${l.port}`).join(',') });
+    send({ type: 'listening' });
+
+    if (config.server.workerMemoryLimitMiB > 0) {
+      const guard = new MemoryGuard(config.server.workerMemoryLimitMiB, runtime.table);
+      setInterval(() => {
+        const rss = guard.check();
+        if (rss !== null && !this.#draining) {
+          send({ type: 'over-memory', rss });
+          void this.#drainAndExit(`rss ${Math.round(rss / 1048576)} MiB over the ${guard.limitMiB} MiB limit`);
+        }
+      }, config.server.memoryCheckInterval * 1000).unref();
+    }
+  }
+
+  /** Stops accepting, lets what was accepted finish (up to drainTimeout), exits with `code`. */
+  async #drainAndExit(reason: string, code = 0): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
     log.info('draining', { reason });
     const deadline = setTimeout(() => {
       log.warn('drain timeout reached; exiting with requests in flight');
-      process.exit(0);
-    }, config.server.drainTimeout * 1000).unref();
-    await runtime.drain();
-    await runtime.stop();
+      process.exit(code);
+    }, this.config.server.drainTimeout * 1000).unref();
+    try {
+      await this.#runtime?.drain();
+      await this.#runtime?.stop();
+    } catch (err) {
+      log.warn('could not stop cleanly', { error: (err as Error).message });
+    }
     clearTimeout(deadline);
-    process.exit(0);
-  };
-
-  process.on('message', (message: unknown) => {
-    if (isMasterMessage(message)) runtime.report = { generation: message.generation, reload: message.reload };
-  });
-  process.on('SIGTERM', () => void drainAndExit('SIGTERM'));
-  process.on('SIGINT', () => {}); // the master coordinates shutdown on ^C
-  process.on('uncaughtException', (err) => {
-    log.error('uncaught exception; worker exits', { error: err.stack ?? err.message });
-    fail(`uncaught exception: ${err.message}`);
-  });
-
-  const listeners = await runtime.start();
-  dropPrivileges(config.user);
-  log.info('listening', { on: listeners.map((l) => `${l.secure ? 'https' : 'http'}://${l.address}:${l.port}`).join(',') });
-  send({ type: 'listening' });
-
-  if (config.server.workerMemoryLimitMiB > 0) {
-    const guard = new MemoryGuard(config.server.workerMemoryLimitMiB, runtime.table);
-    setInterval(() => {
-      const rss = guard.check();
-      if (rss !== null && !draining) {
-        send({ type: 'over-memory', rss });
-        void drainAndExit(`rss ${Math.round(rss / 1048576)} MiB over the ${guard.limitMiB} MiB limit`);
-      }
-    }, config.server.memoryCheckInterval * 1000).unref();
+    process.exit(code);
   }
 }
