@@ -18,10 +18,10 @@ import { selfSignedCert } from '../helpers/tls.js';
 import { delay, waitFor } from '../helpers/wait.js';
 import { expectAll200, rewriteConfig, twoWorkers, workersListening } from '../helpers/workers.js';
 
-/** Short, so that the tests are; a good reload applies once it has passed. */
-const RELOAD_TIMEOUT = 2;
+/** Short, so that the tests are, yet longer than a worker's start on a busy machine. */
+const RELOAD_TIMEOUT = 5;
 
-/** Two workers, the admin API, and `server` merged into the config (reloadTimeout 2 s unless given). */
+/** Two workers, the admin API, and `server` merged into the config (reloadTimeout 5 s unless given). */
 async function reloadable(scope: CleanupScope | undefined, server: Record<string, unknown> = {}) {
   const adminPort = await freePort();
   const { stack } = await twoWorkers(scope, { reloadTimeout: RELOAD_TIMEOUT, ...server }, { admin: { port: adminPort } });
@@ -31,10 +31,10 @@ async function reloadable(scope: CleanupScope | undefined, server: Record<string
   return { stack, workers, status };
 }
 
-/** A port held by another listener on 127.0.0.1. */
-async function takenPort(scope?: CleanupScope): Promise<number> {
+/** A port held by another listener on `address` (any free port unless given). */
+async function takenPort(scope?: CleanupScope, address = '127.0.0.1', port = 0): Promise<number> {
   const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, address, resolve));
   onCleanup(() => new Promise((resolve) => server.close(resolve)), scope);
   return (server.address() as net.AddressInfo).port;
 }
@@ -113,6 +113,22 @@ describe('a reload onto a port another listener holds', () => {
     await expectAll200(stack, 20, 'after the replacement');
     assert.equal((await status()).generation, 1);
   });
+});
+
+test('a reload onto a second bind address that is taken is rolled back without resetting a connection a new worker accepted', async (t) => {
+  // The new workers bind 127.0.0.1 (shared with the old ones) before failing on 127.0.0.2: they accept meanwhile.
+  const { stack, workers } = await reloadable(t);
+  await takenPort(t, '127.0.0.2', stack.proxy.port);
+  const load = startLoad(() => stack.get('fast.test', { timeoutMs: 5000 }), { concurrency: 8, scope: t });
+  await waitFor(() => load.outcomes.length >= 20, { message: 'load running' });
+  rewriteConfig(stack, (c) => void (c.http.bind = ['127.0.0.1', '127.0.0.2']));
+  stack.proxy.signal('SIGHUP');
+  const line = await waitFor(() => rolledBackLine(stack), { timeoutMs: 10_000, message: 'a "reload rolled back" log line' });
+  assert.match(line, new RegExp(`EADDRINUSE 127\\.0\\.0\\.2:${stack.proxy.port}`));
+  assert.deepEqual(await workersListening(stack, 2), workers);
+  const outcomes = await load.stop();
+  const failed = failures(outcomes).map((o) => `${o.status || o.error}`);
+  assert.deepEqual(failed, [], `no request failed (${outcomes.length} sent)`);
 });
 
 test('a reload whose key does not match its certificate is rolled back, with that cause', async (t) => {
@@ -200,7 +216,7 @@ test('a good reload applies once reloadTimeout has passed: new config served, ol
 });
 
 test('a second SIGHUP during the probation wins: the first new generation stops, the latest config applies', async (t) => {
-  const { stack, workers, status } = await reloadable(t, { reloadTimeout: 4 });
+  const { stack, workers, status } = await reloadable(t);
   reloadWithPage(stack, 'first edit');
   const first = await waitFor(() => childPids(stack.proxy.pid).filter((p) => !workers.includes(p)), { message: 'the first new generation forked' });
   reloadWithPage(stack, 'second edit');

@@ -81,7 +81,7 @@ describe('worker processes', () => {
 
   test('SIGHUP applies a changed config file without dropping an in-flight request', async (t) => {
     // The new generation serves beside the old one for reloadTimeout seconds, then alone.
-    const { stack, slow } = await twoWorkers(t, { reloadTimeout: 2 });
+    const { stack, slow } = await twoWorkers(t, { reloadTimeout: 5 });
     const before = await workersListening(stack, 2);
     const staticDir = path.join(stack.dir, 'pages');
     mkdirSync(staticDir);
