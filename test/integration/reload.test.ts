@@ -215,6 +215,20 @@ test('a good reload applies once reloadTimeout has passed: new config served, ol
   assert.deepEqual(failed, [], `no request failed during the reload (${outcomes.length} sent)`);
 });
 
+test('an invalid file on SIGHUP is rejected: no generation starts, /status says why', async (t) => {
+  const { stack, workers, status } = await reloadable(t);
+  rewriteConfig(stack, (c) => void (c.server.workers = 'two'));
+  stack.proxy.signal('SIGHUP');
+  const { generation, reload } = await waitFor(async () => {
+    const answer = await status();
+    return answer.reload?.outcome === 'rejected' ? answer : null;
+  }, { message: '/status showing the rejection' });
+  assert.equal(generation, 1);
+  assert.equal(reload.generation, null);
+  assert.match(reload.cause, /\/server\/workers/);
+  assert.deepEqual(childPids(stack.proxy.pid), workers);
+});
+
 test('a second SIGHUP during the probation wins: the first new generation stops, the latest config applies', async (t) => {
   const { stack, workers, status } = await reloadable(t);
   reloadWithPage(stack, 'first edit');
