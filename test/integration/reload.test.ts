@@ -171,6 +171,17 @@ test('a new worker that dies after listening, within reloadTimeout, rolls the re
   assert.equal((await status()).reload?.outcome, 'rolled-back');
 });
 
+test('a new generation over workerMemoryLimit within reloadTimeout is rolled back instead of churning', async (t) => {
+  const { stack, workers, status } = await reloadable(t);
+  // 1 MiB: every new worker is over the limit at its first check, 0.5 s after it listens.
+  rewriteConfig(stack, (c) => void Object.assign(c.server, { workerMemoryLimit: 1, memoryCheckInterval: 0.5 }));
+  stack.proxy.signal('SIGHUP');
+  const line = await waitFor(() => rolledBackLine(stack), { timeoutMs: 10_000, message: 'a "reload rolled back" log line' });
+  assert.match(line, /over the memory limit/);
+  assert.deepEqual(await workersListening(stack, 2), workers);
+  assert.equal((await status()).reload?.outcome, 'rolled-back');
+});
+
 test('an old worker dying while a reload is on probation is replaced with the old config', async (t) => {
   const { stack, workers } = await reloadable(t, { reloadTimeout: 8 });
   const newPort = await freePort();
