@@ -7,6 +7,7 @@ import { normalizeHost } from '../../src/frontends/host.js';
 import type { FrontStats } from '../../src/proxy/server.js';
 import type { Route, RoutingTable } from '../../src/routing/table.js';
 import type { ConfigSource } from '../../src/vocabulary/source.js';
+import type { MasterReport } from '../workers/messages.js';
 
 const log = logger('admin');
 
@@ -14,6 +15,8 @@ export interface AdminState {
   table: RoutingTable;
   sources: readonly ConfigSource[];
   worker: string;
+  /** The worker's generation and the last reload's outcome, as the master reported them. */
+  master: () => MasterReport | null;
   /** Whose definition of a host wins when several sources define it. */
   precedence: 'redis' | 'file';
   /** What the fast front end served and handed to node:http so far. */
@@ -50,6 +53,8 @@ const ROUTES: Record<string, Handler> = {
     body: {
       worker: state.worker,
       pid: process.pid,
+      generation: state.master()?.generation ?? null,
+      reload: state.master()?.reload ?? null,
       table: state.table.stats(),
       loaded: state.table.loaded,
       precedence: state.precedence,

@@ -2,7 +2,9 @@ import cluster, { type Worker } from 'node:cluster';
 import { loadConfigFile } from '../../src/config/load.js';
 import type { SwitchyardConfig } from '../../src/config/types.js';
 import { logger, setLogPrefix } from '../../src/log.js';
-import { isWorkerMessage, type MasterMessage } from './messages.js';
+import { assertNever } from '../../src/vocabulary/events.js';
+import { Generation } from './generation.js';
+import { isWorkerMessage, type MasterMessage, type ReloadOutcome, type WorkerMessage } from './messages.js';
 
 const log = logger('master');
 /** Read by cli/main.ts in the worker. */
@@ -27,21 +29,34 @@ export function workerExecArgv(execArgv: readonly string[], nodeOptions = ''): s
   return [...defaults, ...execArgv];
 }
 
+/** A reload's new generation, serving beside the running one until `server.reloadTimeout` has passed. */
+interface Probation {
+  generation: Generation;
+  timer: NodeJS.Timeout;
+}
+
 /**
- * The master: keeps `server.workers` workers of the current generation
- * alive, replaces a dead or over-memory worker at once, reloads the config on
- * SIGHUP by starting a new generation before draining the old one, and drains
- * everything on SIGTERM/SIGINT.
+ * The master: keeps the serving generation of workers at `server.workers`,
+ * replacing a dead or over-memory worker at once; on SIGHUP starts a new
+ * generation beside it and swaps only once that one has listened and lived
+ * `server.reloadTimeout` seconds, else stops it and keeps the running one
+ * (Caddy's "start the new before releasing the old"); drains everything on
+ * SIGTERM/SIGINT.
  */
 export class Master {
-  #config: SwitchyardConfig;
-  #generation = new Set<Worker>();
+  #serving: Generation;
+  #probation: Probation | null = null;
+  /** Workers told to drain (retired, over memory, of a rolled-back reload): their exit is expected. */
   #retiring = new Set<Worker>();
+  /** The error a worker said it exits on (a port taken...), for the log line and the rollback. */
+  #causes = new Map<Worker, string>();
   #crashes: number[] = [];
+  #lastReload: ReloadOutcome | null = null;
+  #lastGeneration = 1;
   #stopping = false;
 
   constructor(config: SwitchyardConfig) {
-    this.#config = config;
+    this.#serving = new Generation(1, config);
   }
 
   start(): void {
@@ -50,47 +65,83 @@ export class Master {
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ execArgv: workerExecArgv(process.execArgv, process.env.NODE_OPTIONS) });
     cluster.on('exit', (worker, code, signal) => this.#onExit(worker, code, signal));
-    cluster.on('message', (worker, message) => {
-      if (isWorkerMessage(message) && message.type === 'over-memory') {
-        log.warn('worker over memory limit; replacing it', { worker: worker.id, rssMiB: Math.round(message.rss / 1048576) });
-        this.#generation.delete(worker);
-        this.#retiring.add(worker);
-        if (!this.#stopping) this.#fork();
-      }
-    });
+    cluster.on('message', (worker, message) => isWorkerMessage(message) && this.#onMessage(worker, message));
     process.on('SIGTERM', () => void this.stop('SIGTERM'));
     process.on('SIGINT', () => void this.stop('SIGINT'));
     process.on('SIGHUP', () => this.reload());
-    for (let i = 0; i < this.#config.server.workers; i++) this.#fork();
-    log.info('started', { workers: this.#config.server.workers, pid: process.pid });
+    const { workers } = this.#serving.config.server;
+    for (let i = 0; i < workers; i++) this.#fork(this.#serving);
+    log.info('started', { workers, pid: process.pid });
   }
 
-  #fork(): Worker {
-    const worker = cluster.fork({ [CONFIG_ENV]: JSON.stringify(this.#config) });
-    this.#generation.add(worker);
+  #fork(generation: Generation): Worker {
+    const worker = cluster.fork({ [CONFIG_ENV]: JSON.stringify(generation.config) });
+    generation.workers.add(worker);
     return worker;
   }
 
+  /** The serving or the probation generation; null for a worker already told to drain. */
+  #generationOf(worker: Worker): Generation | null {
+    if (this.#serving.workers.has(worker)) return this.#serving;
+    const pending = this.#probation?.generation;
+    return pending?.workers.has(worker) ? pending : null;
+  }
+
+  #onMessage(worker: Worker, message: WorkerMessage): void {
+    const generation = this.#generationOf(worker);
+    if (generation === null) return;
+    switch (message.type) {
+      case 'listening':
+        generation.listened(worker);
+        return this.#report(worker, generation);
+      case 'failed': {
+        const cause = `worker ${worker.id} ${message.cause}`;
+        this.#causes.set(worker, cause);
+        if (generation !== this.#serving) this.#rollBack(cause);
+        return;
+      }
+      case 'over-memory': {
+        const rssMiB = Math.round(message.rss / 1048576);
+        if (generation !== this.#serving) return this.#rollBack(`worker ${worker.id} went over the memory limit (${rssMiB} MiB)`);
+        log.warn('worker over memory limit; replacing it', { worker: worker.id, rssMiB });
+        generation.remove(worker);
+        this.#retiring.add(worker);
+        if (!this.#stopping) this.#fork(generation);
+        return;
+      }
+      default:
+        assertNever(message);
+    }
+  }
+
   #onExit(worker: Worker, code: number | null, signal: string | null): void {
+    const generation = this.#generationOf(worker);
+    generation?.remove(worker);
     const expected = this.#retiring.delete(worker);
-    const current = this.#generation.delete(worker);
+    const reported = this.#causes.get(worker);
+    this.#causes.delete(worker);
     if (this.#stopping) {
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
       return;
     }
-    if (expected || !current) return;
-    log.error('worker died; replacing it', { worker: worker.id, code, signal });
+    if (expected || generation === null) return;
+    if (generation !== this.#serving) return this.#rollBack(reported ?? `worker ${worker.id} died (${signal ?? `exit code ${code}`})`);
+    log.error('worker died; replacing it', { worker: worker.id, generation: generation.id, code, signal, cause: reported });
     const now = Date.now();
     this.#crashes = this.#crashes.filter((t) => now - t < RESTART_WINDOW_MS).concat(now);
     // A crash loop (bad certificate, port taken) must not spin the CPU: slow down, never give up.
     const delay = this.#crashes.length > RESTART_BURST ? 1000 : 0;
-    setTimeout(() => this.#stopping || this.#fork(), delay);
+    // The replacement runs its generation's config; none once a reload has retired that generation.
+    setTimeout(() => this.#stopping || generation !== this.#serving || this.#fork(generation), delay);
   }
 
-  /** SIGHUP: a valid new config gets a new generation of workers; the old one drains once it listens. */
+  /**
+   * SIGHUP: a valid new config gets a new generation of workers, beside the
+   * serving one. A newer SIGHUP during its probation replaces it (latest wins).
+   */
   reload(): void {
     if (this.#stopping) return;
-    const origin = this.#config.origin;
+    const origin = this.#serving.config.origin;
     if (origin === null) {
       log.warn('SIGHUP ignored: running without a config file');
       return;
@@ -100,43 +151,89 @@ export class Master {
       next = loadConfigFile(origin);
     } catch (err) {
       log.error('reload rejected; the running configuration stays', { file: origin, error: (err as Error).message });
-      return;
+      return this.#decide('rejected', (err as Error).message, null);
     }
-    log.info('reloading', { file: origin });
-    this.#config = next;
-    const old = [...this.#generation];
-    this.#generation.clear();
-    let waiting = next.server.workers;
-    for (let i = 0; i < next.server.workers; i++) {
-      const worker = this.#fork();
-      worker.on('message', (message: unknown) => {
-        if (isWorkerMessage(message) && message.type === 'listening' && --waiting === 0) this.#retire(old);
-      });
+    if (this.#probation !== null) {
+      log.warn('reload superseded by a newer SIGHUP; its workers stop', { generation: this.#probation.generation.id });
+      this.#endProbation(this.#probation);
+    }
+    const generation = new Generation(++this.#lastGeneration, next);
+    const timeout = next.server.reloadTimeout;
+    const probation: Probation = { generation, timer: setTimeout(() => this.#judge(probation), timeout * 1000) };
+    this.#probation = probation;
+    log.info('reloading: a new generation starts beside the serving one', { file: origin, generation: generation.id, reloadTimeout: timeout });
+    for (let i = 0; i < next.server.workers; i++) this.#fork(generation);
+  }
+
+  /** reloadTimeout has passed: every worker of the new generation listening (none died, or it would be over) means it serves. */
+  #judge(probation: Probation): void {
+    const { generation } = probation;
+    const { workers, reloadTimeout } = generation.config.server;
+    if (generation.silent > 0) return this.#rollBack(`${generation.silent} of ${workers} workers did not listen within ${reloadTimeout} s`);
+    this.#probation = null;
+    const previous = this.#serving;
+    this.#serving = generation;
+    this.#crashes = [];
+    this.#retire(previous);
+    log.info('reload applied; the previous generation drains', { generation: generation.id, previous: previous.id, workers });
+    this.#decide('applied', null, generation.id);
+  }
+
+  /** The new generation failed: it stops, and the serving one (never touched) goes on. */
+  #rollBack(cause: string): void {
+    const probation = this.#probation;
+    if (probation === null) return;
+    this.#endProbation(probation);
+    log.error('reload rolled back: its workers stop, the running configuration stays', {
+      generation: probation.generation.id,
+      serving: this.#serving.id,
+      cause,
+    });
+    this.#decide('rolled-back', cause, probation.generation.id);
+  }
+
+  #endProbation(probation: Probation): void {
+    clearTimeout(probation.timer);
+    this.#probation = null;
+    this.#retire(probation.generation);
+  }
+
+  /**
+   * Drained by a signal, not an IPC message: a worker forked a moment ago has
+   * not set up its message handler yet and would miss it. Until its SIGTERM
+   * handler is set it listens on nothing, so dying at once is right for it.
+   */
+  #retire(generation: Generation): void {
+    for (const worker of [...generation.workers]) {
+      generation.remove(worker);
+      this.#retiring.add(worker);
+      worker.process.kill('SIGTERM');
     }
   }
 
-  #retire(workers: Worker[]): void {
-    for (const worker of workers) {
-      this.#retiring.add(worker);
-      worker.send({ type: 'drain' } satisfies MasterMessage);
-    }
+  #decide(outcome: ReloadOutcome['outcome'], cause: string | null, generation: number | null): void {
+    this.#lastReload = { at: new Date().toISOString(), outcome, cause, generation };
+    for (const worker of this.#serving.listeningWorkers()) this.#report(worker, this.#serving);
+  }
+
+  /** Tells a listening worker its generation and the last reload's outcome, for the admin status. */
+  #report(worker: Worker, generation: Generation): void {
+    if (worker.isConnected()) worker.send({ type: 'report', generation: generation.id, reload: this.#lastReload } satisfies MasterMessage);
   }
 
   async stop(reason: string): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    if (this.#probation !== null) clearTimeout(this.#probation.timer);
     log.info('stopping: draining workers', { reason });
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
     if (workers.length === 0) process.exit(0);
-    // A signal, not an IPC message: a worker forked a moment ago has not set up
-    // its message handler yet and would miss a 'drain', keeping the master
-    // waiting for drainTimeout. Until its SIGTERM handler is set, it listens on
-    // nothing, so dying at once is right for it.
+    // A signal, not an IPC message (see #retire).
     for (const worker of workers) worker.process.kill('SIGTERM');
     setTimeout(() => {
       log.warn('drain timeout: killing remaining workers');
       for (const worker of workers) worker.process.kill('SIGKILL');
       process.exit(0);
-    }, (this.#config.server.drainTimeout + 1) * 1000).unref();
+    }, (Math.max(this.#serving.config.server.drainTimeout, this.#probation?.generation.config.server.drainTimeout ?? 0) + 1) * 1000).unref();
   }
 }

@@ -5,12 +5,13 @@ import { AccessLog } from '../../src/proxy/access-log.js';
 import { ErrorPages } from '../../src/proxy/error-pages.js';
 import { PassiveHealth } from '../../src/proxy/health.js';
 import { BackendPools } from '../../src/proxy/pools.js';
-import { drain, frontStats, listen, type Listener } from '../../src/proxy/server.js';
+import { drain, frontStats, listen, ListenError, type Listener } from '../../src/proxy/server.js';
 import type { ProxyContext } from '../../src/proxy/settings.js';
 import { RoutingTable } from '../../src/routing/table.js';
 import type { DeadMarkPublisher } from '../../src/vocabulary/dead-marks.js';
 import { MergedSources } from '../../src/sources/merged.js';
 import type { ConfigSource } from '../../src/vocabulary/source.js';
+import type { MasterReport } from './messages.js';
 
 const log = logger('runtime');
 /** Longest a starting worker waits for its sources' first snapshot before listening anyway. */
@@ -31,6 +32,8 @@ export class ProxyRuntime {
   #admin: Server | null = null;
   /** Shown by the admin API, so an operator knows which worker answered. */
   workerName = String(process.pid);
+  /** The master's word on this worker's generation and the last reload, for the admin status. */
+  report: MasterReport | null = null;
   readonly #context: ProxyContext;
 
   /**
@@ -105,13 +108,18 @@ export class ProxyRuntime {
     const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, FIRST_SNAPSHOT_WAIT_MS)));
     await Promise.race([firstSnapshots, bound]);
     clearTimeout(timer);
-    this.#listeners = await listen(this.config, this.#context);
+    this.#listeners = await listen(this.config, this.#context).catch((err: unknown) => {
+      // What did bind is drained with the rest when the worker exits on the error.
+      if (err instanceof ListenError) this.#listeners = err.bound;
+      throw err;
+    });
     if (this.config.admin !== null) {
       const { startAdmin } = await import('../admin/server.js');
       this.#admin = await startAdmin(this.config.admin, {
         table: this.table,
         sources: this.sources,
         worker: this.workerName,
+        master: () => this.report,
         precedence: this.config.precedence,
         front: () => frontStats(this.#listeners),
       });

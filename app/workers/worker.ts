@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import type { SwitchyardConfig } from '../../src/config/types.js';
 import { logger, setLogPrefix } from '../../src/log.js';
-import type { MasterMessage, WorkerMessage } from './messages.js';
+import { isMasterMessage, type WorkerMessage } from './messages.js';
 import { MemoryGuard } from './memory-guard.js';
 import { ProxyRuntime } from './runtime.js';
 
@@ -9,6 +9,11 @@ const log = logger('worker');
 
 function send(message: WorkerMessage): void {
   process.send?.(message);
+}
+
+/** Sends and waits until the message is written: the process may exit right after. */
+function tell(message: WorkerMessage): Promise<void> {
+  return new Promise((resolve) => (process.send === undefined ? resolve() : process.send(message, undefined, undefined, () => resolve())));
 }
 
 /** After binding, a worker started as root runs as `user` (the master keeps root to re-bind for replacements). */
@@ -20,49 +25,81 @@ function dropPrivileges(user: string | null): void {
   log.info('dropped privileges', { user });
 }
 
-/** A worker process: serve until told to drain, or until over the memory limit. */
+/** A worker process: serve until told to drain (SIGTERM), or until over the memory limit. */
 export async function runWorker(config: SwitchyardConfig, id: string): Promise<void> {
   setLogPrefix(`worker ${id}`);
-  const runtime = await ProxyRuntime.create(config);
-  runtime.workerName = id;
-  let draining = false;
-  const drainAndExit = async (reason: string) => {
-    if (draining) return;
-    draining = true;
+  await new WorkerProcess(config, id).run();
+}
+
+class WorkerProcess {
+  #runtime: ProxyRuntime | null = null;
+  #draining = false;
+
+  constructor(
+    private readonly config: SwitchyardConfig,
+    private readonly id: string,
+  ) {}
+
+  async run(): Promise<void> {
+    process.on('SIGTERM', () => void this.#drainAndExit('SIGTERM'));
+    process.on('SIGINT', () => {}); // the master coordinates shutdown on ^C
+    process.on('uncaughtException', (err) => {
+      log.error('uncaught exception; worker exits', { error: err.stack ?? err.message });
+      void tell({ type: 'failed', cause: `uncaught exception: ${err.message}` }).then(() => process.exit(1));
+    });
+    try {
+      await this.#serve();
+    } catch (err) {
+      // During a reload the master rolls back with this cause (a port taken, a
+      // key that does not match its certificate); otherwise it replaces the worker.
+      const message = (err as Error).message;
+      log.error('failed to start', { error: message });
+      await tell({ type: 'failed', cause: `failed to start: ${message}` });
+      // A listener bound before the failure may have accepted connections: they are answered first.
+      await this.#drainAndExit('failed to start', 1);
+    }
+  }
+
+  async #serve(): Promise<void> {
+    const { config } = this;
+    const runtime = (this.#runtime = await ProxyRuntime.create(config));
+    runtime.workerName = this.id;
+    process.on('message', (message: unknown) => {
+      if (isMasterMessage(message)) runtime.report = { generation: message.generation, reload: message.reload };
+    });
+    const listeners = await runtime.start();
+    dropPrivileges(config.user);
+    log.info('listening', { on: listeners.map((l) => `${l.secure ? 'https' : 'http'}://${l.address}:${l.port}`).join(',') });
+    send({ type: 'listening' });
+
+    if (config.server.workerMemoryLimitMiB > 0) {
+      const guard = new MemoryGuard(config.server.workerMemoryLimitMiB, runtime.table);
+      setInterval(() => {
+        const rss = guard.check();
+        if (rss !== null && !this.#draining) {
+          send({ type: 'over-memory', rss });
+          void this.#drainAndExit(`rss ${Math.round(rss / 1048576)} MiB over the ${guard.limitMiB} MiB limit`);
+        }
+      }, config.server.memoryCheckInterval * 1000).unref();
+    }
+  }
+
+  /** Stops accepting, lets what was accepted finish (up to drainTimeout), exits with `code`. */
+  async #drainAndExit(reason: string, code = 0): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
     log.info('draining', { reason });
     const deadline = setTimeout(() => {
       log.warn('drain timeout reached; exiting with requests in flight');
-      process.exit(0);
-    }, config.server.drainTimeout * 1000).unref();
-    await runtime.drain();
-    await runtime.stop();
+      process.exit(code);
+    }, this.config.server.drainTimeout * 1000).unref();
+    try {
+      await this.#runtime?.drain();
+      await this.#runtime?.stop();
+    } catch (err) {
+      log.warn('could not stop cleanly', { error: (err as Error).message });
+    }
     clearTimeout(deadline);
-    process.exit(0);
-  };
-
-  process.on('message', (message: MasterMessage) => {
-    if (message?.type === 'drain') void drainAndExit('asked by master');
-  });
-  process.on('SIGTERM', () => void drainAndExit('SIGTERM'));
-  process.on('SIGINT', () => {}); // the master coordinates shutdown on ^C
-  process.on('uncaughtException', (err) => {
-    log.error('uncaught exception; worker exits and is replaced', { error: err.stack ?? err.message });
-    process.exit(1);
-  });
-
-  const listeners = await runtime.start();
-  dropPrivileges(config.user);
-  log.info('listening', { on: listeners.map((l) => `${l.secure ? 'https' : 'http'}://${l.address}:${l.port}`).join(',') });
-  send({ type: 'listening' });
-
-  if (config.server.workerMemoryLimitMiB > 0) {
-    const guard = new MemoryGuard(config.server.workerMemoryLimitMiB, runtime.table);
-    setInterval(() => {
-      const rss = guard.check();
-      if (rss !== null && !draining) {
-        send({ type: 'over-memory', rss });
-        void drainAndExit(`rss ${Math.round(rss / 1048576)} MiB over the ${guard.limitMiB} MiB limit`);
-      }
-    }, config.server.memoryCheckInterval * 1000).unref();
+    process.exit(code);
   }
 }

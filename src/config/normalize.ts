@@ -103,6 +103,7 @@ function normalizeServer(s: ServerSection, ctx: Context): ServerConfig {
     memoryCheckInterval: s.memoryCheckInterval ?? 10,
     drainTimeout: s.drainTimeout ?? 30,
     trustedProxies: trustedProxies(s.trustedProxies, ctx),
+    reloadTimeout: s.reloadTimeout ?? 10,
   };
 }
 

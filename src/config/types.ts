@@ -113,6 +113,8 @@ export interface ServerConfig {
   drainTimeout: number;
   /** Words ("loopback", "private", "all"), addresses and CIDRs whose X-Forwarded-* and X-Real-IP are believed. */
   trustedProxies: string[];
+  /** Seconds a reload's new generation is on probation: a worker failing to listen or dying within it rolls the reload back. */
+  reloadTimeout: number;
 }
 
 export interface AdminConfig {

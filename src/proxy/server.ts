@@ -138,7 +138,7 @@ export async function listen(config: SwitchyardConfig, ctx: ProxyContext): Promi
       plans.push({ server, bind, port: config.https.port, secure: true, fast: null });
     }
   }
-  return Promise.all(
+  return bindAll(
     plans.map(
       (p) =>
         new Promise<Listener>((resolve, reject) => {
@@ -152,6 +152,30 @@ export async function listen(config: SwitchyardConfig, ctx: ProxyContext): Promi
         }),
     ),
   );
+}
+
+/**
+ * A listener could not bind (its port taken). The others did and still
+ * listen: `bound`, to drain with the rest, so that the connections they
+ * accepted meanwhile are answered before the worker exits.
+ */
+export class ListenError extends Error {
+  readonly code = 'LISTEN_FAILED';
+
+  constructor(
+    cause: unknown,
+    readonly bound: Listener[],
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
+async function bindAll(binding: Promise<Listener>[]): Promise<Listener[]> {
+  const results = await Promise.allSettled(binding);
+  const bound = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed !== undefined) throw new ListenError(failed.reason, bound);
+  return bound;
 }
 
 /** Stop accepting, let in-flight requests finish, close idle keep-alive connections. */

@@ -105,3 +105,14 @@ export function listeningWorkers(masterPid: number, port: number): number[] {
   const listening = new Set(listeningPids(port));
   return childPids(masterPid).filter((pid) => listening.has(pid));
 }
+
+/** Seconds since boot, now (/proc/uptime): to compare with processStartedAt. */
+export function uptimeSeconds(): number {
+  return Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+}
+
+/** Seconds since boot at which `pid` was forked (/proc/<pid>/stat starttime, in ticks of 1/100 s). */
+export function processStartedAt(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]) / 100;
+}

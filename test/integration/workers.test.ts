@@ -5,65 +5,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, test, type TestContext } from 'node:test';
-import { startHttpBackend } from '../helpers/backends.js';
+import { describe, test } from 'node:test';
 import { failures, startLoad } from '../helpers/load.js';
 import { childPids, isAlive, listeningWorkers, uidsOf } from '../helpers/processes.js';
-import { hipacheConfig } from '../helpers/config.js';
-import { request } from '../helpers/http.js';
-import { startRedis } from '../helpers/redis.js';
-import type { Stack } from '../helpers/stack.js';
-import { startSwitchyard } from '../helpers/switchyard.js';
-import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
-
-/** A proxy with two workers, a fast route (fast.test) and a 1.5 s one (slow.test). */
-async function twoWorkers(t: TestContext, server: Record<string, unknown> = {}, topLevel: Record<string, unknown> = {}) {
-  // Redis lives until the end of the file (newest-first cleanup): a test's own
-  // t.after hooks run oldest first and would stop it before the proxy.
-  const redis = await startRedis();
-  const dir = tempDir('workers', t);
-  const config = { ...hipacheConfig({ redisUrl: redis.url, dir, server: { workers: 2, ...server } }), ...topLevel };
-  const proxy = await startSwitchyard(config, { scope: t });
-  const stack: Stack = {
-    redis,
-    proxy,
-    dir,
-    accessLog: path.join(dir, 'access.log'),
-    setFrontend: async (host, identifier, ...urls) => void (await redis.cmd('RPUSH', `frontend:${host}`, identifier, ...urls)),
-    get: (host, o = {}) => request({ ...o, port: proxy.port, host }),
-  };
-  const fast = await startHttpBackend({ name: 'fast', scope: t });
-  const slow = await startHttpBackend({ name: 'slow', delayMs: 1500, scope: t });
-  await stack.setFrontend('fast.test', 'fast', fast.url);
-  await stack.setFrontend('slow.test', 'slow', slow.url);
-  return { stack, fast, slow };
-}
-
-/** Waits until `n` workers listen and returns their pids. */
-function workersListening(stack: Stack, n: number, timeoutMs = 10_000): Promise<number[]> {
-  return waitFor(
-    () => {
-      const pids = listeningWorkers(stack.proxy.pid, stack.proxy.port);
-      return pids.length === n && childPids(stack.proxy.pid).length === n ? pids : null;
-    },
-    { timeoutMs, message: `${n} workers listening` },
-  );
-}
-
-async function expectAll200(stack: Stack, n: number, label: string): Promise<void> {
-  for (let i = 0; i < n; i++) {
-    const res = await stack.get('fast.test', { timeoutMs: 5000 });
-    assert.equal(res.status, 200, `${label}: request ${i}: ${res.status} ${res.text.slice(0, 200)}`);
-  }
-}
-
-/** Writes a new version of the proxy's config file. */
-function rewriteConfig(stack: Stack, change: (config: Record<string, any>) => unknown): void {
-  const config = structuredClone(stack.proxy.config);
-  const next = change(config) ?? config;
-  writeFileSync(stack.proxy.configPath, typeof next === 'string' ? next : JSON.stringify(next, null, 2));
-}
+import { expectAll200, rewriteConfig, twoWorkers, workersListening } from '../helpers/workers.js';
 
 describe('worker processes', () => {
   test('server.workers: 2 forks two workers and each one serves on its own', async (t) => {
@@ -134,7 +80,8 @@ describe('worker processes', () => {
   });
 
   test('SIGHUP applies a changed config file without dropping an in-flight request', async (t) => {
-    const { stack, slow } = await twoWorkers(t);
+    // The new generation serves beside the old one for reloadTimeout seconds, then alone.
+    const { stack, slow } = await twoWorkers(t, { reloadTimeout: 5 });
     const before = await workersListening(stack, 2);
     const staticDir = path.join(stack.dir, 'pages');
     mkdirSync(staticDir);
