@@ -155,7 +155,8 @@ describe('worker processes', () => {
     const nobody = Number(execFileSync('id', ['-u', 'nobody']).toString().trim());
     const { stack } = await twoWorkers(t, {}, { user: 'nobody' });
     const workers = await workersListening(stack, 2);
-    for (const pid of workers) assert.deepEqual(uidsOf(pid), [nobody, nobody, nobody, nobody], `worker ${pid} runs as nobody`);
+    // A worker binds as root, then drops its privileges before it reports listening: wait for that moment.
+    for (const pid of workers) await waitFor(() => uidsOf(pid).every((uid) => uid === nobody), { message: `worker ${pid} runs as nobody` });
     await expectAll200(stack, 20, 'as nobody');
 
     // A replacement worker drops its privileges too.
@@ -163,7 +164,7 @@ describe('worker processes', () => {
     const replacement = await waitFor(() => listeningWorkers(stack.proxy.pid, stack.proxy.port).find((p) => !workers.includes(p)), {
       message: 'a listening replacement',
     });
-    assert.deepEqual(uidsOf(replacement), [nobody, nobody, nobody, nobody]);
+    await waitFor(() => uidsOf(replacement).every((uid) => uid === nobody), { message: 'the replacement runs as nobody' });
     await expectAll200(stack, 20, 'after the replacement');
   });
 });
