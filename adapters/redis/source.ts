@@ -1,4 +1,4 @@
-import type { RedisDirectConfig } from '../../src/config/types.js';
+import type { RedisDirectConfig, RedisEndpoint } from '../../src/config/types.js';
 import { logger } from '../../src/log.js';
 import type { ConfigEvent, DeadMark, FrontendSpec } from '../../src/vocabulary/events.js';
 import type { ConfigSource, EventSink, SourceState, SourceStatus } from '../../src/vocabulary/source.js';
@@ -12,11 +12,14 @@ import { HipacheReader } from './reader.js';
 import { KeyRereads } from './rereads.js';
 import { Resync } from './resync.js';
 import { SnapshotRead, type Snapshot } from './snapshot.js';
-import { connectWire, type WireClient } from './wire.js';
+import { DatasetTripwire } from './tripwire.js';
+import { connectWire, withTimeout, type Reply, type WireClient } from './wire.js';
 
 const HEALTH_INTERVAL_MS = 1000;
 /** A snapshot read that receives nothing for this long fails (and is retried). */
 const SNAPSHOT_IDLE_TIMEOUT_MS = 10_000;
+/** How long writing the marker key to a master read through a replica may take. */
+const MARKER_WRITE_TIMEOUT_MS = 2000;
 
 /**
  * Hipache's Redis keys as a ConfigSource. It coordinates its parts: a full
@@ -26,6 +29,8 @@ const SNAPSHOT_IDLE_TIMEOUT_MS = 10_000;
  * whose keys were just announced as changed waits for those re-reads
  * (ReadYourWrites), which makes a write visible to the very next request; in
  * per-request mode (no feed) every request reads its host's keys instead.
+ * A database replaced as a whole (DatasetTripwire) calls for a resync, which
+ * the requests after it wait for like a re-read.
  */
 export class RedisSource implements ConfigSource {
   readonly name = 'redis';
@@ -44,6 +49,8 @@ export class RedisSource implements ConfigSource {
   #state: SourceState = 'starting';
   #lastError: SourceStatus['lastError'] = null;
   #lastSnapshotAt: number | null = null;
+  /** The database was replaced after resync `after` read it: requests wait (bounded) for the resync after. */
+  #replaced: { after: number; wait: Promise<void> } | null = null;
   #firstSnapshot!: () => void;
   readonly #started: Promise<void>;
 
@@ -51,14 +58,19 @@ export class RedisSource implements ConfigSource {
     this.#keys = new KeySpace(config.read.prefix);
     this.#data = connectWire(config.read, this.#log, { name: 'data' });
     this.#reader = new HipacheReader(() => this.#data, this.#keys, this.#log);
-    this.#feed = new ChangeFeed(config, this.#keys, this.#log, (key) => this.#onChanged(key), () => this.#resync.schedule(), () => this.#resync.schedule());
+    const tripwire = new DatasetTripwire(this.#keys, (args) => this.#writeMarker(args), (armedBy) => this.#onReplaced(armedBy), this.#log);
+    const lostTrack = () => this.#onReplaced(this.#resync.generation);
+    this.#feed = new ChangeFeed(config, this.#keys, tripwire, this.#log, (key) => this.#onChanged(key), lostTrack, () => this.#resync.schedule());
     this.#rereads = new KeyRereads(
       (redisKey) => this.#readKey(this.#keys.parse(redisKey)!),
       (redisKey, err) => this.#log.warn('re-reading a changed key failed', { key: redisKey, error: err.message }),
     );
     this.#resync = new Resync({
       ready: () => this.#data.isReady,
-      follow: () => this.#feed.establish(this.#data),
+      follow: async (generation) => {
+        await this.#feed.establish(this.#data, generation);
+        await this.#data.ping(); // re-reads sent before are answered before the snapshot is read
+      },
       read: () => new SnapshotRead(this.config.read, this.#keys, this.#reader, this.#log, SNAPSHOT_IDLE_TIMEOUT_MS),
       apply: (snapshot, changed) => this.#applySnapshot(snapshot, changed),
       failed: (err) => {
@@ -67,7 +79,7 @@ export class RedisSource implements ConfigSource {
       },
     });
     this.#liveness = new Liveness(this.#data, HEALTH_INTERVAL_MS, this.#log);
-    this.#barrier = new ReadYourWrites(this.#feed, this.#rereads, this.#keys, config, this.#log);
+    this.#barrier = new ReadYourWrites(this.#feed, this.#rereads, this.#keys, () => this.#replaced?.wait, config, this.#log);
     this.#started = new Promise((resolve) => (this.#firstSnapshot = resolve));
   }
 
@@ -144,6 +156,35 @@ export class RedisSource implements ConfigSource {
     this.#rereads.changed(redisKey);
   }
 
+  /**
+   * The database was flushed, swapped or fully resynced after resync `after`
+   * started following it: everything it read may be gone. The requests from
+   * now on wait for the resync after it, all together for at most
+   * syncTimeoutMs (then they are served from the last table until it lands).
+   */
+  #onReplaced(after: number): void {
+    if (this.#replaced !== null && this.#replaced.after >= after) return;
+    this.#log.info('the redis database was replaced as a whole (FLUSHDB, FLUSHALL, SWAPDB or a full resync): reading every key again');
+    const replaced = { after, wait: Promise.resolve() };
+    const resynced = this.#resync.after(after).then(() => {
+      if (this.#replaced === replaced) this.#replaced = null;
+    });
+    replaced.wait = this.#barrier.bounded(resynced);
+    this.#replaced = replaced;
+  }
+
+  /** The marker key is written to the master: through the data connection when that is it, else on a connection of its own. */
+  async #writeMarker(args: string[]): Promise<Reply> {
+    if (sameDatabase(this.config.read, this.config.write)) return this.#data.send(args);
+    const writer = connectWire(this.config.write, this.#log, { name: 'marker' });
+    try {
+      await withTimeout(writer.connect(), MARKER_WRITE_TIMEOUT_MS, 'connecting to the redis master');
+      return await writer.send(args);
+    } finally {
+      writer.destroy();
+    }
+  }
+
   /** Reads a key; resolves to what emits its value, to be called if the read is still the newest. */
   async #readKey(ref: KeyRef): Promise<() => void> {
     if (ref.kind === 'frontend') {
@@ -169,4 +210,8 @@ export class RedisSource implements ConfigSource {
     keys.forEach((key, i) => this.#emitFrontend(key, frontends[i] ?? null));
     this.#emitDead(host, marks);
   }
+}
+
+function sameDatabase(a: RedisEndpoint, b: RedisEndpoint): boolean {
+  return a.host === b.host && a.port === b.port && a.db === b.db;
 }
