@@ -4,6 +4,7 @@ import type { ConfigEvent, DeadMark, FrontendSpec } from '../../src/vocabulary/e
 import type { ConfigSource, EventSink, SourceState, SourceStatus } from '../../src/vocabulary/source.js';
 import { EmittedDeadMarks } from './emitted-dead.js';
 import { EmittedFrontends } from './emitted-frontends.js';
+import { FrontendExpiries } from './expiries.js';
 import { ChangeFeed } from './feed.js';
 import { KeySpace, type KeyRef } from './keys.js';
 import { Liveness } from './liveness.js';
@@ -43,6 +44,7 @@ export class RedisSource implements ConfigSource {
   readonly #resync: Resync;
   readonly #liveness: Liveness;
   readonly #barrier: ReadYourWrites;
+  readonly #expiries: FrontendExpiries;
   readonly #frontends = new EmittedFrontends(this.name);
   readonly #dead = new EmittedDeadMarks(this.name);
   #sink: EventSink = () => {};
@@ -79,7 +81,9 @@ export class RedisSource implements ConfigSource {
       },
     });
     this.#liveness = new Liveness(this.#data, HEALTH_INTERVAL_MS, this.#log);
-    this.#barrier = new ReadYourWrites(this.#feed, this.#rereads, this.#keys, () => this.#replaced?.wait, config, this.#log);
+    this.#expiries = new FrontendExpiries((redisKey) => this.#rereads.changed(redisKey));
+    const pending = { replaced: () => this.#replaced?.wait, expiries: this.#expiries };
+    this.#barrier = new ReadYourWrites(this.#feed, this.#rereads, this.#keys, pending, config, this.#log);
     this.#started = new Promise((resolve) => (this.#firstSnapshot = resolve));
   }
 
@@ -95,6 +99,7 @@ export class RedisSource implements ConfigSource {
   async stop(): Promise<void> {
     this.#state = 'stopped';
     this.#liveness.stop();
+    this.#expiries.stop();
     this.#resync.stop();
     await this.#feed.close();
     await this.#data.close();
@@ -135,9 +140,10 @@ export class RedisSource implements ConfigSource {
     this.#emit({ type: 'source-error', source: this.name, error: this.#lastError });
   }
 
-  #applySnapshot({ frontends, dead }: Snapshot, changedMeanwhile: readonly string[]): void {
+  #applySnapshot({ frontends, dead, expiring }: Snapshot, changedMeanwhile: readonly string[]): void {
     const count = frontends.size; // the set is moved into the table by the event
     this.#dead.replaceAll(dead);
+    this.#expiries.replaceAll(expiring);
     this.#lastSnapshotAt = Date.now();
     this.#emit(this.#frontends.snapshot(frontends, dead));
     for (const key of changedMeanwhile) this.#rereads.changed(key);
@@ -188,8 +194,11 @@ export class RedisSource implements ConfigSource {
   /** Reads a key; resolves to what emits its value, to be called if the read is still the newest. */
   async #readKey(ref: KeyRef): Promise<() => void> {
     if (ref.kind === 'frontend') {
-      const frontend = await this.#reader.frontend(ref.host);
-      return () => this.#emitFrontend(ref.host, frontend);
+      const { frontend, until } = await this.#reader.frontendAndDeadline(ref.host);
+      return () => {
+        this.#emitFrontend(ref.host, frontend);
+        this.#expiries.set(this.#keys.frontend(ref.host), until);
+      };
     }
     const marks = await this.#reader.dead(ref.host);
     return () => this.#emitDead(ref.host, marks);

@@ -192,6 +192,31 @@ for (const { mode, redisArgs } of MODES) {
       assert.equal(await who('ttl'), '<400>');
     });
 
+    test('a TTL runs out while Redis has not expired the key yet: the first request after the deadline gets 400', async () => {
+      // With active expiry off, Redis deletes an expired key only when a client reads it; with many keys
+      // with a TTL, its active expiry may take a minute to get to it. Hipache's read on every request saw it gone at once.
+      await fresh('deadline', a);
+      await route('persisted', a);
+      await redis.cmd('DEBUG', 'SET-ACTIVE-EXPIRE', 0);
+      try {
+        for (const [i, command] of [['PEXPIRE', 150], ['EXPIRE', 1]].entries()) {
+          await route(`deadline${i}`, a);
+          assert.equal(await who(`deadline${i}`), 'a', `${command[0]}: before`);
+          const start = Date.now();
+          await redis.cmd(String(command[0]), key(`deadline${i}`), command[1]!);
+          await redis.cmd('PEXPIRE', key('persisted'), 100);
+          await redis.cmd('PERSIST', key('persisted'));
+          const ttl = command[0] === 'EXPIRE' ? 1000 : 150;
+          assert.equal(await who(`deadline${i}`), 'a', `${command[0]}: before the deadline`);
+          await delay(ttl - (Date.now() - start) + 5);
+          assert.equal(await who(`deadline${i}`), '<400>', `${command[0]}: the first request after the deadline`);
+          assert.equal(await who('persisted'), 'a', 'PERSIST took the TTL back');
+        }
+      } finally {
+        await redis.cmd('DEBUG', 'SET-ACTIVE-EXPIRE', 1);
+      }
+    });
+
     test("passive expiry (a client's read finds the key expired): the next request gets 400", async () => {
       await fresh('lazy', a);
       await redis.cmd('DEBUG', 'SET-ACTIVE-EXPIRE', 0);
@@ -275,6 +300,20 @@ for (const { mode, redisArgs } of MODES) {
       assert.equal(await who('p'), '<400>', 'SWAPDB with the flushed db 4');
       await redis.cmd('FLUSHALL');
       assert.equal(await who('p'), '<400>', 'FLUSHALL');
+    });
+  });
+
+  describe(`"${mode}" mode, a TTL set before the proxy started`, () => {
+    test('the snapshot reads the deadline: the first request after it gets 400', async (t) => {
+      const redis = await startRedis({ args: [...redisArgs, ...DEBUG], scope: t });
+      await redis.cmd('DEBUG', 'SET-ACTIVE-EXPIRE', 0);
+      await redis.cmd('RPUSH', 'frontend:early.test', 'site', a.url);
+      await redis.cmd('EXPIRE', 'frontend:early.test', 3);
+      const start = Date.now();
+      const proxy = await startProxy({ driver: redis.url, redis: { tracking: mode }, scope: t });
+      assert.equal(await proxy.who('early.test'), 'a', 'before the deadline');
+      await delay(3000 - (Date.now() - start) + 5);
+      assert.equal(await proxy.who('early.test'), '<400>', 'the first request after the deadline');
     });
   });
 
