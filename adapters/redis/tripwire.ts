@@ -23,9 +23,16 @@ const REPLICATION_POLL_MS = 10;
 /** Where the marker is written: the connection read from, or the master of a [replica, master] pair. */
 export type MarkerWriter = (args: string[]) => Promise<Reply>;
 
+/** A WATCH set on a feed connection by resync `by`; `marker`: the key existed then. */
+interface Armed {
+  conn: WireClient;
+  by: number;
+  marker: boolean;
+}
+
 export class DatasetTripwire {
   /** The feed connection whose WATCH is set, and by which resync; null: not armed (probes are PINGs). */
-  #armed: { conn: WireClient; by: number; marker: boolean } | null = null;
+  #armed: Armed | null = null;
   readonly #known = new WeakSet<WireClient>();
   #refusal = '';
 
@@ -57,7 +64,8 @@ export class DatasetTripwire {
       const replies = [feed.send(['UNWATCH']), feed.send(['WATCH', key]), feed.send(['EXISTS', key]), feed.send(['CLIENT', 'INFO'])];
       this.#armed = { conn: feed, by: generation, marker };
       const [, , exists] = await Promise.all(replies);
-      if (this.#armed.conn === feed && this.#armed.by === generation) this.#armed.marker = exists === 1;
+      const armed = this.#armed as Armed | null; // a reconnect meanwhile may have cleared it
+      if (armed?.conn === feed && armed.by === generation) armed.marker = exists === 1;
       if (exists !== 1) this.#refused(`the marker key ${key} is missing (written to the master, not seen where routes are read)`);
       else if (this.#refusal !== '') this.#refusal = '';
     } catch (err) {
