@@ -3,6 +3,7 @@ import type { RedisDirectConfig } from '../../src/config/types.js';
 import { connectWire, type Push, type WireClient } from './wire.js';
 import { PingBarrier } from './barrier.js';
 import type { KeySpace } from './keys.js';
+import type { DatasetTripwire } from './tripwire.js';
 
 export type FeedMode = 'keyspace' | 'tracking' | 'per-request';
 
@@ -12,22 +13,29 @@ export type FeedMode = 'keyspace' | 'tracking' | 'per-request';
  */
 const REQUIRED_FLAGS = ['K', 'g', '$', 'l', 's', 'x', 'e'];
 
+/** With no request to run it, the barrier (and so the tripwire) is checked this often. */
+const IDLE_CHECK_MS = 1000;
+
 /**
  * The change feed: tells which Redis keys changed, by keyspace notifications
  * or, where CONFIG SET is forbidden (managed Redis), by client tracking in
- * broadcast mode. It only triggers re-reads; the snapshot stays the truth.
+ * broadcast mode; and, on the same connection, that the database was replaced
+ * as a whole (DatasetTripwire). It only triggers re-reads; the snapshot stays
+ * the truth.
  */
 export class ChangeFeed {
   #subscriber: WireClient | null = null;
   #tracker: WireClient | null = null;
   #mode: FeedMode | null = null;
+  #idleCheck: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly config: RedisDirectConfig,
     private readonly keys: KeySpace,
+    private readonly tripwire: DatasetTripwire,
     private readonly log: Logger,
     private readonly onChanged: (redisKey: string) => void,
-    /** Called when the feed lost track of everything (FLUSHALL): a full resync is due. */
+    /** Called when the feed lost track of every key (a flush the tripwire does not watch for): a full resync is due. */
     private readonly onLostTrack: () => void,
     /** Called when a feed connection (re)connects, so the source resynchronises. */
     private readonly onReconnect: () => void,
@@ -45,14 +53,28 @@ export class ChangeFeed {
 
   /**
    * Calls `then` once every change notification Redis produced before this call
-   * has been handled (see PingBarrier); false (and `then` never called)
-   * when there is no live notification connection to ask.
+   * has been handled, and a database replaced before it reported (see
+   * PingBarrier, DatasetTripwire); false (and `then` never called) when there
+   * is no live notification connection to ask.
    */
   afterBarrier(then: () => void): boolean {
     if (this.#feedConnection()?.isReady !== true) return false;
-    this.#barrier ??= new PingBarrier(() => this.#feedConnection()?.ping() ?? Promise.resolve(), this.config.syncTimeoutMs);
+    this.#barrier ??= new PingBarrier(() => this.#probe(), this.config.syncTimeoutMs);
     this.#barrier.then(then);
     return true;
+  }
+
+  /** A replaced database is noticed without requests too (or with readYourWrites off), and the marker stays in use. */
+  #idle(): void {
+    const feed = this.#feedConnection();
+    if (feed?.isReady !== true) return;
+    this.tripwire.keepInUse(feed);
+    this.afterBarrier(() => {});
+  }
+
+  #probe(): Promise<unknown> {
+    const feed = this.#feedConnection();
+    return feed === null ? Promise.resolve() : this.tripwire.probe(feed);
   }
 
   #establishing: Promise<unknown> = Promise.resolve();
@@ -62,13 +84,23 @@ export class ChangeFeed {
    * overlapping resyncs (several connections becoming ready) would otherwise open two subscribers,
    * or interleave CLIENT TRACKING OFF/ON so that the second ON fails on its overlapping prefixes.
    */
-  establish(data: WireClient): Promise<FeedMode> {
-    const run = this.#establishing.then(() => this.#establish(data));
+  establish(data: WireClient, generation: number): Promise<FeedMode> {
+    const run = this.#establishing.then(() => this.#establish(data, generation));
     this.#establishing = run.catch(() => {});
     return run;
   }
 
-  async #establish(data: WireClient): Promise<FeedMode> {
+  async #establish(data: WireClient, generation: number): Promise<FeedMode> {
+    const mode = await this.#choose(data);
+    const feed = this.#feedConnection();
+    if (feed !== null) {
+      await this.tripwire.arm(feed, generation);
+      this.#idleCheck ??= setInterval(() => this.#idle(), IDLE_CHECK_MS).unref();
+    }
+    return mode;
+  }
+
+  async #choose(data: WireClient): Promise<FeedMode> {
     // A feed connection still reconnecting (Redis restarted) is no reason to fall back to another
     // mode for good: fail this resync; the connection's 'ready' triggers the next one.
     const feed = this.#mode === 'keyspace' ? this.#subscriber : this.#mode === 'tracking' ? this.#tracker : null;
@@ -90,6 +122,7 @@ export class ChangeFeed {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#idleCheck);
     for (const client of [this.#subscriber, this.#tracker]) {
       if (client !== null) await client.close();
     }
@@ -161,11 +194,15 @@ export class ChangeFeed {
     if (push[0] === 'pmessage' && typeof channel === 'string') this.onChanged(channel.slice(channel.indexOf(':') + 1));
   }
 
-  /** ['invalidate', [keys]], or ['invalidate', null] when Redis dropped every key (FLUSHALL). */
+  /**
+   * ['invalidate', [keys]], or ['invalidate', null] when Redis flushed a
+   * database, any database (FLUSHDB, FLUSHALL, a replica's full resync): the
+   * tripwire, when set, tells whether it was this one.
+   */
   #onInvalidate(push: Push): void {
     if (push[0] !== 'invalidate') return;
     const keys = push[1];
-    if (!Array.isArray(keys)) return this.onLostTrack();
+    if (!Array.isArray(keys)) return this.tripwire.watching ? undefined : this.onLostTrack();
     for (const key of keys) if (typeof key === 'string') this.onChanged(key);
   }
 }

@@ -1,4 +1,5 @@
-// Hipache key names: `<prefix>frontend:<host>` (a list) and `<prefix>dead:<host>` (a set).
+// Hipache key names: `<prefix>frontend:<host>` (a list) and `<prefix>dead:<host>` (a set);
+// and Switchyard's own `<prefix>switchyard:marker` (a string).
 
 import { lookupKeys } from '../../src/frontends/host.js';
 
@@ -13,6 +14,11 @@ export class KeySpace {
 
   dead(host: string): string {
     return `${this.prefix}dead:${host}`;
+  }
+
+  /** The key the feed connection WATCHes to notice a database replaced as a whole (tripwire.ts). */
+  marker(): string {
+    return `${this.prefix}switchyard:marker`;
   }
 
   parse(redisKey: string): KeyRef | null {

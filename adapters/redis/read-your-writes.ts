@@ -3,9 +3,12 @@
 // (SPEC §1). Redis may send the notification after the writer's own reply, so
 // with `readYourWrites` each batch of requests first waits for a PING on the
 // notification connection (PingBarrier), then for the re-reads of its host's
-// keys. Never longer than syncTimeoutMs: a hung Redis must not hold requests.
+// keys (including those whose TTL just ran out, expiries.ts); and, after a
+// database replaced as a whole (tripwire.ts), for the resync that reads it again. Never longer than syncTimeoutMs: a hung Redis must not
+// hold requests.
 
 import type { Logger } from '../../src/log.js';
+import type { FrontendExpiries } from './expiries.js';
 import type { ChangeFeed } from './feed.js';
 import type { KeySpace } from './keys.js';
 import type { KeyRereads } from './rereads.js';
@@ -16,6 +19,12 @@ export class ReadYourWrites {
     private readonly feed: ChangeFeed,
     private readonly rereads: KeyRereads,
     private readonly keys: KeySpace,
+    private readonly pending: {
+      /** Pending while the database was replaced and not read again yet. */
+      replaced: () => Promise<void> | undefined;
+      /** Frontend keys to re-read once their TTL has run out. */
+      expiries: FrontendExpiries;
+    },
     private readonly options: { readYourWrites: boolean; syncTimeoutMs: number },
     private readonly log: Logger,
   ) {}
@@ -34,8 +43,16 @@ export class ReadYourWrites {
     );
   }
 
-  /** Calls `ready` after the re-reads under way for `host`'s keys; false when there are none. */
+  /** Calls `ready` after the resync of a replaced database and the re-reads under way for `host`'s keys; false when there are none. */
   #afterRereads(host: string, ready: () => void): boolean {
+    const replaced = this.pending.replaced();
+    if (replaced === undefined) return this.#afterKeyRereads(host, ready);
+    void replaced.then(() => this.#afterKeyRereads(host, ready) || ready());
+    return true;
+  }
+
+  #afterKeyRereads(host: string, ready: () => void): boolean {
+    this.pending.expiries.check();
     if (this.rereads.size === 0) return false;
     const wait = this.rereads.pending([...this.keys.candidates(host), this.keys.dead(host)]);
     if (wait === undefined) return false;

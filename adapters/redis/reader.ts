@@ -43,6 +43,17 @@ export class HipacheReader {
     return frontend;
   }
 
+  /**
+   * The frontend at `key` and when Redis will expire it (null: never), read
+   * together: a deadline no later than Redis' own (counted from the moment
+   * PTTL was sent).
+   */
+  async frontendAndDeadline(key: string): Promise<{ frontend: FrontendSpec | null; until: number | null }> {
+    const sentAt = Date.now();
+    const [frontend, pttl] = await Promise.all([this.frontend(key), this.client().send(['PTTL', this.keys.frontend(key)])]);
+    return { frontend, until: frontend !== null && typeof pttl === 'number' && pttl >= 0 ? sentAt + pttl : null };
+  }
+
   /** Dead marks of one requested host. */
   async dead(host: string, now = Date.now()): Promise<DeadMark[]> {
     const redisKey = this.keys.dead(host);

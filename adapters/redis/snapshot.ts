@@ -17,8 +17,10 @@ const PTTL = keyCommand('PTTL');
 
 const enum Expect {
   Ok,
+  Keyspace,
   Scan,
   Frontend,
+  FrontendTtl,
   DeadMembers,
   DeadTtl,
 }
@@ -26,13 +28,17 @@ const enum Expect {
 export interface Snapshot {
   frontends: FrontendSet;
   dead: DeadMark[];
+  /** The frontend keys with a TTL, and when they expire (ms since the epoch, no later than Redis' deadline). */
+  expiring: [redisKey: string, until: number][];
 }
 
 /**
  * Reads every `frontend:*` and `dead:*` key into a snapshot, on a connection
  * of its own: one SCAN pass over the keyspace, each page's keys read by
- * pipelined LRANGE (frontends) or SMEMBERS + PTTL (dead sets), and the next
- * SCAN sent before the page's reads so Redis always has work queued.
+ * pipelined LRANGE + PTTL (frontends) or SMEMBERS + PTTL (dead sets), and the next
+ * SCAN sent before the page's reads so Redis always has work queued. A
+ * database where no key has a TTL (INFO keyspace) is read without the
+ * frontends' PTTL.
  *
  * Replies are read in place from the socket's bytes: a frontend's key and id
  * go from the reply into the FrontendSet without becoming strings, and a
@@ -51,16 +57,22 @@ export class SnapshotRead {
   readonly #out = new CommandWriter();
   readonly #frontends = new FrontendSet();
   readonly #dead: DeadMark[] = [];
+  readonly #expiring: [string, number][] = [];
   readonly #prefix: Buffer;
   // What each reply on the wire answers, in order, and for which key: its bytes in #keys
   // (copied from the SCAN reply, which the read window overwrites).
   #expect: Expect[] = [];
   #keyAt: number[] = [];
   #keyEnd: number[] = [];
+  /** When the command was sent (a PTTL counts from then). */
+  #sentAt: number[] = [];
+  #now = 0;
   #head = 0;
   #keys = Buffer.alloc(64 * 1024);
   #keysEnd = 0;
   #scanDone = false;
+  /** Some key of the database has a TTL: the frontends' are read too. */
+  #ttls = true;
   #members: string[] | null = null;
   /** The backends of the previous frontend, as bytes and as parsed: consecutive frontends mostly share them. */
   #lastBytes = Buffer.alloc(0);
@@ -96,6 +108,7 @@ export class SnapshotRead {
     const { username, password, db } = this.endpoint;
     if (password !== undefined) this.#send(Expect.Ok, 'AUTH', ...(username !== undefined ? [username] : []), password);
     if (db !== 0) this.#send(Expect.Ok, 'SELECT', String(db));
+    this.#send(Expect.Keyspace, 'INFO', 'keyspace');
     this.#scan('0');
     this.#flush();
   }
@@ -123,6 +136,7 @@ export class SnapshotRead {
     this.#expect.push(expect);
     this.#keyAt.push(keyAt);
     this.#keyEnd.push(keyEnd);
+    this.#sentAt.push(this.#now);
   }
 
   /** Copies bytes[start, end) to the end of #keys; returns where. */
@@ -169,18 +183,23 @@ export class SnapshotRead {
     const expect = this.#expect[h]!;
     const keyAt = this.#keyAt[h]!;
     const keyEnd = this.#keyEnd[h]!;
+    const sentAt = this.#sentAt[h]!;
     const keyIn = this.#keys;
     if (this.#head >= 4096 && this.#head * 2 >= this.#expect.length) this.#dropRead();
-    if (reply.type === 45 /* - */ && (expect === Expect.Ok || expect === Expect.Scan || expect === Expect.DeadTtl)) {
+    if (reply.type === 45 /* - */ && (expect === Expect.Ok || expect === Expect.Scan || expect === Expect.DeadTtl || expect === Expect.FrontendTtl)) {
       throw new Error(`snapshot read: ${reply.line()}`);
     }
     switch (expect) {
       case Expect.Ok:
         return void reply.line();
+      case Expect.Keyspace:
+        return this.#onKeyspace(reply);
       case Expect.Scan:
         return this.#onScanPage(reply);
       case Expect.Frontend:
         return this.#onFrontend(keyIn, keyAt, keyEnd, reply);
+      case Expect.FrontendTtl:
+        return this.#onFrontendTtl(keyIn, keyAt, keyEnd, sentAt, reply);
       case Expect.DeadMembers:
         return this.#onDeadMembers(keyIn.toString('utf8', keyAt, keyEnd), reply);
       case Expect.DeadTtl:
@@ -198,6 +217,7 @@ export class SnapshotRead {
     this.#expect = this.#expect.slice(head);
     this.#keyAt = this.#keyAt.slice(head).map((at) => at - base);
     this.#keyEnd = this.#keyEnd.slice(head).map((end) => end - base);
+    this.#sentAt = this.#sentAt.slice(head);
     this.#keys.copyWithin(0, base, this.#keysEnd);
     this.#keysEnd -= base;
     this.#head = 0;
@@ -210,6 +230,7 @@ export class SnapshotRead {
     else this.#scan(cursor);
     const buf = reply.buf;
     const prefix = this.#prefix.length;
+    this.#now = Date.now();
     for (let n = reply.int(); n > 0; n--) {
       const start = reply.bulk();
       const end = start + reply.length;
@@ -218,6 +239,10 @@ export class SnapshotRead {
         this.#out.keyed(LRANGE.head, buf, start, end, LRANGE.tail);
         const at = this.#keepKey(buf, start + prefix + FRONTEND.length, end);
         this.#expecting(Expect.Frontend, at, this.#keysEnd);
+        if (this.#ttls) {
+          this.#out.keyed(PTTL.head, buf, start, end, PTTL.tail);
+          this.#expecting(Expect.FrontendTtl, at, this.#keysEnd);
+        }
       } else if (startsWith(buf, start + prefix, end, DEAD)) {
         this.#out.keyed(SMEMBERS.head, buf, start, end, SMEMBERS.tail);
         this.#out.keyed(PTTL.head, buf, start, end, PTTL.tail);
@@ -248,6 +273,20 @@ export class SnapshotRead {
       const [key, id] = [keyIn.toString('utf8', keyAt, keyEnd), reply.buf.toString('utf8', idAt, idEnd)];
       this.#frontends.set({ key, id, backends: this.#lastBackends });
     }
+  }
+
+  /** `db0:keys=5,expires=0,avg_ttl=0`: expires=0 (or the database absent: empty) means no key has a TTL. INFO refused: assume some. */
+  #onKeyspace(reply: ReplyReader): void {
+    if (reply.type === 45 /* - */) return void reply.line();
+    const info = reply.type === 61 /* = verbatim */ ? reply.string(4) : reply.string();
+    const line = new RegExp(`^db${this.endpoint.db}:.*\\bexpires=(\\d+)`, 'm').exec(info ?? '');
+    this.#ttls = line !== null && line[1] !== '0';
+  }
+
+  /** Most frontends have no TTL (-1); one that has expires no later than `sentAt` + its PTTL. */
+  #onFrontendTtl(keyIn: Buffer, keyAt: number, keyEnd: number, sentAt: number, reply: ReplyReader): void {
+    const pttl = reply.int();
+    if (pttl >= 0) this.#expiring.push([this.keys.frontend(keyIn.toString('utf8', keyAt, keyEnd)), sentAt + pttl]);
   }
 
   #parseBackends(reply: ReplyReader, n: number, end: number): void {
@@ -282,7 +321,7 @@ export class SnapshotRead {
     if (this.#settled) return;
     this.#settled = true;
     this.#socket.destroy();
-    this.#settle.resolve({ frontends: this.#frontends, dead: this.#dead });
+    this.#settle.resolve({ frontends: this.#frontends, dead: this.#dead, expiring: this.#expiring });
   }
 
   #fail(err: Error): void {

@@ -1,9 +1,10 @@
-import type { RedisDirectConfig } from '../../src/config/types.js';
+import type { RedisDirectConfig, RedisEndpoint } from '../../src/config/types.js';
 import { logger } from '../../src/log.js';
 import type { ConfigEvent, DeadMark, FrontendSpec } from '../../src/vocabulary/events.js';
 import type { ConfigSource, EventSink, SourceState, SourceStatus } from '../../src/vocabulary/source.js';
 import { EmittedDeadMarks } from './emitted-dead.js';
 import { EmittedFrontends } from './emitted-frontends.js';
+import { FrontendExpiries } from './expiries.js';
 import { ChangeFeed } from './feed.js';
 import { KeySpace, type KeyRef } from './keys.js';
 import { Liveness } from './liveness.js';
@@ -12,11 +13,14 @@ import { HipacheReader } from './reader.js';
 import { KeyRereads } from './rereads.js';
 import { Resync } from './resync.js';
 import { SnapshotRead, type Snapshot } from './snapshot.js';
-import { connectWire, type WireClient } from './wire.js';
+import { DatasetTripwire } from './tripwire.js';
+import { connectWire, withTimeout, type Reply, type WireClient } from './wire.js';
 
 const HEALTH_INTERVAL_MS = 1000;
 /** A snapshot read that receives nothing for this long fails (and is retried). */
 const SNAPSHOT_IDLE_TIMEOUT_MS = 10_000;
+/** How long writing the marker key to a master read through a replica may take. */
+const MARKER_WRITE_TIMEOUT_MS = 2000;
 
 /**
  * Hipache's Redis keys as a ConfigSource. It coordinates its parts: a full
@@ -26,6 +30,8 @@ const SNAPSHOT_IDLE_TIMEOUT_MS = 10_000;
  * whose keys were just announced as changed waits for those re-reads
  * (ReadYourWrites), which makes a write visible to the very next request; in
  * per-request mode (no feed) every request reads its host's keys instead.
+ * A database replaced as a whole (DatasetTripwire) calls for a resync, which
+ * the requests after it wait for like a re-read.
  */
 export class RedisSource implements ConfigSource {
   readonly name = 'redis';
@@ -38,12 +44,15 @@ export class RedisSource implements ConfigSource {
   readonly #resync: Resync;
   readonly #liveness: Liveness;
   readonly #barrier: ReadYourWrites;
+  readonly #expiries: FrontendExpiries;
   readonly #frontends = new EmittedFrontends(this.name);
   readonly #dead = new EmittedDeadMarks(this.name);
   #sink: EventSink = () => {};
   #state: SourceState = 'starting';
   #lastError: SourceStatus['lastError'] = null;
   #lastSnapshotAt: number | null = null;
+  /** The database was replaced after resync `after` read it: requests wait (bounded) for the resync after. */
+  #replaced: { after: number; wait: Promise<void> } | null = null;
   #firstSnapshot!: () => void;
   readonly #started: Promise<void>;
 
@@ -51,14 +60,19 @@ export class RedisSource implements ConfigSource {
     this.#keys = new KeySpace(config.read.prefix);
     this.#data = connectWire(config.read, this.#log, { name: 'data' });
     this.#reader = new HipacheReader(() => this.#data, this.#keys, this.#log);
-    this.#feed = new ChangeFeed(config, this.#keys, this.#log, (key) => this.#onChanged(key), () => this.#resync.schedule(), () => this.#resync.schedule());
+    const tripwire = new DatasetTripwire(this.#keys, (args) => this.#writeMarker(args), (armedBy) => this.#onReplaced(armedBy), this.#log);
+    const lostTrack = () => this.#onReplaced(this.#resync.generation);
+    this.#feed = new ChangeFeed(config, this.#keys, tripwire, this.#log, (key) => this.#onChanged(key), lostTrack, () => this.#resync.schedule());
     this.#rereads = new KeyRereads(
       (redisKey) => this.#readKey(this.#keys.parse(redisKey)!),
       (redisKey, err) => this.#log.warn('re-reading a changed key failed', { key: redisKey, error: err.message }),
     );
     this.#resync = new Resync({
       ready: () => this.#data.isReady,
-      follow: () => this.#feed.establish(this.#data),
+      follow: async (generation) => {
+        await this.#feed.establish(this.#data, generation);
+        await this.#data.ping(); // re-reads sent before are answered before the snapshot is read
+      },
       read: () => new SnapshotRead(this.config.read, this.#keys, this.#reader, this.#log, SNAPSHOT_IDLE_TIMEOUT_MS),
       apply: (snapshot, changed) => this.#applySnapshot(snapshot, changed),
       failed: (err) => {
@@ -67,7 +81,9 @@ export class RedisSource implements ConfigSource {
       },
     });
     this.#liveness = new Liveness(this.#data, HEALTH_INTERVAL_MS, this.#log);
-    this.#barrier = new ReadYourWrites(this.#feed, this.#rereads, this.#keys, config, this.#log);
+    this.#expiries = new FrontendExpiries((redisKey) => this.#rereads.changed(redisKey));
+    const pending = { replaced: () => this.#replaced?.wait, expiries: this.#expiries };
+    this.#barrier = new ReadYourWrites(this.#feed, this.#rereads, this.#keys, pending, config, this.#log);
     this.#started = new Promise((resolve) => (this.#firstSnapshot = resolve));
   }
 
@@ -83,6 +99,7 @@ export class RedisSource implements ConfigSource {
   async stop(): Promise<void> {
     this.#state = 'stopped';
     this.#liveness.stop();
+    this.#expiries.stop();
     this.#resync.stop();
     await this.#feed.close();
     await this.#data.close();
@@ -123,9 +140,10 @@ export class RedisSource implements ConfigSource {
     this.#emit({ type: 'source-error', source: this.name, error: this.#lastError });
   }
 
-  #applySnapshot({ frontends, dead }: Snapshot, changedMeanwhile: readonly string[]): void {
+  #applySnapshot({ frontends, dead, expiring }: Snapshot, changedMeanwhile: readonly string[]): void {
     const count = frontends.size; // the set is moved into the table by the event
     this.#dead.replaceAll(dead);
+    this.#expiries.replaceAll(expiring);
     this.#lastSnapshotAt = Date.now();
     this.#emit(this.#frontends.snapshot(frontends, dead));
     for (const key of changedMeanwhile) this.#rereads.changed(key);
@@ -144,11 +162,43 @@ export class RedisSource implements ConfigSource {
     this.#rereads.changed(redisKey);
   }
 
+  /**
+   * The database was flushed, swapped or fully resynced after resync `after`
+   * started following it: everything it read may be gone. The requests from
+   * now on wait for the resync after it, all together for at most
+   * syncTimeoutMs (then they are served from the last table until it lands).
+   */
+  #onReplaced(after: number): void {
+    if (this.#replaced !== null && this.#replaced.after >= after) return;
+    this.#log.info('the redis database was replaced as a whole (FLUSHDB, FLUSHALL, SWAPDB or a full resync): reading every key again');
+    const replaced = { after, wait: Promise.resolve() };
+    const resynced = this.#resync.after(after).then(() => {
+      if (this.#replaced === replaced) this.#replaced = null;
+    });
+    replaced.wait = this.#barrier.bounded(resynced);
+    this.#replaced = replaced;
+  }
+
+  /** The marker key is written to the master: through the data connection when that is it, else on a connection of its own. */
+  async #writeMarker(args: string[]): Promise<Reply> {
+    if (sameDatabase(this.config.read, this.config.write)) return this.#data.send(args);
+    const writer = connectWire(this.config.write, this.#log, { name: 'marker' });
+    try {
+      await withTimeout(writer.connect(), MARKER_WRITE_TIMEOUT_MS, 'connecting to the redis master');
+      return await writer.send(args);
+    } finally {
+      writer.destroy();
+    }
+  }
+
   /** Reads a key; resolves to what emits its value, to be called if the read is still the newest. */
   async #readKey(ref: KeyRef): Promise<() => void> {
     if (ref.kind === 'frontend') {
-      const frontend = await this.#reader.frontend(ref.host);
-      return () => this.#emitFrontend(ref.host, frontend);
+      const { frontend, until } = await this.#reader.frontendAndDeadline(ref.host);
+      return () => {
+        this.#emitFrontend(ref.host, frontend);
+        this.#expiries.set(this.#keys.frontend(ref.host), until);
+      };
     }
     const marks = await this.#reader.dead(ref.host);
     return () => this.#emitDead(ref.host, marks);
@@ -169,4 +219,8 @@ export class RedisSource implements ConfigSource {
     keys.forEach((key, i) => this.#emitFrontend(key, frontends[i] ?? null));
     this.#emitDead(host, marks);
   }
+}
+
+function sameDatabase(a: RedisEndpoint, b: RedisEndpoint): boolean {
+  return a.host === b.host && a.port === b.port && a.db === b.db;
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { refusingPort, startHttpBackend, type Backend } from '../helpers/backends.js';
 import { startRedis, type RedisServer, type Subscription } from '../helpers/redis.js';
-import { deadMembers, redisClient, startProxy, waitForLog, type Proxy, type RedisClient } from '../helpers/redis-proxy.js';
+import { countLog, deadMembers, redisClient, startProxy, waitForLog, type Proxy, type RedisClient } from '../helpers/redis-proxy.js';
 import { waitFor } from '../helpers/wait.js';
 
 const TRIALS = 30;
@@ -126,6 +126,11 @@ for (const { mode, redisArgs, tracking } of MODES) {
       await waitFor(() => channel.messages.includes(`${host('own')};${refused};0;2`));
       assert.deepEqual(await deadMembers(redis, host('own')), ['0']);
       for (let i = 0; i < 10; i++) assert.equal(await who('own'), 'a');
+    });
+
+    test('none of these writes cost a full resync: one snapshot, at start', () => {
+      assert.equal(countLog(proxy.sy, 'redis snapshot loaded'), 1);
+      assert.equal(countLog(proxy.sy, 'replaced as a whole'), 0);
     });
   });
 }
