@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import { AccessLog } from '../../src/proxy/access-log.js';
 import { ErrorPages } from '../../src/proxy/error-pages.js';
 import { PassiveHealth } from '../../src/proxy/health.js';
+import { LimitCounters } from '../../src/proxy/limits.js';
 import { BackendPools } from '../../src/proxy/pools.js';
 import { drain, frontStats, listen, type Listener } from '../../src/proxy/server.js';
 import type { ProxyContext } from '../../src/proxy/settings.js';
@@ -66,7 +67,9 @@ export class ProxyRuntime {
     this.#source = sources.length === 1 ? sources[0]! : new MergedSources(sources);
     this.#publisher = publisher;
     if (server.accessLog !== null) this.#accessLog = new AccessLog(server.accessLog);
-    this.#pools = new BackendPools({ maxSockets: server.maxSockets, tcpTimeoutMs: server.tcpTimeout * 1000 });
+    const limits = new LimitCounters();
+    const clientStall = { ms: server.idleTimeout * 1000, counters: limits };
+    this.#pools = new BackendPools({ maxSockets: server.maxSockets, tcpTimeoutMs: server.tcpTimeout * 1000, clientStall });
     this.#context = {
       settings: {
         tcpTimeoutMs: server.tcpTimeout * 1000,
@@ -74,6 +77,7 @@ export class ProxyRuntime {
         deadBackendOn500: server.deadBackendOn500,
         deadBackendTTL: server.deadBackendTTL,
         keepAlive: server.httpKeepAlive,
+        websocketIdleMs: (server.websocketIdleTimeout ?? 0) * 1000,
       },
       table: this.table,
       whenCurrent: this.#whenCurrent(),
@@ -81,6 +85,7 @@ export class ProxyRuntime {
       pools: this.#pools,
       errorPages: new ErrorPages(server.staticDir),
       accessLog: this.#accessLog,
+      limits,
     };
   }
 
@@ -114,6 +119,7 @@ export class ProxyRuntime {
         worker: this.workerName,
         precedence: this.config.precedence,
         front: () => frontStats(this.#listeners),
+        limits: () => ({ maxConnections: this.config.server.maxConnections, ...this.#context.limits }),
       });
     }
     this.#sweep = setInterval(() => this.table.sweepDead(), 10_000).unref();
