@@ -130,7 +130,7 @@ class UpgradeAttempt {
     this.#stage = Stage.Open;
     const backend = this.#backend;
     const client = this.upgrade.client;
-    backend.setTimeout(0); // an open WebSocket may stay quiet for hours
+    closeWhenQuiet(this.upgrade.ctx, backend, client);
     client.write(first);
     backend.pipe(client).pipe(backend);
   }
@@ -142,6 +142,22 @@ class UpgradeAttempt {
     this.#backend.destroy();
     this.upgrade.failed(this.pick, failure, message);
   }
+}
+
+/**
+ * An open WebSocket may stay quiet for hours: it is closed for it only when
+ * server.websocketIdleTimeout is set, after that long without a byte either
+ * way. Every byte of the tunnel crosses the backend socket, read or written,
+ * so that socket's inactivity timeout measures the tunnel's.
+ */
+function closeWhenQuiet(ctx: ProxyContext, backend: Socket, client: Duplex): void {
+  backend.setTimeout(ctx.settings.websocketIdleMs);
+  if (ctx.settings.websocketIdleMs === 0) return;
+  backend.on('timeout', () => {
+    ctx.limits.idleWebSockets++;
+    backend.destroy();
+    client.destroy();
+  });
 }
 
 function reject(client: Duplex, status: number, code: ErrorCode, debug: boolean): void {
