@@ -28,19 +28,15 @@ export function oneAtATime(serve: Serve, clientStall: ClientStallLimit): Serve {
 }
 
 /**
- * A node:http connection as node:http itself pauses it (lib/_http_server.js
- * pauses a socket whose client does not read its answers the same way): its
- * parser resumes the socket after every message unless `_paused` is set, and
- * the parser, paused by node:http once it sees the flag, is resumed with the
- * socket. The handle is stopped directly because a socket paused while a
- * resume is under way (node:http resumes a socket once it drained) would go
- * on reading.
+ * node:http reads a socket straight from its handle (its parser consumes
+ * it), and resumes the socket after every message it parses: a paused
+ * stream is not enough. The handle is stopped, as node:http's own 'pause'
+ * handler stops it, and stopped again whenever anything resumes the socket
+ * while requests wait. (node:http's `_paused` flag is left alone: it pauses
+ * the parser too, and a TLS socket hands the records it already decrypted
+ * to a paused parser, which takes them for a parse error.)
  */
-type HttpSocket = Socket & {
-  _paused?: boolean;
-  parser?: { resume(): void } | null;
-  _handle?: { reading?: boolean; readStop?(): number } | null;
-};
+type HttpSocket = Socket & { _handle?: { reading?: boolean; readStop?(): number } | null };
 
 class Pipeline {
   #busy = false;
@@ -55,9 +51,8 @@ class Pipeline {
     private readonly serve: Serve,
     private readonly clientStall: ClientStallLimit,
   ) {
-    // Whoever resumes the socket meanwhile (node:http once it drained, for one), it stays held.
+    // Whoever resumes the socket meanwhile (node:http after each message, or once it drained), it stays held.
     socket.on('resume', this.#keepHeld);
-    socket.on('drain', this.#keepHeld);
   }
 
   push(req: IncomingMessage, res: ServerResponse): void {
@@ -72,7 +67,6 @@ class Pipeline {
   readonly #keepHeld = (): void => {
     if (!this.#holding) return;
     const socket = this.socket;
-    socket._paused = true;
     socket.pause();
     const handle = socket._handle;
     if (handle?.reading === true) {
@@ -81,14 +75,10 @@ class Pipeline {
     }
   };
 
-  /** Every parsed request is served: read on, unless the client does not read (then node:http resumes it once it drained). */
+  /** Every parsed request is served: read on (unless node:http holds the socket itself, for a client that does not read). */
   #release(): void {
     this.#holding = false;
-    const socket = this.socket;
-    if (!socket._paused || socket.writableNeedDrain) return;
-    socket._paused = false;
-    socket.parser?.resume();
-    socket.resume();
+    this.socket.resume();
   }
 
   #start(req: IncomingMessage, res: ServerResponse): void {
