@@ -18,6 +18,7 @@ import { rawRequest, RawConnection, request, type RawResult } from '../helpers/h
 import { freePort } from '../helpers/ports.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startSwitchyard, type Switchyard } from '../helpers/switchyard.js';
+import { selfSignedCert } from '../helpers/tls.js';
 import { tempDir } from '../helpers/tmp.js';
 import { delay, waitFor } from '../helpers/wait.js';
 import { connectWs } from '../helpers/ws-client.js';
@@ -34,12 +35,18 @@ interface Limits {
 interface LimitedProxy {
   sy: Switchyard;
   port: number;
+  /** The HTTPS listener's port (node:http from the start). */
+  httpsPort: number;
   /** The admin API's /status `limits`. */
   limits(): Promise<Limits>;
 }
 
+/** A Switchyard listening on HTTP and HTTPS, with the admin API. */
 async function startLimited(redis: RedisServer, server: Record<string, unknown>): Promise<LimitedProxy> {
   const config = hipacheConfig({ redisUrl: redis.url, dir: tempDir('limits'), server });
+  const { key, cert } = selfSignedCert();
+  const httpsPort = await freePort();
+  config.https = { port: httpsPort, bind: ['127.0.0.1'], key, cert };
   const adminPort = await freePort();
   config.admin = { port: adminPort };
   const sy = await startSwitchyard(config);
@@ -48,7 +55,7 @@ async function startLimited(redis: RedisServer, server: Record<string, unknown>)
     const res = await request({ port: adminPort, host: '127.0.0.1', path: '/status' });
     return (JSON.parse(res.text) as { limits: Limits }).limits;
   };
-  return { sy, port: sy.port, limits };
+  return { sy, port: sy.port, httpsPort, limits };
 }
 
 /** A backend that counts the requests it got, those that ended without their whole body, and those it answered. */
@@ -153,9 +160,12 @@ describe('limits on client connections', () => {
       await setFrontend('flood.test', backend.url);
     });
 
-    test('is served no more than its socket buffers hold, and gets every answer in order once it reads', async () => {
+    const flood = async (open: () => Promise<RawConnection>) => {
       const count = 3000;
-      const conn = await openConnection(defaults.port); // idleTimeout 60 s: not cut while it waits
+      const before = backend.heads.length;
+      const reached = () => backend.heads.length - before;
+      const conn = await open();
+      onCleanup(() => conn.close());
       conn.socket.pause(); // reads nothing until told
       let burst = '';
       for (let i = 0; i < count; i++) burst += `GET /n${i} HTTP/1.1\r\nHost: flood.test\r\n\r\n`;
@@ -164,7 +174,7 @@ describe('limits on client connections', () => {
       let last = -1;
       await waitFor(
         async () => {
-          const now = backend.heads.length;
+          const now = reached();
           const still = now === last && now > 0;
           last = now;
           if (!still) await delay(500);
@@ -173,14 +183,19 @@ describe('limits on client connections', () => {
         { timeoutMs: 15_000, intervalMs: 0, message: 'the requests reaching the backend to hold still' },
       );
       // What the kernel's socket buffers between the proxy and this client take (a few MiB), far from all of them.
-      assert.ok(backend.heads.length < count / 2, `${backend.heads.length} of ${count} pipelined requests reached the backend while the client read nothing`);
+      assert.ok(reached() < count / 2, `${reached()} of ${count} pipelined requests reached the backend while the client read nothing`);
       conn.socket.resume();
       for (let i = 0; i < count; i++) {
         const res = await conn.readResponse({ timeoutMs: 10_000 });
         assert.equal(res.body.subarray(0, res.body.indexOf(' ')).toString(), `/n${i}`);
       }
-      assert.equal(backend.heads.length, count);
-    });
+      assert.equal(reached(), count);
+    };
+
+    // idleTimeout 60 s: the flood client is not cut while it waits.
+    test('is served no more than its socket buffers hold, and gets every answer in order once it reads', () => flood(() => RawConnection.open(defaults.port)));
+
+    test('the same over TLS (node:http serves the HTTPS listener)', () => flood(() => RawConnection.openTls(defaults.httpsPort)));
   });
 
   describe('request bodies that stall', () => {
@@ -331,27 +346,25 @@ describe('limits on client connections', () => {
   });
 
   describe('maxConnections', () => {
-    test('the connection past maxConnections is closed at once and counted; the first ones are served', async () => {
+    test('counted over the HTTP and HTTPS listeners: a connection past it is closed at once (before a TLS handshake) and counted; the first ones are served', async () => {
       const proxy = await startLimited(redis, { maxConnections: 3 });
       const backend = await downloadBackend();
       await setFrontend('capped.test', backend.url);
       await waitFor(async () => (await proxy.limits()).openConnections === 0, { message: 'the readiness checks connections closed' });
-      const held: RawConnection[] = [];
-      for (let i = 0; i < 3; i++) {
-        const conn = await openConnection(proxy.port);
-        held.push(conn);
-      }
+      const held = [await openConnection(proxy.port), await openConnection(proxy.port), await RawConnection.openTls(proxy.httpsPort)];
+      onCleanup(() => held[2]!.close());
       await waitFor(async () => (await proxy.limits()).openConnections === 3, { message: 'three connections open' });
       const started = Date.now();
       const refused = await rawRequest(proxy.port, 'GET / HTTP/1.1\r\nHost: capped.test\r\n\r\n', { timeoutMs: 3000 });
       assert.equal(refused.timedOut, false, 'the fourth connection is still open');
       assert.equal(refused.data.length, 0, `the fourth connection got: ${refused.text.slice(0, 100)}`);
-      assert.ok(Date.now() - started < 1000, 'closed at once');
+      await assert.rejects(RawConnection.openTls(proxy.httpsPort), 'a TLS handshake past the limit');
+      assert.ok(Date.now() - started < 1500, 'closed at once');
       const limits = await proxy.limits();
-      assert.deepEqual([limits.rejectedConnections, limits.maxConnections], [1, 3]);
+      assert.deepEqual([limits.rejectedConnections, limits.maxConnections], [2, 3]);
       for (const conn of held) {
         conn.write('GET / HTTP/1.1\r\nHost: capped.test\r\n\r\n');
-        assert.deepEqual([(await conn.readResponse()).status], [200]);
+        assert.equal((await conn.readResponse()).status, 200);
       }
       held[0]!.close();
       await waitFor(async () => (await proxy.limits()).openConnections === 2, { message: 'a connection closed' });
