@@ -41,6 +41,14 @@ export const ServerSchema = Type.Object(
     staticDir: Type.Optional(Nullable(Path('Directory path.'), 'Directory holding error_<status>.html pages; null: built-in pages.')),
     debug: Type.Optional(Type.Boolean({ description: 'Verbose logging (default false).' })),
     headersTimeout: Type.Optional(Seconds('Seconds to receive a complete request head before a 408 (default 10).')),
+    keepAliveTimeout: Type.Optional(Seconds('Seconds a kept-alive client connection may stay idle between requests before it is closed (default 75).')),
+    idleTimeout: Type.Optional(
+      Seconds('Seconds a client may stall a request: its body sends no byte, or it reads nothing of the answer; then the backend request is aborted (default 60).'),
+    ),
+    websocketIdleTimeout: Type.Optional(Seconds('Seconds a WebSocket may go without a byte in either direction before both sides are closed (default: never).')),
+    maxConnections: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Client connections a worker holds open, over all its listeners; beyond it a new connection is closed at once (default 0: no limit).' }),
+    ),
     workerMemoryLimit: Type.Optional(Type.Integer({ minimum: 0, description: 'MiB of RSS above which a worker drains and is replaced; 0 disables (default 512).' })),
     memoryCheckInterval: Type.Optional(Seconds('Seconds between worker memory checks (default 10).')),
     drainTimeout: Type.Optional(Type.Number({ minimum: 0, description: 'Seconds a draining worker waits for in-flight requests (default 30).' })),

@@ -4,6 +4,7 @@ import type { AdminConfig } from '../../src/config/types.js';
 import { logger } from '../../src/log.js';
 import { parseBackend } from '../../src/frontends/backend.js';
 import { normalizeHost } from '../../src/frontends/host.js';
+import type { LimitCounters } from '../../src/proxy/limits.js';
 import type { FrontStats } from '../../src/proxy/server.js';
 import type { Route, RoutingTable } from '../../src/routing/table.js';
 import type { ConfigSource } from '../../src/vocabulary/source.js';
@@ -21,6 +22,8 @@ export interface AdminState {
   precedence: 'redis' | 'file';
   /** What the fast front end served and handed to node:http so far. */
   front: () => FrontStats;
+  /** What the limits of SPEC §6 did (connections refused, stalls cut), with maxConnections. */
+  limits: () => LimitCounters & { maxConnections: number };
 }
 
 /** Which rule a route key is: how `explain` says why a host went where it went. */
@@ -60,6 +63,7 @@ const ROUTES: Record<string, Handler> = {
       precedence: state.precedence,
       sources: state.sources.map((s) => s.status()),
       front: state.front(),
+      limits: state.limits(),
     },
   }),
   '/route': (state, url) => {

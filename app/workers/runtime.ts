@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import { AccessLog } from '../../src/proxy/access-log.js';
 import { ErrorPages } from '../../src/proxy/error-pages.js';
 import { PassiveHealth } from '../../src/proxy/health.js';
+import { LimitCounters } from '../../src/proxy/limits.js';
 import { BackendPools } from '../../src/proxy/pools.js';
 import { drain, frontStats, listen, ListenError, type Listener } from '../../src/proxy/server.js';
 import type { ProxyContext } from '../../src/proxy/settings.js';
@@ -69,7 +70,9 @@ export class ProxyRuntime {
     this.#source = sources.length === 1 ? sources[0]! : new MergedSources(sources);
     this.#publisher = publisher;
     if (server.accessLog !== null) this.#accessLog = new AccessLog(server.accessLog);
-    this.#pools = new BackendPools({ maxSockets: server.maxSockets, tcpTimeoutMs: server.tcpTimeout * 1000 });
+    const limits = new LimitCounters();
+    const clientStall = { ms: server.idleTimeout * 1000, counters: limits };
+    this.#pools = new BackendPools({ maxSockets: server.maxSockets, tcpTimeoutMs: server.tcpTimeout * 1000, clientStall });
     this.#context = {
       settings: {
         tcpTimeoutMs: server.tcpTimeout * 1000,
@@ -77,6 +80,7 @@ export class ProxyRuntime {
         deadBackendOn500: server.deadBackendOn500,
         deadBackendTTL: server.deadBackendTTL,
         keepAlive: server.httpKeepAlive,
+        websocketIdleMs: (server.websocketIdleTimeout ?? 0) * 1000,
       },
       table: this.table,
       whenCurrent: this.#whenCurrent(),
@@ -84,6 +88,7 @@ export class ProxyRuntime {
       pools: this.#pools,
       errorPages: new ErrorPages(server.staticDir),
       accessLog: this.#accessLog,
+      limits,
     };
   }
 
@@ -122,6 +127,7 @@ export class ProxyRuntime {
         master: () => this.report,
         precedence: this.config.precedence,
         front: () => frontStats(this.#listeners),
+        limits: () => ({ maxConnections: this.config.server.maxConnections, ...this.#context.limits }),
       });
     }
     this.#sweep = setInterval(() => this.table.sweepDead(), 10_000).unref();

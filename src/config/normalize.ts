@@ -99,6 +99,11 @@ function normalizeServer(s: ServerSection, ctx: Context): ServerConfig {
     staticDir: s.staticDir == null ? null : ctx.path(s.staticDir),
     debug: s.debug ?? false,
     headersTimeout: s.headersTimeout ?? 10,
+    // nginx's 75: longer than the usual load balancer's 60, so that the balancer closes first.
+    keepAliveTimeout: s.keepAliveTimeout ?? 75,
+    idleTimeout: s.idleTimeout ?? 60,
+    websocketIdleTimeout: s.websocketIdleTimeout ?? null,
+    maxConnections: s.maxConnections ?? 0,
     workerMemoryLimitMiB: s.workerMemoryLimit ?? 512,
     memoryCheckInterval: s.memoryCheckInterval ?? 10,
     drainTimeout: s.drainTimeout ?? 30,

@@ -105,6 +105,14 @@ export interface ServerConfig {
   debug: boolean;
   /** Seconds to receive a complete request head before 408. */
   headersTimeout: number;
+  /** Seconds a kept-alive client connection may stay idle between requests. */
+  keepAliveTimeout: number;
+  /** Seconds a client may stall a request (its body, or reading the answer) before it is cut. */
+  idleTimeout: number;
+  /** Seconds a WebSocket may stay quiet both ways before it is closed; null: never. */
+  websocketIdleTimeout: number | null;
+  /** Client connections per worker, over all listeners; 0: no limit. */
+  maxConnections: number;
   /** A worker above this RSS (MiB) drains and is replaced; 0 disables. */
   workerMemoryLimitMiB: number;
   /** Seconds between memory checks. */

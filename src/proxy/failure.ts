@@ -30,6 +30,10 @@ export type BackendFailure =
   | 'BAD_RESPONSE'
   /** The proxy is shutting down. */
   | 'POOL_CLOSED'
+  /** Not the backend: the client sent no byte of its request body for idleTimeout. */
+  | 'CLIENT_BODY_TIMEOUT'
+  /** Not the backend: the client read nothing of the answer for idleTimeout. */
+  | 'CLIENT_READ_TIMEOUT'
   /** Any other socket error. */
   | 'SOCKET_ERROR';
 
@@ -57,7 +61,7 @@ export interface Verdict {
   /** Report the backend dead (PassiveHealth spares a frontend's only backend). */
   readonly markDead: boolean;
   /** The error status to answer; null: the answer has started, destroy the client connection. */
-  readonly status: 502 | 504 | null;
+  readonly status: 408 | 502 | 504 | null;
   /** The `x-debug-error` code of that answer. */
   readonly code: ErrorCode;
 }
@@ -70,7 +74,7 @@ interface Rule {
    */
   retry: 'always' | 'idempotent' | 'never';
   markDead: boolean;
-  status: 502 | 504;
+  status: 408 | 502 | 504;
   code: ErrorCode;
 }
 
@@ -98,6 +102,9 @@ const RULES: Record<BackendFailure, Rule> = {
   RESPONSE_TRUNCATED: { retry: 'never', markDead: false, status: 502, code: 'RESPONSE_TRUNCATED' },
   BAD_RESPONSE: { retry: 'never', markDead: false, status: 502, code: 'BAD_RESPONSE' },
   POOL_CLOSED: { retry: 'never', markDead: false, status: 502, code: 'POOL_CLOSED' },
+  // The client stalled: the backend request is aborted, and the client gets a 408 if it is still owed an answer.
+  CLIENT_BODY_TIMEOUT: { retry: 'never', markDead: false, status: 408, code: 'CLIENT_BODY_TIMEOUT' },
+  CLIENT_READ_TIMEOUT: { retry: 'never', markDead: false, status: 408, code: 'CLIENT_READ_TIMEOUT' },
   SOCKET_ERROR: { retry: 'never', markDead: false, status: 502, code: 'SOCKET_ERROR' },
 };
 

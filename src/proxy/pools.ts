@@ -1,16 +1,18 @@
 import type { BackendTarget } from '../frontends/backend.js';
+import type { ClientStallLimit } from './limits.js';
 import { BackendPool } from './upstream/pool.js';
 
 /** One keep-alive connection pool per backend origin, created on first use. */
 export class BackendPools {
   readonly #pools = new Map<string, BackendPool>();
 
-  constructor(private readonly options: { maxSockets: number; tcpTimeoutMs: number }) {}
+  constructor(private readonly options: { maxSockets: number; tcpTimeoutMs: number; clientStall: ClientStallLimit }) {}
 
   get(target: BackendTarget): BackendPool {
     let pool = this.#pools.get(target.origin);
     if (pool === undefined) {
-      pool = new BackendPool(target, { maxSockets: this.options.maxSockets, timeoutMs: this.options.tcpTimeoutMs });
+      const { maxSockets, tcpTimeoutMs, clientStall } = this.options;
+      pool = new BackendPool(target, { maxSockets, timeoutMs: tcpTimeoutMs, clientStall });
       this.#pools.set(target.origin, pool);
     }
     return pool;

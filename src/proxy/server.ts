@@ -6,7 +6,9 @@ import type { Duplex } from 'node:stream';
 import type { SwitchyardConfig } from '../config/types.js';
 import { logger } from '../log.js';
 import { identifyClients } from './client-identity.js';
-import { FastConnection, FastFront, type Handoff } from './front/connection.js';
+import { FastConnection, FastFront, type ClientTimeouts, type Handoff } from './front/connection.js';
+import { ConnectionLimit } from './limits.js';
+import { oneAtATime } from './pipeline.js';
 import { handleRequest } from './request.js';
 import type { ProxyContext } from './settings.js';
 import { TrustedProxies } from './trust.js';
@@ -21,9 +23,6 @@ function statusForClientError(code: string | undefined): number {
   return 400;
 }
 
-/** Seconds an idle kept-alive client connection stays open. */
-const KEEP_ALIVE_SECONDS = 5;
-
 /**
  * Plain-HTTP connections are served by the fast front end (src/proxy/front/)
  * and handed to node:http at their first request it does not serve itself.
@@ -32,8 +31,8 @@ const KEEP_ALIVE_SECONDS = 5;
  */
 const FAST_FRONT = process.env.SWITCHYARD_FRONT !== 'node';
 
-function attach(server: Server, ctx: ProxyContext): Server {
-  server.on('request', (req, res) => handleRequest(ctx, req, res, req));
+function attach(server: Server, ctx: ProxyContext, timeouts: ClientTimeouts): Server {
+  server.on('request', oneAtATime((req, res) => handleRequest(ctx, req, res, req), timeouts.clientStall));
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(ctx, req, socket, head));
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
     socket.on('error', () => socket.destroy());
@@ -63,15 +62,21 @@ function attach(server: Server, ctx: ProxyContext): Server {
 function serverOptions(config: SwitchyardConfig): http.ServerOptions {
   return {
     headersTimeout: config.server.headersTimeout * 1000,
-    requestTimeout: 0, // long uploads and downloads are streamed; tcpTimeout guards the backend side
+    requestTimeout: 0, // long uploads and downloads are streamed: a stall is cut after idleTimeout, never a moving transfer
     connectionsCheckingInterval: Math.min(1000, config.server.headersTimeout * 500),
-    keepAliveTimeout: KEEP_ALIVE_SECONDS * 1000,
+    keepAliveTimeout: config.server.keepAliveTimeout * 1000,
     noDelay: true,
   };
 }
 
+/** The client-side timeouts the fast front end applies as node:http does (serverOptions). */
+function clientTimeouts(config: SwitchyardConfig, ctx: ProxyContext): ClientTimeouts {
+  const server = config.server;
+  return { keepAlive: server.keepAliveTimeout, headersMs: server.headersTimeout * 1000, clientStall: { ms: server.idleTimeout * 1000, counters: ctx.limits } };
+}
+
 /** Puts the fast front end before node:http's own connection handling. */
-function serveFast(server: Server, ctx: ProxyContext): FastFront {
+function serveFast(server: Server, ctx: ProxyContext, timeouts: ClientTimeouts): FastFront {
   const front = new FastFront();
   const nodeListeners = server.listeners('connection') as ((socket: Socket) => void)[];
   server.removeAllListeners('connection');
@@ -81,7 +86,7 @@ function serveFast(server: Server, ctx: ProxyContext): FastFront {
     if (unread.length > 0) socket.emit('data', unread);
   };
   const handler = (req: Parameters<typeof handleRequest>[1], res: Parameters<typeof handleRequest>[2]) => handleRequest(ctx, req, res, null);
-  server.on('connection', (socket: Socket) => new FastConnection(socket, KEEP_ALIVE_SECONDS, handler, handoff, front));
+  server.on('connection', (socket: Socket) => new FastConnection(socket, timeouts, handler, handoff, front));
   return front;
 }
 
@@ -122,10 +127,11 @@ export async function listen(config: SwitchyardConfig, ctx: ProxyContext): Promi
   const ipv6Only = (bind: string, all: string[]) => isIPv6(bind) && all.some((b) => isIPv4(b));
   const trust = TrustedProxies.compile(config.server.trustedProxies);
   const identity = (secure: boolean, proxyProtocol: boolean) => ({ secure, proxyProtocol, trust, headerTimeoutMs: config.server.headersTimeout * 1000 });
+  const timeouts = clientTimeouts(config, ctx);
   if (config.http !== null) {
     for (const bind of config.http.bind) {
-      const server = attach(http.createServer(serverOptions(config)), ctx);
-      const fast = FAST_FRONT ? serveFast(server, ctx) : null;
+      const server = attach(http.createServer(serverOptions(config)), ctx, timeouts);
+      const fast = FAST_FRONT ? serveFast(server, ctx, timeouts) : null;
       identifyClients(server, identity(false, config.http.proxyProtocol));
       plans.push({ server, bind, port: config.http.port, secure: false, fast });
     }
@@ -133,11 +139,14 @@ export async function listen(config: SwitchyardConfig, ctx: ProxyContext): Promi
   if (config.https !== null) {
     const tlsOptions = { key: readFileSync(config.https.key), cert: readFileSync(config.https.cert), ...(config.https.ca ? { ca: config.https.ca.map((f) => readFileSync(f)) } : {}) };
     for (const bind of config.https.bind) {
-      const server = attach(https.createServer({ ...serverOptions(config), ...tlsOptions }), ctx);
+      const server = attach(https.createServer({ ...serverOptions(config), ...tlsOptions }), ctx, timeouts);
       identifyClients(server, identity(true, config.https.proxyProtocol));
       plans.push({ server, bind, port: config.https.port, secure: true, fast: null });
     }
   }
+  // Last, so that it comes before everything else a connection meets (a PROXY header, the fast front end, TLS).
+  const limit = new ConnectionLimit(config.server.maxConnections, ctx.limits);
+  for (const plan of plans) limit.guard(plan.server);
   return bindAll(
     plans.map(
       (p) =>

@@ -2,6 +2,7 @@ import type { Route, RoutingTable } from '../routing/table.js';
 import type { AccessLog } from './access-log.js';
 import type { ErrorPages } from './error-pages.js';
 import type { PassiveHealth } from './health.js';
+import type { LimitCounters } from './limits.js';
 import type { BackendPools } from './pools.js';
 
 export interface ProxySettings {
@@ -10,6 +11,8 @@ export interface ProxySettings {
   deadBackendOn500: boolean;
   deadBackendTTL: number;
   keepAlive: boolean;
+  /** An open WebSocket quiet both ways this long (ms) is closed; 0: never. */
+  websocketIdleMs: number;
 }
 
 /** Everything a request needs, built once per worker. Requests only read it. */
@@ -22,6 +25,8 @@ export interface ProxyContext {
   pools: BackendPools;
   errorPages: ErrorPages;
   accessLog: AccessLog | null;
+  /** What the limits of SPEC §6 did in this worker. */
+  limits: LimitCounters;
 }
 
 /** How long a backend of `route` may keep us waiting (ms): the vhost's tcpTimeout, else the server's. */

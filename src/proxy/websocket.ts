@@ -168,6 +168,7 @@ class UpgradeAttempt {
     this.#stage = Stage.Open;
     const backend = this.#backend;
     const client = this.upgrade.client;
+    closeWhenQuiet(this.upgrade.ctx, backend, client);
     client.write(first);
     if (this.upgrade.early.length > 0) backend.write(this.upgrade.early);
     backend.pipe(client).pipe(backend);
@@ -235,6 +236,22 @@ function responseHead(status: number, statusText: string, headers: string[]): st
   let head = `HTTP/1.1 ${status} ${statusText || STATUS_CODES[status] || ''}\r\n`;
   for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
   return head + 'Connection: close\r\n\r\n';
+}
+
+/**
+ * An open WebSocket may stay quiet for hours: it is closed for it only when
+ * server.websocketIdleTimeout is set, after that long without a byte either
+ * way. Every byte of the tunnel crosses the backend socket, read or written,
+ * so that socket's inactivity timeout measures the tunnel's.
+ */
+function closeWhenQuiet(ctx: ProxyContext, backend: Socket, client: Duplex): void {
+  backend.setTimeout(ctx.settings.websocketIdleMs);
+  if (ctx.settings.websocketIdleMs === 0) return;
+  backend.on('timeout', () => {
+    ctx.limits.idleWebSockets++;
+    backend.destroy();
+    client.destroy();
+  });
 }
 
 function reject(client: Duplex, status: number, code: ErrorCode, debug: boolean): void {

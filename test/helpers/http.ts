@@ -1,5 +1,6 @@
 import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import net from 'node:net';
+import tls from 'node:tls';
 
 export interface HttpResponse {
   status: number;
@@ -171,6 +172,14 @@ export class RawConnection {
   static open(port: number, address = '127.0.0.1'): Promise<RawConnection> {
     return new Promise((resolve, reject) => {
       const socket = net.connect(port, address, () => resolve(new RawConnection(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  /** The same over TLS (any certificate accepted). */
+  static openTls(port: number, address = '127.0.0.1'): Promise<RawConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = tls.connect({ port, host: address, rejectUnauthorized: false }, () => resolve(new RawConnection(socket)));
       socket.once('error', reject);
     });
   }

@@ -37,6 +37,7 @@ const DEFAULT_SERVER = {
   accessLog: null, workers: 1, maxSockets: 100, tcpTimeout: 30, deadBackendTTL: 30, retryOnError: 3,
   deadBackendOn500: true, httpKeepAlive: true, staticDir: null, debug: false, headersTimeout: 10,
   workerMemoryLimitMiB: 512, memoryCheckInterval: 10, drainTimeout: 30, trustedProxies: ['loopback', 'private'], reloadTimeout: 10,
+  keepAliveTimeout: 75, idleTimeout: 60, websocketIdleTimeout: null, maxConnections: 0,
 };
 
 describe('config generations', () => {
@@ -92,6 +93,22 @@ describe('config generations', () => {
     assert.equal(config.redis?.syncTimeoutMs, 50);
     assert.deepEqual(config.file, { path: join(dir, 'vhosts.yaml') });
     assert.equal(config.precedence, 'file');
+  });
+
+  test('the limits of client connections: keepAliveTimeout, idleTimeout, websocketIdleTimeout, maxConnections', () => {
+    const dir = tempDir({
+      'set.json': { server: { keepAliveTimeout: 30, idleTimeout: 0.5, websocketIdleTimeout: 3600, maxConnections: 10000 } },
+      'bad.json': { server: { keepAliveTimeout: 0, idleTimeout: -1, websocketIdleTimeout: 'never', maxConnections: 1.5 } },
+    });
+    const { server } = loadConfigFile(join(dir, 'set.json'));
+    assert.deepEqual([server.keepAliveTimeout, server.idleTimeout, server.websocketIdleTimeout, server.maxConnections], [30, 0.5, 3600, 10000]);
+    const file = join(dir, 'bad.json');
+    assert.deepEqual([...configError(() => loadConfigFile(file)).problems].sort(), [
+      `${file}: /server/idleTimeout: must be > 0`,
+      `${file}: /server/keepAliveTimeout: must be > 0`,
+      `${file}: /server/maxConnections: must be integer`,
+      `${file}: /server/websocketIdleTimeout: must be number`,
+    ]);
   });
 
   test('an HTTPS-only config has no HTTP listener, and an empty bind turns HTTPS off', () => {

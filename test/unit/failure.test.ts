@@ -92,6 +92,12 @@ describe('the verdict on a failed attempt', () => {
     }
   });
 
+  test('a client that stalls (its body, or reading the answer): 408, no retry, the backend never marked', () => {
+    for (const f of ['CLIENT_BODY_TIMEOUT', 'CLIENT_READ_TIMEOUT'] as const) {
+      assert.deepEqual({ ...judge(f, false, false) }, { retry: false, markDead: false, status: 408, code: f }, f);
+    }
+  });
+
   test('once the answer started, nothing is retried and the client connection is dropped (no status); marking is unchanged', () => {
     for (const f of BACKEND_FAILURES) {
       const v = judge(f, true, true, true);

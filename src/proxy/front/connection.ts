@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { ClientRequest, ClientResponse } from '../client.js';
+import type { ClientStallLimit } from '../limits.js';
 import { parseSimpleRequestHead, type SimpleRequestHead } from './request-head.js';
 import { FastResponse, type ResponseOwner } from './response.js';
 
@@ -12,6 +13,25 @@ const DRAIN_GRACE_MS = 1000;
 
 /** Pipelined bytes held while a response is under way before the socket stops reading. */
 const MAX_PENDING = 64 * 1024;
+
+/**
+ * An idle kept-alive connection closes this long after the timeout its
+ * answers announce, so that a client sending its next request at the last
+ * moment does not meet a closed socket (node:http waits as long).
+ */
+const KEEP_ALIVE_GRACE_MS = 1000;
+
+const REQUEST_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
+
+/** The client-side timeouts of a listener (SPEC §3 and §6), the same as node:http's. */
+export interface ClientTimeouts {
+  /** server.keepAliveTimeout, in seconds: how long a kept-alive connection may stay idle between requests. */
+  readonly keepAlive: number;
+  /** server.headersTimeout, in ms: a new connection that sends nothing for this long gets a 408. */
+  readonly headersMs: number;
+  /** server.idleTimeout: how long the client may leave its answers untaken. */
+  readonly clientStall: ClientStallLimit;
+}
 
 export type RequestHandler = (req: ClientRequest, res: ClientResponse) => void;
 /** Gives the socket to node:http, with the bytes read from it and not yet served. */
@@ -72,18 +92,40 @@ export class FastConnection implements ResponseOwner {
   #response: FastResponse | null = null;
   /** A pipelined request is about to be served. */
   #queued = false;
+  /** The client has not taken the answers written so far: nothing more is served until it does. */
+  #awaitingDrain = false;
+  /** No request was served yet. */
+  #fresh = true;
+  #timeoutMs: number;
   closing = false;
 
   constructor(
     readonly socket: Socket,
-    readonly keepAliveSeconds: number,
+    private readonly timeouts: ClientTimeouts,
     private readonly handler: RequestHandler,
     private readonly handoff: Handoff,
     private readonly front: FastFront,
   ) {
     front.connections.add(this);
-    socket.setTimeout(keepAliveSeconds * 1000);
+    this.#timeoutMs = timeouts.headersMs;
+    socket.setTimeout(this.#timeoutMs);
     for (const [event, listener] of this.#socketListeners()) socket.on(event, listener);
+  }
+
+  /** Announced in Keep-Alive: timeout= (whole seconds, as node:http announces it). */
+  get keepAliveSeconds(): number {
+    return Math.floor(this.timeouts.keepAlive);
+  }
+
+  /** The socket's inactivity timeout, which means what the connection's state says (see #onTimeout). */
+  #setTimeout(ms: number): void {
+    if (ms === this.#timeoutMs) return;
+    this.#timeoutMs = ms;
+    this.socket.setTimeout(ms);
+  }
+
+  #keepAliveTimeoutMs(): number {
+    return this.timeouts.keepAlive * 1000 + KEEP_ALIVE_GRACE_MS;
   }
 
   #socketListeners(): [string, (...args: any[]) => void][] {
@@ -98,7 +140,7 @@ export class FastConnection implements ResponseOwner {
   }
 
   get idle(): boolean {
-    return this.#response === null && !this.#queued;
+    return this.#response === null && !this.#queued && !this.#awaitingDrain;
   }
 
   /** Graceful shutdown: the next response is the last; an idle connection closes after a grace period. */
@@ -116,12 +158,23 @@ export class FastConnection implements ResponseOwner {
       this.socket.end();
       return;
     }
-    if (this.#pending !== null) {
-      this.#queued = true;
-      if (this.socket.isPaused()) this.socket.resume();
-      // After the backend's data handler returns, so its connection is back in the pool first.
-      queueMicrotask(this.#servePending);
+    if (this.socket.writableNeedDrain) {
+      // The client is not reading its answers: the next pipelined request waits until it does,
+      // and past MAX_PENDING nothing more is read. If it takes nothing for idleTimeout, it is cut.
+      this.#awaitingDrain = true;
+      this.#setTimeout(this.timeouts.clientStall.ms);
+      return;
     }
+    this.#setTimeout(this.#keepAliveTimeoutMs());
+    this.#serveNext();
+  }
+
+  #serveNext(): void {
+    if (this.#pending === null) return;
+    this.#queued = true;
+    if (this.socket.isPaused()) this.socket.resume();
+    // After the backend's data handler returns, so its connection is back in the pool first.
+    queueMicrotask(this.#servePending);
   }
 
   readonly #servePending = (): void => {
@@ -145,6 +198,7 @@ export class FastConnection implements ResponseOwner {
     const head = parseSimpleRequestHead(data);
     if (head === null) return this.#handOff(data);
     this.front.requests++;
+    this.#fresh = false;
     if (data.length > head.length) this.#pending = data.subarray(head.length);
     const response = new FastResponse(this, head.method === 'HEAD', !this.closing && keepsAlive(head.rawHeaders));
     this.#response = response;
@@ -176,12 +230,31 @@ export class FastConnection implements ResponseOwner {
     this.socket.end();
   };
 
-  /** Idle for the keep-alive timeout. While a request is under way the backend's own timeout applies. */
+  /**
+   * The socket saw no byte either way for the timeout of the connection's
+   * state: answers untaken for idleTimeout, an idle kept-alive connection,
+   * or a new one that sent nothing within headersTimeout (408, as node:http
+   * answers). While a request is under way, the backend's timeouts apply,
+   * and idleTimeout to a client that stops reading (upstream/connection.ts).
+   */
   readonly #onTimeout = (): void => {
-    if (this.idle) this.socket.destroy();
+    if (this.#awaitingDrain) {
+      this.timeouts.clientStall.counters.stalledDownloads++;
+      this.socket.destroy();
+      return;
+    }
+    if (!this.idle) return;
+    if (this.#fresh) this.socket.end(REQUEST_TIMEOUT);
+    else this.socket.destroy();
   };
 
   readonly #onDrain = (): void => {
+    if (this.#awaitingDrain) {
+      this.#awaitingDrain = false;
+      this.#setTimeout(this.#keepAliveTimeoutMs());
+      this.#serveNext();
+      return;
+    }
     this.#response?.drained();
   };
 

@@ -3,8 +3,10 @@ import type { Readable } from 'node:stream';
 import type { BackendTarget } from '../../frontends/backend.js';
 import { socketFailure, type BackendFailure } from '../failure.js';
 import { requestHeadLines } from '../headers.js';
+import type { ClientStallLimit } from '../limits.js';
 import { dialBackend, readyEvent } from './dial.js';
 import { ResponseParseError, ResponseParser, type ResponseHead, type ResponseSink } from './response-parser.js';
+import type { BodyStallWatch } from './stall.js';
 
 /** One request to a backend, as the proxy forwards it. */
 export interface UpstreamRequest {
@@ -88,12 +90,17 @@ export class BackendConnection implements ResponseSink {
   #completed = false;
   #keepAlive = false;
   #timeoutMs: number;
+  /** The client's request body stall, watched while it is sent on. */
+  #bodyWatch: BodyStallWatch | null = null;
+  /** Armed while the answer is paused for a client that does not read. */
+  #readStall: NodeJS.Timeout | undefined;
   readonly #parser = new ResponseParser(this);
 
   constructor(
     target: BackendTarget,
     timeoutMs: number,
     private readonly owner: ConnectionOwner,
+    private readonly clientStall: ClientStallLimit,
   ) {
     this.#timeoutMs = timeoutMs;
     if (target.secure) {
@@ -130,9 +137,10 @@ export class BackendConnection implements ResponseSink {
   }
 
   /** Sends `request`; the answer goes to `handler`. */
-  start(request: UpstreamRequest, handler: UpstreamHandler): void {
+  start(request: UpstreamRequest, handler: UpstreamHandler, bodyWatch: BodyStallWatch | null = null): void {
     this.#request = request;
     this.#handler = handler;
+    this.#bodyWatch = bodyWatch;
     handler.connection = this;
     this.#phase = Phase.Waiting;
     this.#paused = false;
@@ -163,10 +171,16 @@ export class BackendConnection implements ResponseSink {
     this.#fail('POOL_CLOSED', 'the proxy is shutting down');
   }
 
+  /** The client stalled `handler`'s exchange: it is cut, and this connection with it. */
+  stalled(handler: UpstreamHandler, error: UpstreamError): void {
+    if (this.#handler === handler) this.#fail(error.code, error.message);
+  }
+
   /** The client drained: read on from the backend. */
   resume(handler: UpstreamHandler): void {
     if (this.#handler !== handler || !this.#paused) return;
     this.#paused = false;
+    clearTimeout(this.#readStall);
     this.socket.resume();
   }
 
@@ -180,6 +194,7 @@ export class BackendConnection implements ResponseSink {
   }
 
   readonly #onBodyData = (chunk: Buffer): void => {
+    this.#bodyWatch?.moved(chunk.length);
     const socket = this.socket;
     let ok: boolean;
     if (this.#request!.chunked) {
@@ -199,6 +214,8 @@ export class BackendConnection implements ResponseSink {
   };
 
   #stopBody(): void {
+    this.#bodyWatch?.stop();
+    this.#bodyWatch = null;
     const body = this.#request?.body;
     if (body == null || this.#bodyDone) return;
     this.#bodyDone = true;
@@ -237,8 +254,15 @@ export class BackendConnection implements ResponseSink {
     if (!this.#handler.onData(chunk, last) && !this.#paused) {
       this.#paused = true;
       this.socket.pause();
+      // Held for a client that does not read: released if it reads nothing for idleTimeout (SPEC §6).
+      this.#readStall = setTimeout(this.#readStalled, this.clientStall.ms).unref();
     }
   }
+
+  readonly #readStalled = (): void => {
+    this.clientStall.counters.stalledDownloads++;
+    this.#fail('CLIENT_READ_TIMEOUT', `the client read nothing of the answer for ${this.clientStall.ms / 1000} s`);
+  };
 
   onComplete(): void {
     this.#completed = true;
@@ -283,8 +307,9 @@ export class BackendConnection implements ResponseSink {
   #onTimeout(): void {
     if (this.#handler === null) return this.#destroy(); // idle for tcpTimeout: let it go
     if (!this.#connected) return this.#fail('CONNECT_TIMEOUT', 'connecting to the backend timed out');
-    if (this.#paused) return; // waiting on a slow client, not on the backend
-    if (this.#phase === Phase.Waiting && !this.#bodyDone) return; // waiting on the client's upload
+    if (this.#paused) return; // waiting on a slow client, not on the backend (idleTimeout applies)
+    // Waiting on the client's upload (idleTimeout applies), unless the backend stopped taking it.
+    if (this.#phase === Phase.Waiting && !this.#bodyDone && !this.socket.writableNeedDrain) return;
     this.#fail(this.#phase === Phase.Waiting ? 'HEADERS_TIMEOUT' : 'BODY_TIMEOUT', 'backend timed out');
   }
 
@@ -298,6 +323,7 @@ export class BackendConnection implements ResponseSink {
 
   #detach(): void {
     this.#stopBody();
+    clearTimeout(this.#readStall);
     this.#handler = null;
     this.#request = null;
     this.#phase = Phase.Idle;

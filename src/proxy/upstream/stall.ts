@@ -1,0 +1,56 @@
+import type { Readable } from 'node:stream';
+
+/** A request body as the proxy reads it: node:http's IncomingMessage says `complete` once the client sent all of it. */
+export type WatchedBody = Readable & { readonly complete?: boolean };
+
+/**
+ * Watches a request body for a client that stops sending it (SPEC §6: no
+ * byte for server.idleTimeout). The clock runs from the moment the request
+ * is dispatched, while it waits for a backend connection too: otherwise a
+ * hundred stalled uploads queued behind maxSockets would be cut one batch
+ * at a time, and every other request to that backend would wait for all of
+ * them. A client is stalled only while the proxy would take its bytes: not
+ * while the body's buffer is full (the proxy stopped reading, waiting on a
+ * backend or a free connection), nor once it is complete.
+ */
+export class BodyStallWatch {
+  readonly #timer: NodeJS.Timeout;
+  /** Body bytes the connection has sent on. */
+  #consumed = 0;
+  /** Bytes consumed and buffered at the last look: any change is progress. */
+  #seen = 0;
+  #quietSince = performance.now();
+
+  constructor(
+    private readonly body: WatchedBody,
+    private readonly idleMs: number,
+    private readonly onStall: () => void,
+  ) {
+    // Progress is looked at four times per idleTimeout: a stall is cut between 1 and 1.25 idleTimeouts after the last byte.
+    this.#timer = setInterval(this.#look, Math.max(10, idleMs / 4)).unref();
+  }
+
+  /** `n` body bytes were sent on to the backend. */
+  moved(n: number): void {
+    this.#consumed += n;
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  readonly #look = (): void => {
+    const body = this.body;
+    const seen = this.#consumed + body.readableLength;
+    const now = performance.now();
+    if (body.complete === true) return this.stop();
+    if (seen !== this.#seen || body.readableLength >= body.readableHighWaterMark) {
+      this.#seen = seen;
+      this.#quietSince = now;
+      return;
+    }
+    if (now - this.#quietSince < this.idleMs) return;
+    this.stop();
+    this.onStall();
+  };
+}
