@@ -81,6 +81,7 @@ export class ProxyRuntime {
         deadBackendTTL: server.deadBackendTTL,
         keepAlive: server.httpKeepAlive,
         websocketIdleMs: (server.websocketIdleTimeout ?? 0) * 1000,
+        idleTimeoutMs: server.idleTimeout * 1000,
       },
       table: this.table,
       whenCurrent: this.#whenCurrent(),

@@ -22,6 +22,8 @@ export class LimitCounters {
   stalledDownloads = 0;
   /** WebSockets closed after websocketIdleTimeout without a byte either way. */
   idleWebSockets = 0;
+  /** WebSockets closed because one side took nothing of what the other sent for idleTimeout. */
+  stalledWebSockets = 0;
 }
 
 /** How long a client may stall an exchange (server.idleTimeout), and where stalls are counted. */

@@ -187,13 +187,22 @@ async function bindAll(binding: Promise<Listener>[]): Promise<Listener[]> {
   return bound;
 }
 
+/** While draining, idle node:http connections are closed this often. */
+const DRAIN_SWEEP_MS = 250;
+
 /** Stop accepting, let in-flight requests finish, close idle keep-alive connections. */
 export function drain(listeners: Listener[]): Promise<void> {
   return Promise.all(
     listeners.map(
       (l) =>
         new Promise<void>((resolve) => {
-          l.server.close(() => resolve());
+          // node:http closes the connections idle now; one that finishes a request later would
+          // stay open for keepAliveTimeout (75 s): close those as they become idle too.
+          const sweep = setInterval(() => l.server.closeIdleConnections(), DRAIN_SWEEP_MS);
+          l.server.close(() => {
+            clearInterval(sweep);
+            resolve();
+          });
           l.server.closeIdleConnections();
           for (const connection of l.fast?.connections ?? []) connection.drain();
         }),

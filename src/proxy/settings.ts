@@ -13,6 +13,8 @@ export interface ProxySettings {
   keepAlive: boolean;
   /** An open WebSocket quiet both ways this long (ms) is closed; 0: never. */
   websocketIdleMs: number;
+  /** server.idleTimeout (ms): how long a peer may leave bytes untaken before what it stalls is cut. */
+  idleTimeoutMs: number;
 }
 
 /** Everything a request needs, built once per worker. Requests only read it. */

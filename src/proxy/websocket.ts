@@ -169,6 +169,7 @@ class UpgradeAttempt {
     const backend = this.#backend;
     const client = this.upgrade.client;
     closeWhenQuiet(this.upgrade.ctx, backend, client);
+    closeWhenStuck(this.upgrade.ctx, backend, client);
     client.write(first);
     if (this.upgrade.early.length > 0) backend.write(this.upgrade.early);
     backend.pipe(client).pipe(backend);
@@ -259,4 +260,30 @@ function reject(client: Duplex, status: number, code: ErrorCode, debug: boolean)
   const body = `${status} ${STATUS_CODES[status]}\n`;
   const debugHeader = debug ? `x-debug-error: ${code}\r\n` : '';
   client.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n${debugHeader}Connection: close\r\n\r\n${body}`);
+}
+
+/**
+ * A tunnel is moving data only while each side takes what the other sends.
+ * When one side stops taking it, the pipe pauses the sender's socket, and a
+ * paused socket is not read: a client gone meanwhile (FIN, then RST) is never
+ * noticed, and the tunnel would stay open forever. So a direction paused for
+ * server.idleTimeout closes both sides.
+ */
+function closeWhenStuck(ctx: ProxyContext, backend: Socket, client: Duplex): void {
+  const ms = ctx.settings.idleTimeoutMs;
+  for (const sender of [client, backend]) {
+    let timer: NodeJS.Timeout | undefined;
+    sender.on('pause', () => {
+      timer ??= setTimeout(() => {
+        ctx.limits.stalledWebSockets++;
+        backend.destroy();
+        client.destroy();
+      }, ms).unref();
+    });
+    sender.on('resume', () => {
+      clearTimeout(timer);
+      timer = undefined;
+    });
+    sender.once('close', () => clearTimeout(timer));
+  }
 }

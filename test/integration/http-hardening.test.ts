@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { before, describe, test } from 'node:test';
-import { rawRequest } from '../helpers/http.js';
+import { onCleanup } from '../helpers/cleanup.js';
+import { RawConnection, rawRequest, request } from '../helpers/http.js';
 import { echoAnswer, startRawBackend } from '../helpers/raw-backend.js';
 import { deadMembers } from '../helpers/redis-proxy.js';
 import { startStack, type Stack } from '../helpers/stack.js';
@@ -15,7 +16,7 @@ describe('hardening: one client or backend never harms others', () => {
   let stack: Stack;
 
   before(async () => {
-    stack = await startStack();
+    stack = await startStack({ server: { idleTimeout: 1 }, admin: true });
   });
 
   test('an answer (any status) never marks the last live backend dead: a URL that fails cannot take a vhost down', async () => {
@@ -81,6 +82,37 @@ describe('hardening: one client or backend never harms others', () => {
     const line = await waitFor(() => readFileSync(stack.accessLog, 'utf8').split('\n').find((l) => l.includes('/a\\x22b')) ?? null, { message: 'the logged line' });
     assert.ok(line.includes('"GET /a\\x22b HTTP/1.1"'), line);
     assert.ok(line.endsWith('"x\\x22 200 0 \\x22forged"'), line);
+  });
+
+  test('a WebSocket tunnel stuck on a backend that stops reading is closed after idleTimeout (its client, gone meanwhile, is never read)', async () => {
+    const sockets: net.Socket[] = [];
+    const server = net.createServer((socket) => {
+      sockets.push(socket);
+      socket.on('error', () => {});
+      socket.once('data', () => {
+        socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+        socket.pause(); // reads nothing more, and never closes
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    onCleanup(() => {
+      for (const socket of sockets) socket.destroy(); // paused, it would never see the proxy close it
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    await stack.setFrontend('stuck.test', 's', `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`);
+    const limits = async () => JSON.parse((await request({ port: stack.adminPort!, host: '127.0.0.1', path: '/status' })).text).limits;
+    const before = await limits();
+    const conn = await RawConnection.open(stack.proxy.port);
+    conn.write('GET /ws HTTP/1.1\r\nHost: stuck.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+    assert.equal((await conn.readResponse({ head: true })).status, 101);
+    // More than the sockets' buffers hold: the proxy stops reading the client.
+    const chunk = Buffer.alloc(1024 * 1024, 0x61);
+    for (let i = 0; i < 16; i++) conn.socket.write(chunk);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    conn.socket.end();
+    conn.socket.resetAndDestroy(); // gone: the proxy, not reading it, cannot see it
+    await waitFor(async () => (await limits()).stalledWebSockets === before.stalledWebSockets + 1, { timeoutMs: 5000, message: 'the stuck tunnel closed and counted' });
+    await waitFor(async () => (await limits()).openConnections === before.openConnections, { timeoutMs: 3000, message: 'its client connection gone' });
   });
 });
 

@@ -369,6 +369,8 @@ for (const { mode, redisArgs } of MODES) {
       await other.cmd('RPUSH', 'frontend:kept.test', 'site', b.url);
       await other.cmd('RPUSH', 'frontend:added.test', 'site', b.url);
       await linked(replica, master);
+      // Replication is asynchronous: the writes may reach the replica after the link is up.
+      await holds(replica, { 'kept.test': a, 'dropped.test': a });
       const proxy = await startProxy({ driver: [replica.url, master.url], redis: { tracking: mode }, scope: t });
       assert.equal(await proxy.who('kept.test'), 'a');
       assert.equal(await proxy.who('dropped.test'), 'a');

@@ -3,6 +3,7 @@
 // are replaced; SIGTERM drains; SIGHUP reloads without dropping a connection.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import http from 'node:http';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -77,6 +78,22 @@ describe('worker processes', () => {
     assert.equal(code, 0, stack.proxy.logs());
     assert.ok(exitedAt >= at, 'the master exits after the response');
     assert.deepEqual(workers.filter(isAlive), [], 'no worker outlives the master');
+  });
+
+  test('SIGTERM: a kept-alive connection whose request finishes during the drain is closed then, not after keepAliveTimeout', async (t) => {
+    const { stack, slow } = await twoWorkers(t, { drainTimeout: 30 });
+    await workersListening(stack, 2);
+    const agent = new http.Agent({ keepAlive: true });
+    t.after(() => agent.destroy());
+    // A POST goes through node:http on either front end; its connection stays open after the answer.
+    const pending = stack.get('slow.test', { method: 'POST', body: 'x', agent, timeoutMs: 10_000 });
+    await waitFor(() => slow.requests.length === 1, { message: 'slow request at the backend' });
+    const signalled = Date.now();
+    stack.proxy.signal('SIGTERM');
+    assert.equal((await pending).status, 200);
+    assert.equal(await stack.proxy.exited, 0, stack.proxy.logs());
+    const took = Date.now() - signalled;
+    assert.ok(took < 8000, `the drain took ${took} ms: the idle kept-alive connection held it (keepAliveTimeout 75 s, drainTimeout 30 s)`);
   });
 
   test('SIGHUP applies a changed config file without dropping an in-flight request', async (t) => {
