@@ -5,7 +5,7 @@
 // it (SIGTERM: the worker writes its profile on exit) and prints where the
 // worker's busy time went: by function (self time) and by area.
 //
-// Usage: node bench/tools/profile.js [--path /] [--conns 50] [--seconds 8]
+// Usage: node bench/tools/profile.js [--path /] [--kind get|post1k] [--conns 50] [--seconds 8]
 //          [--root DIR] [--env K=V] [--top 25] [--out DIR]
 // Needs nginx, redis-server and wrk (as `npm run bench`); loopback only.
 
@@ -20,7 +20,7 @@ import { startBackend, startRedis, startSwitchyard } from '../lib/servers.js';
 const benchDir = dirname(dirname(fileURLToPath(import.meta.url)));
 
 function options(argv) {
-  const o = { path: '/', conns: 50, seconds: 8, root: dirname(benchDir), env: [], top: 25, out: null };
+  const o = { path: '/', kind: 'get', conns: 50, seconds: 8, root: dirname(benchDir), env: [], top: 25, out: null };
   for (let i = 0; i < argv.length; i += 2) {
     const [key, value] = [argv[i].replace(/^--/, ''), argv[i + 1]];
     if (value === undefined) throw new Error(`--${key} needs a value`);
@@ -91,7 +91,7 @@ async function main() {
   await startBackend(ctx);
   for (const kv of o.env) process.env[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
   const sy = await startSwitchyard(ctx, { workers: 1, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] });
-  const load = { tool: 'wrk', port: ctx.ports.switchyard, host: 'bench.local', path: o.path, conns: o.conns };
+  const load = { tool: 'wrk', port: ctx.ports.switchyard, host: 'bench.local', path: o.path, conns: o.conns, kind: o.kind };
   await httpLoad({ ...load, seconds: 2 });
   const r = await httpLoad({ ...load, seconds: o.seconds });
   await stop(sy.child);
@@ -100,7 +100,7 @@ async function main() {
   const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile') && f.split('.')[3] !== String(sy.child.pid));
   if (files.length === 0) throw new Error(`no worker profile written in ${profDir}`);
   const worker = join(profDir, files[0]);
-  console.log(`${o.path} at ${o.conns} connections: ${Math.round(r.rps)} req/s, p50 ${(r.p50_us / 1000).toFixed(2)} ms, p99 ${(r.p99_us / 1000).toFixed(2)} ms (warm-up and load both profiled)`);
+  console.log(`${o.kind} ${o.path} at ${o.conns} connections: ${Math.round(r.rps)} req/s, p50 ${(r.p50_us / 1000).toFixed(2)} ms, p99 ${(r.p99_us / 1000).toFixed(2)} ms (warm-up and load both profiled)`);
   console.log(`profile: ${worker}\n`);
   console.log(summarize(JSON.parse(readFileSync(worker, 'utf8')), o.top));
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ClientStallLimit } from './limits.js';
+import { sweepFor, type Sweep, type Watched } from './sweep.js';
 
 /** Parsed pipelined requests waiting on one connection before node:http stops reading it. */
 const MAX_WAITING = 16;
@@ -38,13 +39,15 @@ export function oneAtATime(serve: Serve, clientStall: ClientStallLimit): Serve {
  */
 type HttpSocket = Socket & { _handle?: { reading?: boolean; readStop?(): number } | null };
 
-class Pipeline {
-  #busy = false;
+class Pipeline implements Watched {
+  /** The answer being served; null between requests. */
+  #serving: ServerResponse | null = null;
   readonly #waiting: [IncomingMessage, ServerResponse][] = [];
   /** The socket is not read: MAX_WAITING requests wait. */
   #holding = false;
-  /** Armed once the answer is written, until the client's socket has taken it. */
-  #flush: NodeJS.Timeout | undefined;
+  /** When a sweep first saw the answer written and not yet taken by the client's socket; -1: not seen so. */
+  #writtenSince = -1;
+  readonly #sweep: Sweep;
 
   constructor(
     private readonly socket: HttpSocket,
@@ -53,10 +56,13 @@ class Pipeline {
   ) {
     // Whoever resumes the socket meanwhile (node:http after each message, or once it drained), it stays held.
     socket.on('resume', this.#keepHeld);
+    this.#sweep = sweepFor(clientStall.ms);
+    this.#sweep.add(this);
+    socket.once('close', () => this.#sweep.delete(this));
   }
 
   push(req: IncomingMessage, res: ServerResponse): void {
-    if (!this.#busy) return this.#start(req, res);
+    if (this.#serving === null) return this.#start(req, res);
     this.#waiting.push([req, res]);
     if (this.#waiting.length >= MAX_WAITING && !this.#holding) {
       this.#holding = true;
@@ -82,29 +88,32 @@ class Pipeline {
   }
 
   #start(req: IncomingMessage, res: ServerResponse): void {
-    this.#busy = true;
-    res.once('prefinish', this.#written);
-    res.once('close', this.#done);
+    this.#serving = res;
+    res.on('close', this.#done);
     this.serve(req, res);
   }
 
   /**
-   * The whole answer is written; 'finish' follows once the socket took it.
-   * A client that reads nothing of it for idleTimeout is cut (SPEC §6), as
-   * a download whose client stops reading is (upstream/connection.ts).
+   * An answer written whole and not taken by the client's socket (no
+   * 'finish') for idleTimeout is cut (SPEC §6), as a download whose client
+   * stops reading is (upstream/connection.ts).
    */
-  readonly #written = (): void => {
-    this.#flush = setTimeout(this.#stalled, this.clientStall.ms).unref();
-  };
-
-  readonly #stalled = (): void => {
-    this.clientStall.counters.stalledDownloads++;
-    this.socket.destroy();
-  };
+  look(now: number): void {
+    const res = this.#serving;
+    if (res === null || !res.writableEnded || res.writableFinished) {
+      this.#writtenSince = -1;
+      return;
+    }
+    if (this.#writtenSince === -1) this.#writtenSince = now;
+    else if (now - this.#writtenSince >= this.clientStall.ms) {
+      this.clientStall.counters.stalledDownloads++;
+      this.socket.destroy();
+    }
+  }
 
   readonly #done = (): void => {
-    clearTimeout(this.#flush);
-    this.#busy = false;
+    this.#serving = null;
+    this.#writtenSince = -1;
     if (this.socket.destroyed || !this.socket.writable) {
       this.#waiting.length = 0;
       return;

@@ -196,6 +196,29 @@ describe('limits on client connections', () => {
     test('is served no more than its socket buffers hold, and gets every answer in order once it reads', () => flood(() => RawConnection.open(defaults.port)));
 
     test('the same over TLS (node:http serves the HTTPS listener)', () => flood(() => RawConnection.openTls(defaults.httpsPort)));
+
+    // The answers are 16 KiB: each arrives from the backend whole and is written whole, so the
+    // backend connection is done with it and only the client's side can notice the stall.
+    const cutWhenStuck = async (open: () => Promise<RawConnection>) => {
+      const before = (await limited.limits()).stalledDownloads;
+      const conn = await open();
+      onCleanup(() => conn.close());
+      conn.socket.pause();
+      let burst = '';
+      for (let i = 0; i < 3000; i++) burst += `GET /s${i} HTTP/1.1\r\nHost: flood.test\r\n\r\n`;
+      conn.write(burst);
+      await waitFor(async () => (await limited.limits()).stalledDownloads > before, {
+        timeoutMs: 10_000,
+        message: 'the client that reads nothing to be cut (idleTimeout 1 s)',
+      });
+      conn.socket.resume();
+      await waitFor(() => conn.isClosed, { timeoutMs: 10_000, message: 'the connection closed by the proxy' });
+    };
+
+    test('is cut once its socket took nothing for idleTimeout, with the answer written whole (stalledDownloads)', () =>
+      cutWhenStuck(() => RawConnection.open(limited.port)));
+
+    test('the same over TLS', () => cutWhenStuck(() => RawConnection.openTls(limited.httpsPort)));
   });
 
   describe('request bodies that stall', () => {

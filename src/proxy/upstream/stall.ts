@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { sweepFor, type Watched } from '../sweep.js';
 
 /** A request body as the proxy reads it: node:http's IncomingMessage says `complete` once the client sent all of it. */
 export type WatchedBody = Readable & { readonly complete?: boolean };
@@ -13,21 +14,21 @@ export type WatchedBody = Readable & { readonly complete?: boolean };
  * while the body's buffer is full (the proxy stopped reading, waiting on a
  * backend or a free connection), nor once it is complete.
  */
-export class BodyStallWatch {
-  readonly #timer: NodeJS.Timeout;
+export class BodyStallWatch implements Watched {
   /** Body bytes the connection has sent on. */
   #consumed = 0;
   /** Bytes consumed and buffered at the last look: any change is progress. */
   #seen = 0;
   #quietSince = performance.now();
+  readonly #sweep;
 
   constructor(
     private readonly body: WatchedBody,
     private readonly idleMs: number,
     private readonly onStall: () => void,
   ) {
-    // Progress is looked at four times per idleTimeout: a stall is cut between 1 and 1.25 idleTimeouts after the last byte.
-    this.#timer = setInterval(this.#look, Math.max(10, idleMs / 4)).unref();
+    this.#sweep = sweepFor(idleMs);
+    this.#sweep.add(this);
   }
 
   /** `n` body bytes were sent on to the backend. */
@@ -36,13 +37,12 @@ export class BodyStallWatch {
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    this.#sweep.delete(this);
   }
 
-  readonly #look = (): void => {
+  look(now: number): void {
     const body = this.body;
     const seen = this.#consumed + body.readableLength;
-    const now = performance.now();
     if (body.complete === true) return this.stop();
     if (seen !== this.#seen || body.readableLength >= body.readableHighWaterMark) {
       this.#seen = seen;
@@ -52,5 +52,5 @@ export class BodyStallWatch {
     if (now - this.#quietSince < this.idleMs) return;
     this.stop();
     this.onStall();
-  };
+  }
 }
