@@ -162,6 +162,21 @@ export const AdminSchema = Type.Object(
   { additionalProperties: false, description: 'Read-only JSON admin API, used by `switchyard plan` and `switchyard explain`. Off unless configured; binds 127.0.0.1 by default.' },
 );
 
+export const MetricsSchema = Type.Object(
+  {
+    hosts: Type.Optional(
+      Type.Array(
+        Type.String({
+          pattern: '^(\\*\\.)?[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*$',
+          description: 'A host ("api.example.com") or a pattern ("*.example.com": every name under it, one series for all).',
+        }),
+        { uniqueItems: true, maxItems: 1000, description: 'Hosts whose requests are counted under their own `host` label; the others have none.' },
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'What the admin API\'s /metrics labels (SPEC §8). Off the request path either way.' },
+);
+
 export const ConfigFileSchema = Type.Object(
   {
     $schema: Type.Optional(Type.String({ description: 'The JSON Schema of this file, for editors.' })),
@@ -185,6 +200,7 @@ export const ConfigFileSchema = Type.Object(
     redis: Type.Optional(RedisOptionsSchema),
     file: Type.Optional(FileSourceSchema),
     admin: Type.Optional(AdminSchema),
+    metrics: Type.Optional(MetricsSchema),
     precedence: Type.Optional(
       Type.Union([Type.Literal('redis'), Type.Literal('file')], {
         description: 'With both sources, whose definition of a host wins (default "redis").',

@@ -1,88 +1,100 @@
+// The instance's admin listener, served by the master (SPEC §8): one answer
+// for all workers together. Table queries are relayed to a serving worker
+// over IPC (app/admin/answers.ts answers them); /status and /metrics gather
+// every worker; /healthz and /readyz are the master's own word.
+
+import type { Worker } from 'node:cluster';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import type { AdminConfig } from '../../src/config/types.js';
 import { logger } from '../../src/log.js';
-import { parseBackend } from '../../src/frontends/backend.js';
-import { normalizeHost } from '../../src/frontends/host.js';
-import type { LimitCounters } from '../../src/proxy/limits.js';
-import type { FrontStats } from '../../src/proxy/server.js';
-import type { Route, RoutingTable } from '../../src/routing/table.js';
-import type { ConfigSource } from '../../src/vocabulary/source.js';
-import type { MasterReport } from '../workers/messages.js';
+import type { InstanceMetrics } from '../metrics/instance.js';
+import type { WorkerQuery } from '../workers/messages.js';
+import type { WorkerQueries } from '../workers/queries.js';
+import { mergeStatus, type InstanceSummary } from './status.js';
 
 const log = logger('admin');
 
-export interface AdminState {
-  table: RoutingTable;
-  sources: readonly ConfigSource[];
-  worker: string;
-  /** The worker's generation and the last reload's outcome, as the master reported them. */
-  master: () => MasterReport | null;
+/** What the master tells the admin listener about the instance. */
+export interface Instance {
+  /** The serving generation's workers that listen, oldest first. */
+  serving(): Worker[];
+  readonly queries: WorkerQueries;
+  readonly metrics: InstanceMetrics;
   /** Whose definition of a host wins when several sources define it. */
-  precedence: 'redis' | 'file';
-  /** What the fast front end served and handed to node:http so far. */
-  front: () => FrontStats;
-  /** What the limits of SPEC §6 did (connections refused, stalls cut), with maxConnections. */
-  limits: () => LimitCounters & { maxConnections: number };
+  precedence(): 'redis' | 'file';
+  summary(): InstanceSummary;
 }
 
-/** Which rule a route key is: how `explain` says why a host went where it went. */
-export function ruleOf(key: string): 'exact' | 'wildcard' | 'catch-all' {
-  return key === '*' ? 'catch-all' : key.startsWith('*.') ? 'wildcard' : 'exact';
+
+interface Reply {
+  status: number;
+  body: unknown;
+  /** Sent as it is (text/plain), not as JSON. */
+  text?: string;
+  contentType?: string;
 }
 
-/** A route as the API shows it, with each backend's state for a requested host. */
-export function describeRoute(table: RoutingTable, route: Route, host: string | null) {
-  return {
-    key: route.key,
-    id: route.id,
-    rule: ruleOf(route.key),
-    source: route.source,
-    options: route.options ?? {},
-    backends: route.backends.map((url, index) => ({
-      index,
-      url,
-      valid: parseBackend(url) !== null,
-      dead: host !== null && table.isDead(host, index),
-    })),
-  };
+const NO_WORKER: Reply = { status: 503, body: { error: 'NO_WORKER', message: 'no worker is serving yet' } };
+
+/** A table query, answered by the oldest serving worker. */
+async function relay(instance: Instance, query: WorkerQuery): Promise<Reply> {
+  const worker = instance.serving()[0];
+  if (worker === undefined) return NO_WORKER;
+  try {
+    return await instance.queries.ask(worker, query);
+  } catch (err) {
+    return { status: 503, body: { error: 'WORKER_UNAVAILABLE', message: (err as Error).message } };
+  }
 }
 
-type Handler = (state: AdminState, url: URL) => { status: number; body: unknown };
+async function status(instance: Instance): Promise<Reply> {
+  const workers = instance.serving();
+  const answers = await instance.queries.askAll(workers, { kind: 'status' });
+  // 503 (with what the master knows) until a worker answers: the table and sources are theirs.
+  return { status: answers.some((a) => a !== null) ? 200 : 503, body: mergeStatus(instance.summary(), instance.precedence(), workers, answers) };
+}
+
+async function metrics(instance: Instance): Promise<Reply> {
+  const workers = instance.serving();
+  const answers = await instance.queries.askAll(workers, { kind: 'metrics' });
+  const gathered = workers.flatMap((w, i) => (answers[i] == null ? [] : [{ worker: w.id, metrics: answers[i]!.body as unknown[] }]));
+  return { status: 200, body: null, text: await instance.metrics.text(gathered), contentType: instance.metrics.contentType };
+}
+
+/**
+ * Ready: not draining, every worker of the serving generation listening, and
+ * in each of them every source has delivered its first snapshot.
+ */
+export async function readiness(instance: Instance): Promise<Reply> {
+  const summary = instance.summary();
+  if (summary.draining) return { status: 503, body: { ready: false, reason: 'draining' } };
+  const workers = instance.serving();
+  if (workers.length < summary.workers) return { status: 503, body: { ready: false, reason: `${workers.length} of ${summary.workers} workers listening` } };
+  const answers = await instance.queries.askAll(workers, { kind: 'readiness' });
+  const waiting = new Set<string>();
+  for (const answer of answers) {
+    if (answer === null) return { status: 503, body: { ready: false, reason: 'a worker did not answer' } };
+    for (const source of (answer.body as { waiting: string[] }).waiting) waiting.add(source);
+  }
+  if (waiting.size > 0) return { status: 503, body: { ready: false, reason: `waiting for the first snapshot of ${[...waiting].join(', ')}` } };
+  return { status: 200, body: { ready: true } };
+}
+
+type Handler = (instance: Instance, url: URL) => Promise<Reply> | Reply;
+
+/** Answered without the token: they say only whether the process runs and serves (load balancers and orchestrators ask). */
+const PROBES: Record<string, Handler> = {
+  '/healthz': () => ({ status: 200, body: null, text: 'ok\n' }),
+  '/readyz': readiness,
+};
 
 const ROUTES: Record<string, Handler> = {
-  '/status': (state) => ({
-    status: 200,
-    body: {
-      worker: state.worker,
-      pid: process.pid,
-      generation: state.master()?.generation ?? null,
-      reload: state.master()?.reload ?? null,
-      table: state.table.stats(),
-      loaded: state.table.loaded,
-      precedence: state.precedence,
-      sources: state.sources.map((s) => s.status()),
-      front: state.front(),
-      limits: state.limits(),
-    },
-  }),
-  '/route': (state, url) => {
-    const host = normalizeHost(url.searchParams.get('host') ?? undefined);
-    if (host === null) return { status: 400, body: { error: 'INVALID_HOST', message: 'give ?host=<host>' } };
-    const route = state.table.lookup(host);
-    if (route === undefined) return { status: 404, body: { host, route: null, answer: 400, error: 'UNKNOWN_HOST' } };
-    return { status: 200, body: { host, route: describeRoute(state.table, route, host) } };
-  },
-  '/frontends': (state) => ({
-    status: 200,
-    body: { version: state.table.version, frontends: [...state.table.routes()].map((r) => describeRoute(state.table, r, null)) },
-  }),
-  '/events': (state, url) => {
-    const since = Number(url.searchParams.get('since') ?? 0) || 0;
-    // The history records snapshots by their size already (frontends and dead marks counted).
-    const events = state.table.history(since).map(({ seq, at, event }) => ({ seq, at: new Date(at).toISOString(), ...event }));
-    return { status: 200, body: { version: state.table.version, events } };
-  },
+  '/status': status,
+  '/metrics': metrics,
+  '/route': (instance, url) => relay(instance, { kind: 'route', host: url.searchParams.get('host') }),
+  '/frontends': (instance) => relay(instance, { kind: 'frontends' }),
+  '/events': (instance, url) => relay(instance, { kind: 'events', since: Number(url.searchParams.get('since') ?? 0) || 0 }),
 };
 
 /**
@@ -97,26 +109,35 @@ function isLocalName(host: string | undefined): boolean {
   return name === 'localhost' || isIP(name) !== 0;
 }
 
-/**
- * The read-only admin API: JSON over HTTP, loopback unless configured
- * otherwise, with a bearer token when one is set. It reads the table; it
- * never changes anything.
- */
-export function startAdmin(config: AdminConfig, state: AdminState): Promise<http.Server> {
+function send(res: ServerResponse, reply: Reply): void {
+  const text = reply.text ?? JSON.stringify(reply.body, null, 2) + '\n';
+  const type = reply.contentType ?? (reply.text !== undefined ? 'text/plain; charset=utf-8' : 'application/json');
+  res.writeHead(reply.status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
+  res.end(res.req.method === 'HEAD' ? undefined : text);
+}
+
+/** Which handler answers, or the refusal: the checks every request meets first. */
+function route(config: AdminConfig, req: IncomingMessage): Handler | Reply {
+  if (config.token === null && !isLocalName(req.headers.host)) return { status: 421, body: { error: 'MISDIRECTED', message: 'address the admin API by IP address or localhost' } };
+  if (req.method !== 'GET' && req.method !== 'HEAD') return { status: 405, body: { error: 'READ_ONLY' } };
+  const path = new URL(req.url ?? '/', 'http://admin').pathname;
+  const probe = PROBES[path];
+  if (probe !== undefined) return probe;
+  if (config.token !== null && req.headers.authorization !== `Bearer ${config.token}`) return { status: 401, body: { error: 'UNAUTHORIZED' } };
+  return ROUTES[path] ?? { status: 404, body: { error: 'NOT_FOUND', endpoints: [...Object.keys(PROBES), ...Object.keys(ROUTES)] } };
+}
+
+/** The read-only admin API: loopback unless configured otherwise, with a bearer token when one is set. */
+export function startAdmin(config: AdminConfig, instance: Instance): Promise<http.Server> {
   const server = http.createServer((req: IncomingMessage, res: ServerResponse) => {
-    const reply = (status: number, body: unknown) => {
-      const text = JSON.stringify(body, null, 2) + '\n';
-      res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
-      res.end(text);
-    };
-    if (config.token === null && !isLocalName(req.headers.host)) return reply(421, { error: 'MISDIRECTED', message: 'address the admin API by IP address or localhost' });
-    if (config.token !== null && req.headers.authorization !== `Bearer ${config.token}`) return reply(401, { error: 'UNAUTHORIZED' });
-    if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, { error: 'READ_ONLY' });
-    const url = new URL(req.url ?? '/', 'http://admin');
-    const handler = ROUTES[url.pathname];
-    if (handler === undefined) return reply(404, { error: 'NOT_FOUND', endpoints: Object.keys(ROUTES) });
-    const { status, body } = handler(state, url);
-    reply(status, body);
+    const handler = route(config, req);
+    if (typeof handler !== 'function') return send(res, handler);
+    Promise.resolve(handler(instance, new URL(req.url ?? '/', 'http://admin')))
+      .then((reply) => send(res, reply))
+      .catch((err: Error) => {
+        log.error('admin request failed', { path: req.url, error: err.message });
+        if (!res.headersSent) send(res, { status: 500, body: { error: 'INTERNAL', message: err.message } });
+      });
   });
   server.on('clientError', (_err, socket) => socket.destroy());
   return new Promise((resolve, reject) => {
@@ -128,3 +149,4 @@ export function startAdmin(config: AdminConfig, state: AdminState): Promise<http
     });
   });
 }
+

@@ -41,7 +41,6 @@ export interface AdminFrontends {
 }
 
 export interface AdminStatus {
-  worker: string;
   loaded: boolean;
   table: { version: number; frontends: number };
   sources: Array<SourceStatus & { path?: string }>;

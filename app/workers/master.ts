@@ -1,10 +1,14 @@
 import cluster, { type Worker } from 'node:cluster';
+import type { Server } from 'node:http';
 import { loadConfigFile } from '../../src/config/load.js';
-import type { SwitchyardConfig } from '../../src/config/types.js';
+import type { AdminConfig, SwitchyardConfig } from '../../src/config/types.js';
 import { logger, setLogPrefix } from '../../src/log.js';
 import { assertNever } from '../../src/vocabulary/events.js';
+import type { Instance } from '../admin/server.js';
+import { InstanceMetrics } from '../metrics/instance.js';
 import { Generation } from './generation.js';
 import { isWorkerMessage, type MasterMessage, type ReloadOutcome, type WorkerMessage } from './messages.js';
+import { WorkerQueries } from './queries.js';
 
 const log = logger('master');
 /** Read by cli/main.ts in the worker. */
@@ -54,9 +58,48 @@ export class Master {
   #lastReload: ReloadOutcome | null = null;
   #lastGeneration = 1;
   #stopping = false;
+  readonly #startedAt = new Date().toISOString();
+  readonly #queries = new WorkerQueries();
+  readonly #metrics = new InstanceMetrics(() => this.#serving.listeningWorkers().length);
+  /** The admin listener and the config it runs with. */
+  #admin: { server: Server; config: AdminConfig } | null = null;
 
   constructor(config: SwitchyardConfig) {
     this.#serving = new Generation(1, config);
+  }
+
+  /** What the admin listener asks of the instance. */
+  readonly #instance: Instance = {
+    serving: () => this.#serving.listeningWorkers().sort((a, b) => a.id - b.id),
+    queries: this.#queries,
+    metrics: this.#metrics,
+    precedence: () => this.#serving.config.precedence,
+    summary: () => ({
+      pid: process.pid,
+      startedAt: this.#startedAt,
+      generation: this.#serving.id,
+      probation: this.#probation?.generation.id ?? null,
+      reload: this.#lastReload,
+      workers: this.#serving.config.server.workers,
+      draining: this.#stopping,
+    }),
+  };
+
+  /** The admin listener follows the serving generation's config (a reload may move or add it). */
+  async #serveAdmin(config: AdminConfig | null): Promise<void> {
+    const current = this.#admin;
+    if (JSON.stringify(current?.config ?? null) === JSON.stringify(config)) return;
+    this.#admin = null;
+    if (current !== null) await new Promise((resolve) => current.server.close(resolve));
+    if (config === null) return;
+    const { startAdmin } = await import('../admin/server.js');
+    try {
+      this.#admin = { server: await startAdmin(config, this.#instance), config };
+      log.info('admin API listening', { on: `http://${config.bind}:${config.port}` });
+    } catch (err) {
+      // The proxy serves on without it: its traffic matters more than its dashboard.
+      log.error('admin API could not listen; serving without it', { port: config.port, error: (err as Error).message });
+    }
   }
 
   start(): void {
@@ -72,6 +115,7 @@ export class Master {
     const { workers } = this.#serving.config.server;
     for (let i = 0; i < workers; i++) this.#fork(this.#serving);
     log.info('started', { workers, pid: process.pid });
+    void this.#serveAdmin(this.#serving.config.admin);
   }
 
   #fork(generation: Generation): Worker {
@@ -88,6 +132,9 @@ export class Master {
   }
 
   #onMessage(worker: Worker, message: WorkerMessage): void {
+    // Answers come from draining workers too.
+    if (message.type === 'answer') return this.#queries.answered(message.id, message.answer);
+    if (message.type === 'final-metrics') return this.#metrics.seen(worker.id, message.metrics);
     const generation = this.#generationOf(worker);
     if (generation === null) return;
     switch (message.type) {
@@ -106,7 +153,10 @@ export class Master {
         log.warn('worker over memory limit; replacing it', { worker: worker.id, rssMiB });
         generation.remove(worker);
         this.#retiring.add(worker);
-        if (!this.#stopping) this.#fork(generation);
+        if (!this.#stopping) {
+          this.#metrics.restarts.inc();
+          this.#fork(generation);
+        }
         return;
       }
       default:
@@ -115,6 +165,8 @@ export class Master {
   }
 
   #onExit(worker: Worker, code: number | null, signal: string | null): void {
+    this.#queries.gone(worker);
+    this.#metrics.departed(worker.id);
     const generation = this.#generationOf(worker);
     generation?.remove(worker);
     const expected = this.#retiring.delete(worker);
@@ -127,6 +179,7 @@ export class Master {
     if (expected || generation === null) return;
     if (generation !== this.#serving) return this.#rollBack(reported ?? `worker ${worker.id} died (${signal ?? `exit code ${code}`})`);
     log.error('worker died; replacing it', { worker: worker.id, generation: generation.id, code, signal, cause: reported });
+    this.#metrics.restarts.inc();
     const now = Date.now();
     this.#crashes = this.#crashes.filter((t) => now - t < RESTART_WINDOW_MS).concat(now);
     // A crash loop (bad certificate, port taken) must not spin the CPU: slow down, never give up.
@@ -176,6 +229,7 @@ export class Master {
     this.#crashes = [];
     this.#retire(previous);
     log.info('reload applied; the previous generation drains', { generation: generation.id, previous: previous.id, workers });
+    void this.#serveAdmin(generation.config.admin);
     this.#decide('applied', null, generation.id);
   }
 

@@ -1,11 +1,33 @@
 // Messages between the master and its workers over the cluster IPC channel.
+// Other modules share the channel (prom-client has its own types): only the
+// types below are taken for ours.
+
+/** What the instance's admin listener (in the master) asks a worker; see app/admin/answers.ts. */
+export type WorkerQuery =
+  | { kind: 'status' }
+  | { kind: 'route'; host: string | null }
+  | { kind: 'frontends' }
+  | { kind: 'events'; since: number }
+  /** The worker's metrics, as prom-client's getMetricsAsJSON gives them. */
+  | { kind: 'metrics' }
+  /** Whether every source has delivered its first snapshot. */
+  | { kind: 'readiness' };
+
+/** A worker's answer to an admin query: the HTTP status and JSON body it would answer. */
+export interface QueryAnswer {
+  status: number;
+  body: unknown;
+}
 
 export type WorkerMessage =
   | { type: 'listening' }
   /** The worker exits on an error: `failed to start: listen EADDRINUSE: ...`, `uncaught exception: ...`. */
   | { type: 'failed'; cause: string }
   /** The worker is over its memory limit and has started draining: replace it. */
-  | { type: 'over-memory'; rss: number };
+  | { type: 'over-memory'; rss: number }
+  | { type: 'answer'; id: number; answer: QueryAnswer }
+  /** A draining worker's last metrics, so that the instance's counters never go back when it exits. */
+  | { type: 'final-metrics'; metrics: unknown[] };
 
 /** How the last SIGHUP ended. The master owns it; workers only show it. */
 export interface ReloadOutcome {
@@ -25,12 +47,21 @@ export interface MasterReport {
   reload: ReloadOutcome | null;
 }
 
-export type MasterMessage = { type: 'report' } & MasterReport;
+export type MasterMessage = ({ type: 'report' } & MasterReport) | { type: 'query'; id: number; query: WorkerQuery };
+
+const WORKER_TYPES = new Set<string>(['listening', 'failed', 'over-memory', 'answer', 'final-metrics']);
+const MASTER_TYPES = new Set<string>(['report', 'query']);
+
+function typeOf(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const type = (value as { type?: unknown }).type;
+  return typeof type === 'string' ? type : undefined;
+}
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
-  return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';
+  return WORKER_TYPES.has(typeOf(value) ?? '');
 }
 
 export function isMasterMessage(value: unknown): value is MasterMessage {
-  return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'report';
+  return MASTER_TYPES.has(typeOf(value) ?? '');
 }

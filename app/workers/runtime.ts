@@ -1,6 +1,5 @@
 import type { SwitchyardConfig } from '../../src/config/types.js';
 import { logger } from '../../src/log.js';
-import type { Server } from 'node:http';
 import { AccessLog } from '../../src/proxy/access-log.js';
 import { ErrorPages } from '../../src/proxy/error-pages.js';
 import { PassiveHealth } from '../../src/proxy/health.js';
@@ -11,7 +10,10 @@ import type { ProxyContext } from '../../src/proxy/settings.js';
 import { RoutingTable } from '../../src/routing/table.js';
 import type { DeadMarkPublisher } from '../../src/vocabulary/dead-marks.js';
 import { MergedSources } from '../../src/sources/merged.js';
+import { HostLabels, TrafficCounters } from '../../src/proxy/traffic.js';
 import type { ConfigSource } from '../../src/vocabulary/source.js';
+import type { AdminState } from '../admin/answers.js';
+import type { WorkerMetrics } from '../metrics/worker.js';
 import type { MasterReport } from './messages.js';
 
 const log = logger('runtime');
@@ -30,7 +32,8 @@ export class ProxyRuntime {
   #accessLog: AccessLog | null = null;
   #pools: BackendPools;
   #sweep: NodeJS.Timeout | undefined;
-  #admin: Server | null = null;
+  /** Made at the first scrape: a worker of an instance nobody scrapes never loads prom-client. */
+  #metrics: Promise<WorkerMetrics> | null = null;
   /** Shown by the admin API, so an operator knows which worker answered. */
   workerName = String(process.pid);
   /** The master's word on this worker's generation and the last reload, for the admin status. */
@@ -90,6 +93,8 @@ export class ProxyRuntime {
       errorPages: new ErrorPages(server.staticDir),
       accessLog: this.#accessLog,
       limits,
+      traffic: new TrafficCounters(),
+      hostLabels: config.metrics.hosts.length > 0 ? new HostLabels(config.metrics.hosts) : null,
     };
   }
 
@@ -119,24 +124,47 @@ export class ProxyRuntime {
       if (err instanceof ListenError) this.#listeners = err.bound;
       throw err;
     });
-    if (this.config.admin !== null) {
-      const { startAdmin } = await import('../admin/server.js');
-      this.#admin = await startAdmin(this.config.admin, {
-        table: this.table,
-        sources: this.sources,
-        worker: this.workerName,
-        master: () => this.report,
-        precedence: this.config.precedence,
-        front: () => frontStats(this.#listeners),
-        limits: () => ({ maxConnections: this.config.server.maxConnections, ...this.#context.limits }),
-      });
-    }
     this.#sweep = setInterval(() => this.table.sweepDead(), 10_000).unref();
     return this.#listeners;
   }
 
+  /** What the admin queries the master relays read (app/admin/answers.ts). */
+  adminState(): AdminState {
+    return {
+      table: this.table,
+      sources: this.sources,
+      worker: this.workerName,
+      master: () => this.report,
+      precedence: this.config.precedence,
+      front: () => frontStats(this.#listeners),
+      limits: () => ({ maxConnections: this.config.server.maxConnections, ...this.#context.limits }),
+      metrics: async () => (await this.#workerMetrics()).json(),
+      requests: () => {
+        const { traffic } = this.#context;
+        let n = traffic.requests.durationCount;
+        for (const counts of traffic.hosts.values()) n += counts.durationCount;
+        return n;
+      },
+    };
+  }
+
+  #workerMetrics(): Promise<WorkerMetrics> {
+    this.#metrics ??= import('../metrics/worker.js').then(
+      ({ WorkerMetrics }) =>
+        new WorkerMetrics(
+          { traffic: this.#context.traffic, table: this.table, sources: this.sources, certificates: (): Record<string, number> => (this.config.https !== null ? { config: 1 } : {}) },
+          this.workerName,
+        ),
+    );
+    return this.#metrics;
+  }
+
+  /** The metrics as they stand, if anyone scraped them (a draining worker's last word); null otherwise. */
+  async finalMetrics(): Promise<unknown[] | null> {
+    return this.#metrics === null ? null : (await this.#metrics).json();
+  }
+
   async drain(): Promise<void> {
-    this.#admin?.close();
     await drain(this.#listeners);
   }
 

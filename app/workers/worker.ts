@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import type { SwitchyardConfig } from '../../src/config/types.js';
 import { logger, setLogPrefix } from '../../src/log.js';
-import { isMasterMessage, type WorkerMessage } from './messages.js';
+import { answerQuery } from '../admin/answers.js';
+import { isMasterMessage, type MasterMessage, type WorkerMessage } from './messages.js';
 import { MemoryGuard } from './memory-guard.js';
 import { ProxyRuntime } from './runtime.js';
 
@@ -64,8 +65,9 @@ class WorkerProcess {
     const { config } = this;
     const runtime = (this.#runtime = await ProxyRuntime.create(config));
     runtime.workerName = this.id;
+    const admin = runtime.adminState();
     process.on('message', (message: unknown) => {
-      if (isMasterMessage(message)) runtime.report = { generation: message.generation, reload: message.reload };
+      if (isMasterMessage(message)) this.#onMaster(message, runtime, admin);
     });
     const listeners = await runtime.start();
     dropPrivileges(config.user);
@@ -84,6 +86,16 @@ class WorkerProcess {
     }
   }
 
+  #onMaster(message: MasterMessage, runtime: ProxyRuntime, admin: ReturnType<ProxyRuntime['adminState']>): void {
+    if (message.type === 'report') {
+      runtime.report = { generation: message.generation, reload: message.reload };
+      return;
+    }
+    void answerQuery(admin, message.query)
+      .catch((err: Error) => ({ status: 500, body: { error: 'INTERNAL', message: err.message } }))
+      .then((answer) => send({ type: 'answer', id: message.id, answer }));
+  }
+
   /** Stops accepting, lets what was accepted finish (up to drainTimeout), exits with `code`. */
   async #drainAndExit(reason: string, code = 0): Promise<void> {
     if (this.#draining) return;
@@ -95,6 +107,9 @@ class WorkerProcess {
     }, this.config.server.drainTimeout * 1000).unref();
     try {
       await this.#runtime?.drain();
+      // What it counted after the last scrape stays in the instance's totals.
+      const metrics = await this.#runtime?.finalMetrics();
+      if (metrics != null) await tell({ type: 'final-metrics', metrics });
       await this.#runtime?.stop();
     } catch (err) {
       log.warn('could not stop cleanly', { error: (err as Error).message });

@@ -63,6 +63,7 @@ export function normalizeConfig(raw: ConfigFile, opts: NormalizeOptions): Switch
     file: raw.file ? normalizeFile(raw.file, ctx) : null,
     precedence: raw.precedence ?? 'redis',
     admin: raw.admin ? normalizeAdmin(raw.admin, ctx) : null,
+    metrics: { hosts: (raw.metrics?.hosts ?? []).map((h) => h.toLowerCase()) },
     user: raw.user ?? null,
     origin: opts.origin,
   };

@@ -131,6 +131,11 @@ export interface AdminConfig {
   token: string | null;
 }
 
+export interface MetricsConfig {
+  /** Hosts and patterns ("*.example.com") counted under their own `host` label, lower case. */
+  hosts: string[];
+}
+
 export interface SwitchyardConfig {
   server: ServerConfig;
   http: ListenConfig | null;
@@ -139,6 +144,7 @@ export interface SwitchyardConfig {
   file: FileSourceConfig | null;
   precedence: 'redis' | 'file';
   admin: AdminConfig | null;
+  metrics: MetricsConfig;
   user: string | null;
   /** The file it was loaded from, when any (SIGHUP reloads it). */
   origin: string | null;

@@ -64,14 +64,20 @@ export class Exchange {
   }
 
   start(): void {
-    if (this.to.route.backends.length === 0) return this.client.fail(502, 'NO_BACKENDS');
+    if (this.to.route.backends.length === 0) {
+      this.ctx.traffic.backendError('NO_BACKENDS');
+      return this.client.fail(502, 'NO_BACKENDS');
+    }
     this.#next();
   }
 
   #next(): void {
     const { host, route } = this.to;
     const pick = pickBackend(this.ctx.table, route, host, this.tried);
-    if (pick === null) return this.client.fail(502, this.tried.length === 0 ? 'ALL_BACKENDS_DEAD' : 'NO_BACKEND_LEFT');
+    if (pick === null) {
+      if (this.tried.length === 0) this.ctx.traffic.backendError('ALL_BACKENDS_DEAD');
+      return this.client.fail(502, this.tried.length === 0 ? 'ALL_BACKENDS_DEAD' : 'NO_BACKEND_LEFT');
+    }
     this.tried.push(pick.index);
     const attempt = new Attempt(this, pick);
     this.#attempt = attempt;
@@ -95,6 +101,7 @@ export class Exchange {
   failed(pick: Pick, err: UpstreamError): void {
     if (this.clientGone) return;
     const { ctx, to, client } = this;
+    ctx.traffic.backendError(err.code);
     const verdict = judge(err.code, this.responded, this.forwarded.body === null || !client.req.readableDidRead, isIdempotent(client.req.method!));
     if (verdict.markDead) ctx.health.report(to.route, to.host, pick.index, 'connection');
     if (verdict.status === null) {
@@ -103,7 +110,10 @@ export class Exchange {
       return;
     }
     log.info('backend attempt failed', { host: to.host, backend: pick.target.url, error: err.code, detail: err.message });
-    if (verdict.retry && this.tried.length <= retriesFor(ctx.settings, to.route)) return this.#next();
+    if (verdict.retry && this.tried.length <= retriesFor(ctx.settings, to.route)) {
+      ctx.traffic.retries++;
+      return this.#next();
+    }
     client.fail(verdict.status, verdict.code);
   }
 

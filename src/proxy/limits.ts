@@ -4,6 +4,7 @@
 
 import type { Server, Socket } from 'node:net';
 import { logger } from '../log.js';
+import type { Protocol } from './traffic.js';
 
 const log = logger('limits');
 
@@ -44,23 +45,26 @@ export class ConnectionLimit {
     /** 0: no limit (connections are still counted). */
     readonly max: number,
     readonly counters: LimitCounters,
+    /** Connections open now by protocol (switchyard_open_connections). */
+    private readonly open: Record<Protocol, number>,
   ) {}
 
-  /** Puts the limit in front of every 'connection' listener `server` has now. */
-  guard(server: Server): void {
+  /** Puts the limit in front of every 'connection' listener `server` (serving `protocol`) has now. */
+  guard(server: Server, protocol: 'http' | 'https'): void {
     const listeners = server.listeners('connection') as ((socket: Socket) => void)[];
+    const closed = (): void => {
+      this.counters.openConnections--;
+      this.open[protocol]--;
+    };
     server.removeAllListeners('connection');
     server.on('connection', (socket: Socket) => {
       if (this.max > 0 && this.counters.openConnections >= this.max) return this.#reject(socket);
       this.counters.openConnections++;
-      socket.once('close', this.#closed);
+      this.open[protocol]++;
+      socket.once('close', closed);
       for (const listener of listeners) listener.call(server, socket);
     });
   }
-
-  readonly #closed = (): void => {
-    this.counters.openConnections--;
-  };
 
   #reject(socket: Socket): void {
     socket.on('error', () => {});

@@ -54,6 +54,8 @@ export function handleRequest(ctx: ProxyContext, req: ClientRequest, res: Client
   const client = new Client(ctx, req, res, fields.debug && from.trusted, fields.hasBody);
   if (ctx.accessLog !== null) logWhenDone(ctx, client, from.remoteAddress);
   const target = requestTarget(req, fields);
+  client.host = target?.host ?? null;
+  res.once('close', client.done);
   if (target === null) return client.fail(400, 'MISSING_OR_INVALID_HOST');
   if (target.host === '__ping__') {
     res.writeHead(200, undefined, ['Content-Type', 'text/plain', 'Content-Length', '2']);
@@ -93,6 +95,9 @@ function afterLastAnswer(req: ClientRequest, res: ClientResponse): boolean {
 /** The client's side of one request (see ClientSide). */
 class Client implements ClientSide {
   bytes = 0;
+  readonly started = performance.now();
+  /** The requested host, once known. */
+  host: string | null = null;
 
   constructor(
     private readonly ctx: ProxyContext,
@@ -106,6 +111,12 @@ class Client implements ClientSide {
   fail(status: number, code: ErrorCode): void {
     this.bytes = sendError(this.ctx, this.req, this.res, status, code, this.debug, this.hasBody);
   }
+
+  /** The request's end, answered or not: counted for /metrics. */
+  readonly done = (): void => {
+    const { ctx, res } = this;
+    ctx.traffic.requestDone(this.req.method, res.headersSent ? res.statusCode : 0, (performance.now() - this.started) / 1000, this.host, ctx.hostLabels);
+  };
 }
 
 /** Answers with an error page; returns the body bytes sent. */

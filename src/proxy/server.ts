@@ -145,8 +145,8 @@ export async function listen(config: SwitchyardConfig, ctx: ProxyContext): Promi
     }
   }
   // Last, so that it comes before everything else a connection meets (a PROXY header, the fast front end, TLS).
-  const limit = new ConnectionLimit(config.server.maxConnections, ctx.limits);
-  for (const plan of plans) limit.guard(plan.server);
+  const limit = new ConnectionLimit(config.server.maxConnections, ctx.limits, ctx.traffic.open);
+  for (const plan of plans) limit.guard(plan.server, plan.secure ? 'https' : 'http');
   return bindAll(
     plans.map(
       (p) =>

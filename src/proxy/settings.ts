@@ -4,6 +4,7 @@ import type { ErrorPages } from './error-pages.js';
 import type { PassiveHealth } from './health.js';
 import type { LimitCounters } from './limits.js';
 import type { BackendPools } from './pools.js';
+import type { HostLabels, TrafficCounters } from './traffic.js';
 
 export interface ProxySettings {
   tcpTimeoutMs: number;
@@ -29,6 +30,10 @@ export interface ProxyContext {
   accessLog: AccessLog | null;
   /** What the limits of SPEC §6 did in this worker. */
   limits: LimitCounters;
+  /** What the requests did, for /metrics. */
+  traffic: TrafficCounters;
+  /** metrics.hosts: which hosts' requests are also counted under their own label; null: none. */
+  hostLabels: HostLabels | null;
 }
 
 /** How long a backend of `route` may keep us waiting (ms): the vhost's tcpTimeout, else the server's. */

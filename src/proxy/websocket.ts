@@ -39,7 +39,10 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: D
   resolveRoute(ctx, target.host, (route) => {
     if (route === 'not-loaded') return reject(client, 503, 'NO_CONFIGURATION_YET', debug);
     if (route === null) return reject(client, 400, 'UNKNOWN_HOST', debug);
-    if (route.backends.length === 0) return reject(client, 502, 'NO_BACKENDS', debug);
+    if (route.backends.length === 0) {
+      ctx.traffic.backendError('NO_BACKENDS');
+      return reject(client, 502, 'NO_BACKENDS', debug);
+    }
     const requestHead = Buffer.from(requestHeadLines(req.method ?? 'GET', target.path, headers) + '\r\n', 'latin1');
     new Upgrade(ctx, client, { host: target.host, route }, requestHead, head, debug).connect();
   });
@@ -69,7 +72,10 @@ class Upgrade {
     if (this.client.destroyed) return;
     const { host, route } = this.to;
     const pick = pickBackend(this.ctx.table, route, host, this.tried);
-    if (pick === null) return reject(this.client, 502, this.tried.length === 0 ? 'ALL_BACKENDS_DEAD' : 'NO_BACKEND_LEFT', this.debug);
+    if (pick === null) {
+      if (this.tried.length === 0) this.ctx.traffic.backendError('ALL_BACKENDS_DEAD');
+      return reject(this.client, 502, this.tried.length === 0 ? 'ALL_BACKENDS_DEAD' : 'NO_BACKEND_LEFT', this.debug);
+    }
     this.tried.push(pick.index);
     new UpgradeAttempt(this, pick);
   }
@@ -77,11 +83,15 @@ class Upgrade {
   failed(pick: Pick, failure: BackendFailure, message: string): void {
     if (this.client.destroyed) return;
     const { ctx, to } = this;
+    ctx.traffic.backendError(failure);
     // Nothing reached the client yet, and the preamble is kept whole for another backend.
     const verdict = judge(failure, false, true, true); // an upgrade is a GET
     if (verdict.markDead) ctx.health.report(to.route, to.host, pick.index, 'connection');
     log.info('websocket backend failed', { host: to.host, backend: pick.target.url, error: failure, detail: message });
-    if (verdict.retry && this.tried.length <= retriesFor(ctx.settings, to.route)) return this.connect();
+    if (verdict.retry && this.tried.length <= retriesFor(ctx.settings, to.route)) {
+      ctx.traffic.retries++;
+      return this.connect();
+    }
     if (verdict.status === null) return void this.client.destroy();
     reject(this.client, verdict.status, verdict.code, this.debug);
   }
@@ -168,6 +178,9 @@ class UpgradeAttempt {
     this.#stage = Stage.Open;
     const backend = this.#backend;
     const client = this.upgrade.client;
+    const open = this.upgrade.ctx.traffic.open;
+    open.websocket++;
+    client.once('close', () => open.websocket--);
     closeWhenQuiet(this.upgrade.ctx, backend, client);
     closeWhenStuck(this.upgrade.ctx, backend, client);
     client.write(first);

@@ -39,6 +39,8 @@ export class RoutingTable {
   readonly #versions = new Map<SourceName, ConfigVersion>();
   readonly #history: EventHistory;
   readonly #now: () => number;
+  /** Events applied, by source and type (switchyard_config_events_total). */
+  readonly #applied = new Map<SourceName, Map<ConfigEvent['type'], number>>();
   #version = 0;
   #wildcards = 0;
   #loaded = false;
@@ -74,6 +76,7 @@ export class RoutingTable {
 
   apply(event: ConfigEvent): number {
     const recorded = record(event); // before a snapshot's set is moved in
+    this.#count(event);
     switch (event.type) {
       case 'frontend-set':
         this.#layer(event.source).frontends.set(event.frontend);
@@ -163,6 +166,29 @@ export class RoutingTable {
     const frontends = this.#layers.reduce((n, l) => n + l.frontends.size, 0);
     const sourceVersions = Object.fromEntries(this.#versions);
     return { version: this.#version, frontends, deadHosts: this.#dead.size, sources: [...this.#layerBySource.keys()], sourceVersions };
+  }
+
+  /** How many frontends each source serves. */
+  frontendsBySource(): Map<SourceName, number> {
+    return new Map(this.#layers.map((l) => [l.source, l.frontends.size]));
+  }
+
+  /** Backends marked dead now, over all hosts. */
+  deadBackends(now = this.#now()): number {
+    let n = 0;
+    for (const marks of this.#dead.values()) for (const mark of marks.values()) if (mark.until > now) n++;
+    return n;
+  }
+
+  /** Events applied so far, by source and type. */
+  appliedEvents(): ReadonlyMap<SourceName, ReadonlyMap<ConfigEvent['type'], number>> {
+    return this.#applied;
+  }
+
+  #count(event: ConfigEvent): void {
+    let byType = this.#applied.get(event.source);
+    if (byType === undefined) this.#applied.set(event.source, (byType = new Map()));
+    byType.set(event.type, (byType.get(event.type) ?? 0) + 1);
   }
 
   /** Drop expired dead marks (they are already ignored by lookups; this frees memory). */

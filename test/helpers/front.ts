@@ -24,7 +24,7 @@ export async function frontCounts(adminPort: number): Promise<FrontCounts> {
 
 /** Waits until the admin API (started right after the proxy's listeners) answers. */
 export async function adminReady(adminPort: number): Promise<void> {
-  await waitFor(async () => (await frontCounts(adminPort)).fast !== undefined, { message: 'the admin API answering' });
+  await waitFor(async () => (await frontCounts(adminPort))?.fast !== undefined, { message: 'the admin API answering' });
 }
 
 /** What the front ends did since the meter was made (counts as differences). */

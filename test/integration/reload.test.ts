@@ -27,7 +27,7 @@ async function reloadable(scope: CleanupScope | undefined, server: Record<string
   const { stack } = await twoWorkers(scope, { reloadTimeout: RELOAD_TIMEOUT, ...server }, { admin: { port: adminPort } });
   const workers = await workersListening(stack, 2);
   const status = async () => JSON.parse((await request({ port: adminPort, host: '127.0.0.1', path: '/status' })).text);
-  await waitFor(async () => (await status()).worker !== undefined, { message: 'the admin API answering' });
+  await waitFor(async () => (await status()).workers?.length === 2, { message: 'the admin API answering for both workers' });
   return { stack, workers, status };
 }
 

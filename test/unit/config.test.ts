@@ -81,7 +81,7 @@ describe('config generations', () => {
     const dir = tempDir({ 'config.json': {} });
     const config = loadConfigFile(join(dir, 'config.json'));
     assert.deepEqual(config, {
-      server: DEFAULT_SERVER, http: { port: 80, bind: ['0.0.0.0'], proxyProtocol: false }, https: null, redis: null, file: null, admin: null,
+      server: DEFAULT_SERVER, http: { port: 80, bind: ['0.0.0.0'], proxyProtocol: false }, https: null, redis: null, file: null, admin: null, metrics: { hosts: [] },
       precedence: 'redis', user: null, origin: join(dir, 'config.json'),
     });
   });

@@ -1,0 +1,104 @@
+// A worker's answers to the admin queries the master relays (app/admin/server.ts
+// serves them for the whole instance). They read the worker's table and
+// sources; they never change anything.
+
+import { parseBackend } from '../../src/frontends/backend.js';
+import { normalizeHost } from '../../src/frontends/host.js';
+import type { LimitCounters } from '../../src/proxy/limits.js';
+import type { FrontStats } from '../../src/proxy/server.js';
+import type { Route, RoutingTable } from '../../src/routing/table.js';
+import type { ConfigSource } from '../../src/vocabulary/source.js';
+import type { MasterReport, QueryAnswer, WorkerQuery } from '../workers/messages.js';
+import { assertNever } from '../../src/vocabulary/events.js';
+
+export interface AdminState {
+  table: RoutingTable;
+  sources: readonly ConfigSource[];
+  worker: string;
+  /** The worker's generation and the last reload's outcome, as the master reported them. */
+  master: () => MasterReport | null;
+  /** Whose definition of a host wins when several sources define it. */
+  precedence: 'redis' | 'file';
+  /** What the fast front end served and handed to node:http so far. */
+  front: () => FrontStats;
+  /** What the limits of SPEC §6 did (connections refused, stalls cut), with maxConnections. */
+  limits: () => LimitCounters & { maxConnections: number };
+  /** The worker's metrics as prom-client's JSON (app/metrics/worker.ts). */
+  metrics: () => Promise<unknown[]>;
+  /** Requests this worker has seen to their end. */
+  requests: () => number;
+}
+
+/** Which rule a route key is: how `explain` says why a host went where it went. */
+export function ruleOf(key: string): 'exact' | 'wildcard' | 'catch-all' {
+  return key === '*' ? 'catch-all' : key.startsWith('*.') ? 'wildcard' : 'exact';
+}
+
+/** A route as the API shows it, with each backend's state for a requested host. */
+export function describeRoute(table: RoutingTable, route: Route, host: string | null) {
+  return {
+    key: route.key,
+    id: route.id,
+    rule: ruleOf(route.key),
+    source: route.source,
+    options: route.options ?? {},
+    backends: route.backends.map((url, index) => ({
+      index,
+      url,
+      valid: parseBackend(url) !== null,
+      dead: host !== null && table.isDead(host, index),
+    })),
+  };
+}
+
+/** The worker's own status: one entry of the instance's `workers`. */
+function workerStatus(state: AdminState) {
+  const memory = process.memoryUsage();
+  return {
+    worker: state.worker,
+    pid: process.pid,
+    generation: state.master()?.generation ?? null,
+    table: state.table.stats(),
+    loaded: state.table.loaded,
+    sources: state.sources.map((s) => s.status()),
+    memory: { rss: memory.rss, heapUsed: memory.heapUsed },
+    requests: state.requests(),
+    front: state.front(),
+    limits: state.limits(),
+  };
+}
+
+export type WorkerStatus = ReturnType<typeof workerStatus>;
+
+function route(state: AdminState, raw: string | null): QueryAnswer {
+  const host = normalizeHost(raw ?? undefined);
+  if (host === null) return { status: 400, body: { error: 'INVALID_HOST', message: 'give ?host=<host>' } };
+  const found = state.table.lookup(host);
+  if (found === undefined) return { status: 404, body: { host, route: null, answer: 400, error: 'UNKNOWN_HOST' } };
+  return { status: 200, body: { host, route: describeRoute(state.table, found, host) } };
+}
+
+export async function answerQuery(state: AdminState, query: WorkerQuery): Promise<QueryAnswer> {
+  const { table } = state;
+  switch (query.kind) {
+    case 'status':
+      return { status: 200, body: workerStatus(state) };
+    case 'route':
+      return route(state, query.host);
+    case 'frontends':
+      return { status: 200, body: { version: table.version, frontends: [...table.routes()].map((r) => describeRoute(table, r, null)) } };
+    case 'events': {
+      // The history records snapshots by their size already (frontends and dead marks counted).
+      const events = table.history(query.since).map(({ seq, at, event }) => ({ seq, at: new Date(at).toISOString(), ...event }));
+      return { status: 200, body: { version: table.version, events } };
+    }
+    case 'metrics':
+      return { status: 200, body: await state.metrics() };
+    case 'readiness': {
+      const waiting = state.sources.filter((s) => s.status().lastSnapshotAt === null).map((s) => s.name);
+      return { status: waiting.length === 0 ? 200 : 503, body: { waiting } };
+    }
+    default:
+      return assertNever(query);
+  }
+}

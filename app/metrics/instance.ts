@@ -1,0 +1,66 @@
+// The instance's /metrics: every worker's metrics added up by prom-client's
+// aggregation (each metric by its `aggregator`), with the master's own.
+
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+
+type MetricJson = MetricObjectWithValues<MetricValue<string>>;
+
+/** Counts that only grow: a departed worker's last values stay in the instance's totals. */
+const CARRIED = new Set(['switchyard_requests_total', 'switchyard_request_duration_seconds', 'switchyard_backend_errors_total', 'switchyard_retries_total']);
+
+export class InstanceMetrics {
+  readonly #registry = new Registry();
+  readonly restarts: Counter;
+  /** What the workers that are gone had counted (CARRIED metrics only), added up. */
+  #departed: MetricJson[] = [];
+  /** Each live worker's latest metrics, kept for when it goes. */
+  readonly #latest = new Map<number, MetricJson[]>();
+
+  constructor(listening: () => number) {
+    this.restarts = new Counter({
+      name: 'switchyard_worker_restarts_total',
+      help: 'Workers replaced after they died or went over their memory limit.',
+      registers: [this.#registry],
+    });
+    new Gauge({
+      name: 'switchyard_workers',
+      help: 'Workers serving now (listening).',
+      registers: [this.#registry],
+      collect() {
+        this.set(listening());
+      },
+    });
+    // The master's process_*: per process, as the workers' are.
+    const master = new Registry();
+    master.setDefaultLabels({ worker: 'master' });
+    collectDefaultMetrics({ register: master });
+    this.#master = master;
+  }
+
+  readonly #master: Registry;
+
+  /** A worker's metrics as it answered them; `worker` is its cluster id. */
+  seen(worker: number, metrics: unknown[]): void {
+    this.#latest.set(worker, metrics as MetricJson[]);
+  }
+
+  /** A worker exited: what it counted last is kept in the totals. */
+  departed(worker: number): void {
+    const last = this.#latest.get(worker);
+    this.#latest.delete(worker);
+    if (last === undefined) return;
+    const carried = last.filter((m) => CARRIED.has(m.name));
+    this.#departed = (AggregatorRegistry.aggregate([this.#departed, carried]).getMetricsAsArray() as unknown as { get(): MetricJson }[]).map((m) => m.get());
+  }
+
+  /** The Prometheus text of the instance, from the workers that answered. */
+  async text(answers: { worker: number; metrics: unknown[] }[]): Promise<string> {
+    for (const { worker, metrics } of answers) this.seen(worker, metrics);
+    const all = [...answers.map((a) => a.metrics as MetricJson[]), this.#departed, await this.#registry.getMetricsAsJSON(), await this.#master.getMetricsAsJSON()];
+    return AggregatorRegistry.aggregate(all as Parameters<typeof AggregatorRegistry.aggregate>[0]).metrics();
+  }
+
+  get contentType(): string {
+    return this.#registry.contentType;
+  }
+}
