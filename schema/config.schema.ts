@@ -58,6 +58,9 @@ export const ServerSchema = Type.Object(
           'Peers whose X-Forwarded-* and X-Real-IP headers are kept and whose X-Debug is honoured; any other peer\'s are replaced by the proxy\'s own. Also the peers allowed to send a PROXY header. Default ["loopback", "private"]; ["all"] is Hipache\'s behaviour.',
       }),
     ),
+    shutdownDelay: Type.Optional(
+      Type.Number({ minimum: 0, description: 'Seconds between SIGTERM and the drain: /readyz answers 503 while the listeners still serve, so that load balancers stop sending first (default 0).' }),
+    ),
     reloadTimeout: Type.Optional(Seconds('Seconds a reload\'s new workers must listen and stay alive, or the reload is rolled back (default 10).')),
     port: Type.Optional(Port('Pre-0.4 style: HTTP port. Use http.port instead.')),
     address: Type.Optional(OneOrMany(Address, 'Pre-0.4 style: IPv4 address(es) to listen on. Use http.bind instead.')),

@@ -279,6 +279,12 @@ export class Master {
     if (this.#stopping) return;
     this.#stopping = true;
     if (this.#probation !== null) clearTimeout(this.#probation.timer);
+    const delay = this.#serving.config.server.shutdownDelay;
+    if (delay > 0) {
+      // /readyz says 503 from now on: load balancers stop sending while the listeners still serve.
+      log.info('stopping: not ready; draining after shutdownDelay', { reason, shutdownDelay: delay });
+      await new Promise((resolve) => setTimeout(resolve, delay * 1000));
+    }
     log.info('stopping: draining workers', { reason });
     const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
     if (workers.length === 0) process.exit(0);

@@ -110,6 +110,7 @@ function normalizeServer(s: ServerSection, ctx: Context): ServerConfig {
     drainTimeout: s.drainTimeout ?? 30,
     trustedProxies: trustedProxies(s.trustedProxies, ctx),
     reloadTimeout: s.reloadTimeout ?? 10,
+    shutdownDelay: s.shutdownDelay ?? 0,
   };
 }
 

@@ -123,6 +123,8 @@ export interface ServerConfig {
   trustedProxies: string[];
   /** Seconds a reload's new generation is on probation: a worker failing to listen or dying within it rolls the reload back. */
   reloadTimeout: number;
+  /** Seconds between SIGTERM and the drain, /readyz saying 503 meanwhile. */
+  shutdownDelay: number;
 }
 
 export interface AdminConfig {

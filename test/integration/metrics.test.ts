@@ -210,4 +210,24 @@ describe('/healthz and /readyz', () => {
     assert.equal((await inFlight).status, 200);
     assert.equal(await proxy.exited, 0);
   });
+
+  test('server.shutdownDelay: after SIGTERM /readyz says 503 at once while the proxy still serves new requests; then it drains', async () => {
+    const redis = await startRedis();
+    const adminPort = await freePort();
+    const config = { ...hipacheConfig({ redisUrl: redis.url, dir: tempDir('shutdown-delay'), server: { shutdownDelay: 3 } }), admin: { port: adminPort } };
+    const proxy = await startSwitchyard(config);
+    const backend = await startHttpBackend({ name: 'app' });
+    await redis.cmd('RPUSH', 'frontend:app.test', 'app', backend.url);
+    const probe = (path: string) => request({ port: adminPort, host: '127.0.0.1', path });
+    await waitFor(async () => (await probe('/readyz')).status === 200, { timeoutMs: 10_000, message: '/readyz 200' });
+    const signalled = Date.now();
+    proxy.signal('SIGTERM');
+    await waitFor(async () => (await probe('/readyz')).status === 503, { message: '/readyz 503 after SIGTERM' });
+    // Still within the delay: a new connection is served.
+    const res = await request({ port: proxy.port, host: 'app.test', timeoutMs: 5000 });
+    assert.equal(res.status, 200);
+    assert.ok(Date.now() - signalled < 3000, 'served within the delay');
+    assert.equal(await proxy.exited, 0);
+    assert.ok(Date.now() - signalled >= 3000, `exited ${Date.now() - signalled} ms after SIGTERM, not before the delay`);
+  });
 });

@@ -36,7 +36,7 @@ function configError(fn: () => unknown): ConfigError {
 const DEFAULT_SERVER = {
   accessLog: null, workers: 1, maxSockets: 100, tcpTimeout: 30, deadBackendTTL: 30, retryOnError: 3,
   deadBackendOn500: true, httpKeepAlive: true, staticDir: null, debug: false, headersTimeout: 10,
-  workerMemoryLimitMiB: 512, memoryCheckInterval: 10, drainTimeout: 30, trustedProxies: ['loopback', 'private'], reloadTimeout: 10,
+  workerMemoryLimitMiB: 512, memoryCheckInterval: 10, drainTimeout: 30, trustedProxies: ['loopback', 'private'], reloadTimeout: 10, shutdownDelay: 0,
   keepAliveTimeout: 75, idleTimeout: 60, websocketIdleTimeout: null, maxConnections: 0,
 };
 
