@@ -25,12 +25,17 @@ export interface MasterReport {
   reload: ReloadOutcome | null;
 }
 
-export type MasterMessage = { type: 'report' } & MasterReport;
+export type MasterMessage =
+  | ({ type: 'report' } & MasterReport)
+  /** SIGUSR1 reached the master: reopen the access log (logrotate moved it away). */
+  | { type: 'reopen-logs' };
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
   return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';
 }
 
 export function isMasterMessage(value: unknown): value is MasterMessage {
-  return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'report';
+  if (typeof value !== 'object' || value === null) return false;
+  const type = (value as { type?: unknown }).type;
+  return type === 'report' || type === 'reopen-logs';
 }

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import type { SwitchyardConfig } from '../../src/config/types.js';
-import { logger, setLogPrefix } from '../../src/log.js';
+import { logger, setLogFormat, setLogProcess } from '../../src/log.js';
 import { isMasterMessage, type WorkerMessage } from './messages.js';
 import { MemoryGuard } from './memory-guard.js';
 import { ProxyRuntime } from './runtime.js';
@@ -27,7 +27,8 @@ function dropPrivileges(user: string | null): void {
 
 /** A worker process: serve until told to drain (SIGTERM), or until over the memory limit. */
 export async function runWorker(config: SwitchyardConfig, id: string): Promise<void> {
-  setLogPrefix(`worker ${id}`);
+  setLogProcess('worker', id);
+  setLogFormat(config.server.logFormat);
   await new WorkerProcess(config, id).run();
 }
 
@@ -41,6 +42,10 @@ class WorkerProcess {
   ) {}
 
   async run(): Promise<void> {
+    // Set before the access log is opened, so no reopen can fall between the two.
+    const reopenLogs = (): void => this.#runtime?.reopenLogs();
+    process.on('SIGUSR1', reopenLogs); // sent to a worker itself; without a listener Node would start its inspector
+    process.on('message', (message: unknown) => isMasterMessage(message) && message.type === 'reopen-logs' && reopenLogs());
     process.on('SIGTERM', () => void this.#drainAndExit('SIGTERM'));
     process.on('SIGINT', () => {}); // the master coordinates shutdown on ^C
     process.on('uncaughtException', (err) => {
@@ -65,7 +70,7 @@ class WorkerProcess {
     const runtime = (this.#runtime = await ProxyRuntime.create(config));
     runtime.workerName = this.id;
     process.on('message', (message: unknown) => {
-      if (isMasterMessage(message)) runtime.report = { generation: message.generation, reload: message.reload };
+      if (isMasterMessage(message) && message.type === 'report') runtime.report = { generation: message.generation, reload: message.reload };
     });
     const listeners = await runtime.start();
     dropPrivileges(config.user);
