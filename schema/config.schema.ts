@@ -24,7 +24,19 @@ const ProxyProtocol = Type.Boolean({
 
 export const ServerSchema = Type.Object(
   {
-    accessLog: Type.Optional(Nullable(Path('File path.'), 'Access log in nginx "combined" format; null: no access log.')),
+    accessLog: Type.Optional(
+      Nullable(Path('File path, or "-" for standard output.'), 'Access log, in server.accessLogFormat; "-" writes it to standard output; null: no access log (the default).'),
+    ),
+    accessLogFormat: Type.Optional(
+      Type.Union([Type.Literal('combined'), Type.Literal('json')], {
+        description: 'Access log lines: "combined" (nginx combined followed by the request id; the default) or "json" (one object a line: time, client, method, host, path, protocol, status, bytes, duration_ms, upstream_ms, backend, frontend, request_id, retries, error, user_agent, referer; WebSocket tunnels add bytes_in and bytes_out).',
+      }),
+    ),
+    logFormat: Type.Optional(
+      Type.Union([Type.Literal('text'), Type.Literal('json')], {
+        description: 'The process log on standard error: "text" (time LEVEL process [component] message key=value; the default) or "json" (one object a line: time, level, process, worker, component, msg and the event\'s fields).',
+      }),
+    ),
     workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024, description: 'Number of worker processes (default 1).' })),
     maxSockets: Type.Optional(Type.Integer({ minimum: 1, description: 'Maximum sockets per backend (default 100).' })),
     tcpTimeout: Type.Optional(Seconds('Seconds a backend may take to answer before the client gets a 504 (default 30).')),

@@ -33,7 +33,7 @@ all, the example vhosts (examples/vhosts.yaml) are served on 127.0.0.1:8080
 ($PORT), with a demo backend, and no Redis.
 
 Signals: SIGTERM/SIGINT drain and stop; SIGHUP reloads the config file
-without dropping a connection.
+without dropping a connection; SIGUSR1 reopens the access log (logrotate).
 `;
 
 function version(): string {

@@ -63,7 +63,7 @@ function everyHost(traffic: TrafficCounters, values: (counts: RequestCounts, hos
 function switchyardMetrics(input: WorkerMetricsInput): Metric[] {
   const { traffic, table, sources } = input;
   return [
-    computed('switchyard_requests_total', 'Requests answered, by status code and method (code 0: the client left before an answer).', 'counter', 'sum', () =>
+    computed('switchyard_requests_total', 'Requests answered, by status code and method (499: the client left before an answer; 101: a WebSocket tunnel opened).', 'counter', 'sum', () =>
       everyHost(traffic, requestValues)),
     computed('switchyard_request_duration_seconds', 'Time from the request head to the end of the answer.', 'histogram', 'sum', () =>
       everyHost(traffic, durationValues)),

@@ -2,7 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Server } from 'node:http';
 import { loadConfigFile } from '../../src/config/load.js';
 import type { AdminConfig, SwitchyardConfig } from '../../src/config/types.js';
-import { logger, setLogPrefix } from '../../src/log.js';
+import { logger, setLogFormat, setLogProcess } from '../../src/log.js';
 import { assertNever } from '../../src/vocabulary/events.js';
 import type { Instance } from '../admin/server.js';
 import { InstanceMetrics } from '../metrics/instance.js';
@@ -103,7 +103,10 @@ export class Master {
   }
 
   start(): void {
-    setLogPrefix('master');
+    // First: until a listener is set, SIGUSR1 would start Node's inspector.
+    process.on('SIGUSR1', () => this.reopenLogs());
+    setLogProcess('master');
+    setLogFormat(this.#serving.config.server.logFormat);
     // Workers accept connections themselves: no per-connection hop through the master.
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ execArgv: workerExecArgv(process.execArgv, process.env.NODE_OPTIONS) });
@@ -226,6 +229,7 @@ export class Master {
     this.#probation = null;
     const previous = this.#serving;
     this.#serving = generation;
+    setLogFormat(generation.config.server.logFormat);
     this.#crashes = [];
     this.#retire(previous);
     log.info('reload applied; the previous generation drains', { generation: generation.id, previous: previous.id, workers });
@@ -268,6 +272,19 @@ export class Master {
   #decide(outcome: ReloadOutcome['outcome'], cause: string | null, generation: number | null): void {
     this.#lastReload = { at: new Date().toISOString(), outcome, cause, generation };
     for (const worker of this.#serving.listeningWorkers()) this.#report(worker, this.#serving);
+  }
+
+  /**
+   * SIGUSR1, as nginx's USR1: every worker (draining ones too, which still
+   * log) reopens its access log, so that logrotate's `postrotate kill -USR1`
+   * moves all writing to the new file. Passed on over IPC, not as a signal:
+   * a worker forked a moment ago, before its own listener is set, would take
+   * SIGUSR1 as Node's "start the inspector".
+   */
+  reopenLogs(): void {
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
+    log.info('SIGUSR1: workers reopen their access logs', { workers: workers.length });
+    for (const worker of workers) worker.send({ type: 'reopen-logs' } satisfies MasterMessage);
   }
 
   /** Tells a listening worker its generation and the last reload's outcome, for the admin status. */

@@ -47,10 +47,14 @@ export interface MasterReport {
   reload: ReloadOutcome | null;
 }
 
-export type MasterMessage = ({ type: 'report' } & MasterReport) | { type: 'query'; id: number; query: WorkerQuery };
+export type MasterMessage =
+  | ({ type: 'report' } & MasterReport)
+  | { type: 'query'; id: number; query: WorkerQuery }
+  /** SIGUSR1 reached the master: reopen the access log (logrotate moved it away). */
+  | { type: 'reopen-logs' };
 
 const WORKER_TYPES = new Set<string>(['listening', 'failed', 'over-memory', 'answer', 'final-metrics']);
-const MASTER_TYPES = new Set<string>(['report', 'query']);
+const MASTER_TYPES = new Set<string>(['report', 'query', 'reopen-logs']);
 
 function typeOf(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null) return undefined;

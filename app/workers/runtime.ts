@@ -72,7 +72,7 @@ export class ProxyRuntime {
     this.sources.push(...sources);
     this.#source = sources.length === 1 ? sources[0]! : new MergedSources(sources);
     this.#publisher = publisher;
-    if (server.accessLog !== null) this.#accessLog = new AccessLog(server.accessLog);
+    if (server.accessLog !== null) this.#accessLog = new AccessLog(server.accessLog, server.accessLogFormat);
     const limits = new LimitCounters();
     const clientStall = { ms: server.idleTimeout * 1000, counters: limits };
     this.#pools = new BackendPools({ maxSockets: server.maxSockets, tcpTimeoutMs: server.tcpTimeout * 1000, clientStall });
@@ -162,6 +162,11 @@ export class ProxyRuntime {
   /** The metrics as they stand, if anyone scraped them (a draining worker's last word); null otherwise. */
   async finalMetrics(): Promise<unknown[] | null> {
     return this.#metrics === null ? null : (await this.#metrics).json();
+  }
+
+  /** SIGUSR1: the access log file was moved away (logrotate); write a new one at its path. */
+  reopenLogs(): void {
+    this.#accessLog?.reopen();
   }
 
   async drain(): Promise<void> {

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import type { SwitchyardConfig } from '../../src/config/types.js';
-import { logger, setLogPrefix } from '../../src/log.js';
+import { logger, setLogFormat, setLogProcess } from '../../src/log.js';
 import { answerQuery } from '../admin/answers.js';
 import { isMasterMessage, type MasterMessage, type WorkerMessage } from './messages.js';
 import { MemoryGuard } from './memory-guard.js';
@@ -28,7 +28,8 @@ function dropPrivileges(user: string | null): void {
 
 /** A worker process: serve until told to drain (SIGTERM), or until over the memory limit. */
 export async function runWorker(config: SwitchyardConfig, id: string): Promise<void> {
-  setLogPrefix(`worker ${id}`);
+  setLogProcess('worker', id);
+  setLogFormat(config.server.logFormat);
   await new WorkerProcess(config, id).run();
 }
 
@@ -42,6 +43,10 @@ class WorkerProcess {
   ) {}
 
   async run(): Promise<void> {
+    // Set before the access log is opened, so no reopen can fall between the two.
+    const reopenLogs = (): void => this.#runtime?.reopenLogs();
+    process.on('SIGUSR1', reopenLogs); // sent to a worker itself; without a listener Node would start its inspector
+    process.on('message', (message: unknown) => isMasterMessage(message) && message.type === 'reopen-logs' && reopenLogs());
     process.on('SIGTERM', () => void this.#drainAndExit('SIGTERM'));
     process.on('SIGINT', () => {}); // the master coordinates shutdown on ^C
     process.on('uncaughtException', (err) => {
@@ -91,6 +96,7 @@ class WorkerProcess {
       runtime.report = { generation: message.generation, reload: message.reload };
       return;
     }
+    if (message.type !== 'query') return; // reopen-logs has its own listener, set before the access log opens
     void answerQuery(admin, message.query)
       .catch((err: Error) => ({ status: 500, body: { error: 'INTERNAL', message: err.message } }))
       .then((answer) => send({ type: 'answer', id: message.id, answer }));

@@ -89,7 +89,10 @@ function normalizeFile(file: NonNullable<ConfigFile['file']>, ctx: Context): Fil
 
 function normalizeServer(s: ServerSection, ctx: Context): ServerConfig {
   return {
-    accessLog: s.accessLog == null ? null : ctx.path(s.accessLog),
+    // "-" is standard output, not a file named "-" beside the config.
+    accessLog: s.accessLog == null ? null : s.accessLog === '-' ? '-' : ctx.path(s.accessLog),
+    accessLogFormat: s.accessLogFormat ?? 'combined',
+    logFormat: s.logFormat ?? 'text',
     workers: s.workers ?? 1,
     maxSockets: s.maxSockets ?? 100,
     tcpTimeout: s.tcpTimeout ?? 30,

@@ -90,8 +90,17 @@ export interface HttpsListenConfig extends ListenConfig {
   ca?: string[];
 }
 
+/** server.accessLogFormat: nginx "combined" (followed by the request id), or one JSON object a line. */
+export type AccessLogFormat = 'combined' | 'json';
+
+/** server.logFormat: the process log as `time LEVEL process [component] message key=value`, or one JSON object a line. */
+export type LogFormat = 'text' | 'json';
+
 export interface ServerConfig {
+  /** A file, "-" for standard output, null for none. */
   accessLog: string | null;
+  accessLogFormat: AccessLogFormat;
+  logFormat: LogFormat;
   workers: number;
   maxSockets: number;
   /** Seconds. */

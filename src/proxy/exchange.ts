@@ -5,20 +5,23 @@ import { pickBackend, type Pick } from './balancer.js';
 import type { ClientRequest, ClientResponse } from './client.js';
 import { isIdempotent, isUnhealthyStatus, judge, type ErrorCode } from './failure.js';
 import { forwardResponseHeaders } from './headers.js';
+import type { RequestOutcome } from './outcome.js';
 import { backendTimeoutMs, retriesFor, type ProxyContext } from './settings.js';
 import type { BackendConnection, UpstreamError, UpstreamHandler } from './upstream/connection.js';
 import { ResponseParseError, type ResponseHead } from './upstream/response-parser.js';
 
 const log = logger('proxy');
 
-/** The client's side of one request: where the answer goes. */
-export interface ClientSide {
+/**
+ * The client's side of one request: where the answer goes, and where what
+ * the exchange learns is kept for the request's end (RequestOutcome: the
+ * backend tried, retries, time spent on backends, the error).
+ */
+export interface ClientSide extends RequestOutcome {
   readonly req: ClientRequest;
   readonly res: ClientResponse;
   /** X-Debug was sent: answers carry x-debug-* headers. */
   readonly debug: boolean;
-  /** Body bytes relayed to the client, for the access log. */
-  bytes: number;
   /** Answers with an error page (or drops the connection when the answer has started). */
   fail(status: number, code: ErrorCode): void;
 }
@@ -54,13 +57,12 @@ export class Exchange {
     readonly client: ClientSide,
     readonly to: Destination,
     readonly forwarded: Forwarded,
-  ) {
-    client.res.once('close', () => {
-      if (!client.res.writableFinished) {
-        this.clientGone = true;
-        this.#attempt?.abort();
-      }
-    });
+  ) {}
+
+  /** The client left before its answer was written out: drop the backend exchange. */
+  clientLeft(): void {
+    this.clientGone = true;
+    this.#attempt?.abort();
   }
 
   start(): void {
@@ -83,6 +85,11 @@ export class Exchange {
     this.#attempt = attempt;
     const forwarded = this.forwarded;
     this.backendStarted = performance.now();
+    const client = this.client;
+    client.backend = pick.target.url;
+    client.retries = this.tried.length - 1;
+    if (client.upstreamStarted < 0) client.upstreamStarted = this.backendStarted;
+    client.upstreamEnded = -1;
     this.ctx.pools.get(pick.target).dispatch(
       {
         method: this.client.req.method!,
@@ -103,9 +110,11 @@ export class Exchange {
     const { ctx, to, client } = this;
     ctx.traffic.backendError(err.code);
     const verdict = judge(err.code, this.responded, this.forwarded.body === null || !client.req.readableDidRead, isIdempotent(client.req.method!));
+    client.upstreamEnded = performance.now();
     if (verdict.markDead) ctx.health.report(to.route, to.host, pick.index, 'connection');
     if (verdict.status === null) {
       log.warn('backend failed mid-response', { host: to.host, backend: pick.target.url, error: err.code });
+      client.error = verdict.code;
       client.res.destroy();
       return;
     }
@@ -149,7 +158,7 @@ class Attempt implements UpstreamHandler {
 
   onResponse(head: ResponseHead): void {
     const ex = this.ex;
-    const { headers, retryAfter } = forwardResponseHeaders(head.headers, head.contentLength);
+    const { headers, retryAfter } = forwardResponseHeaders(head.headers, head.contentLength, ex.client.requestId);
     if (isUnhealthyStatus(head.status, retryAfter, ex.ctx.settings)) ex.ctx.health.report(ex.to.route, ex.to.host, this.pick.index, 'answer');
     if (ex.client.debug) ex.debugHeaders(this.pick, headers);
     try {
@@ -179,6 +188,7 @@ class Attempt implements UpstreamHandler {
 
   onComplete(): void {
     const client = this.ex.client;
+    client.upstreamEnded = performance.now();
     if (!this.#ended) client.res.end();
     // A backend may answer before reading the whole body (a 413): discard the rest so the client connection stays usable.
     if (!client.req.complete) client.req.resume();

@@ -38,15 +38,17 @@ export interface RequestHeadFields {
   /** A body follows: a non-zero Content-Length or a transfer coding. */
   hasBody: boolean;
   chunked: boolean;
+  /** The X-Request-Id field; '' when it was sent more than once (which one would the backend believe?). */
+  requestId: string | undefined;
 }
 
 /**
- * Reads Host, Connection, X-Debug and the body framing from `rawHeaders`
+ * Reads Host, Connection, X-Debug, X-Request-Id and the body framing from `rawHeaders`
  * without building IncomingMessage's header object (comparing names only
  * when their length matches keeps this cheap).
  */
 export function scanRequestHead(rawHeaders: string[]): RequestHeadFields {
-  const fields: RequestHeadFields = { host: undefined, hostRepeated: false, connection: undefined, debug: false, hasBody: false, chunked: false };
+  const fields: RequestHeadFields = { host: undefined, hostRepeated: false, connection: undefined, debug: false, hasBody: false, chunked: false, requestId: undefined };
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
     switch (name.length) {
@@ -61,6 +63,9 @@ export function scanRequestHead(rawHeaders: string[]): RequestHeadFields {
         break;
       case 10:
         if (name.toLowerCase() === 'connection') fields.connection = fields.connection === undefined ? rawHeaders[i + 1] : `${fields.connection}, ${rawHeaders[i + 1]}`;
+        break;
+      case 12: // Content-Type has this length too: the first letter spares lower-casing it
+        if ((name.charCodeAt(0) | 0x20) === 0x78 && name.toLowerCase() === 'x-request-id') fields.requestId = fields.requestId === undefined ? rawHeaders[i + 1] : '';
         break;
       case 14:
         if (name.toLowerCase() === 'content-length' && rawHeaders[i + 1] !== '0') fields.hasBody = true;
@@ -95,9 +100,17 @@ function isHopByHop(lower: string, named: Set<string> | null, keepUpgrade: boole
  * X-Real-IP and Forwarded are dropped; a trusted one's are kept, not appended
  * to (SPEC §6). The missing X-Forwarded-* are added. `hostOverride`
  * replaces Host for an absolute-form target. `upgrade` keeps Connection and
- * Upgrade for a WebSocket handshake.
+ * Upgrade for a WebSocket handshake. Whatever X-Request-Id the client sent,
+ * the backend gets exactly one: `requestId` (request-id.ts decides it).
  */
-export function forwardRequestHeaders(rawHeaders: string[], client: ClientInfo, connection: string | undefined, hostOverride: string | null, upgrade: boolean): string[] | null {
+export function forwardRequestHeaders(
+  rawHeaders: string[],
+  client: ClientInfo,
+  connection: string | undefined,
+  hostOverride: string | null,
+  upgrade: boolean,
+  requestId: string,
+): string[] | null {
   const named = connectionTokens(connection);
   const out: string[] = [];
   let xff = false, realIp = false, proto = false, protocol = false, port = false;
@@ -112,6 +125,7 @@ export function forwardRequestHeaders(rawHeaders: string[], client: ClientInfo, 
     }
     if (isHopByHop(lower, named, upgrade) || lower === 'expect') continue;
     if (lower === 'host' && hostOverride !== null) continue;
+    if (lower === 'x-request-id') continue; // added below, once
     if (!client.trusted && isClientIdentityHeader(lower)) continue; // replaced by the proxy's own below
     switch (lower) {
       case 'x-forwarded-for': xff = true; break;
@@ -133,6 +147,7 @@ export function forwardRequestHeaders(rawHeaders: string[], client: ClientInfo, 
   if (!proto) out.push('X-Forwarded-Proto', scheme);
   if (!protocol) out.push('X-Forwarded-Protocol', scheme);
   if (!port) out.push('X-Forwarded-Port', String(client.localPort));
+  out.push('X-Request-Id', requestId);
   return out;
 }
 
@@ -151,8 +166,10 @@ function isClientIdentityHeader(lower: string): boolean {
  * Content-Length is never relayed; `contentLength` (what the parser found, or
  * -1 when the body runs to a chunked end or the connection's) is sent
  * instead, and without it the client side frames the body itself (chunked).
+ * The client gets the request's own X-Request-Id, once, whether or not the
+ * backend echoed it (or sent another).
  */
-export function forwardResponseHeaders(raw: string[], contentLength: number): { headers: string[]; retryAfter: boolean } {
+export function forwardResponseHeaders(raw: string[], contentLength: number, requestId: string): { headers: string[]; retryAfter: boolean } {
   let named: Set<string> | null = null;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') {
@@ -165,11 +182,12 @@ export function forwardResponseHeaders(raw: string[], contentLength: number): { 
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
-    if (lower === 'content-length' || isHopByHop(lower, named, false)) continue;
+    if (lower === 'content-length' || lower === 'x-request-id' || isHopByHop(lower, named, false)) continue;
     if (lower === 'retry-after') retryAfter = true;
     headers.push(name, raw[i + 1]!);
   }
   if (contentLength >= 0) headers.push('Content-Length', String(contentLength));
+  headers.push('X-Request-Id', requestId);
   return { headers, retryAfter };
 }
 

@@ -7,6 +7,8 @@ import { connectionClient } from './client-identity.js';
 import { Exchange, type ClientSide } from './exchange.js';
 import type { ErrorCode } from './failure.js';
 import { forwardRequestHeaders, scanRequestHead, type RequestHeadFields } from './headers.js';
+import { RequestRecord } from './request-end.js';
+import { requestIdFor } from './request-id.js';
 import type { ProxyContext } from './settings.js';
 
 export interface Target {
@@ -51,25 +53,20 @@ export function handleRequest(ctx: ProxyContext, req: ClientRequest, res: Client
   const fields = scanRequestHead(req.rawHeaders);
   const from = connectionClient(req.socket);
   // X-Debug from an untrusted client is as if not sent: its headers reveal backend addresses.
-  const client = new Client(ctx, req, res, fields.debug && from.trusted, fields.hasBody);
-  if (ctx.accessLog !== null) logWhenDone(ctx, client, from.remoteAddress);
+  const client = new Client(ctx, req, res, fields.debug && from.trusted, fields.hasBody, from.remoteAddress, requestIdFor(fields.requestId, from.trusted));
   const target = requestTarget(req, fields);
-  client.host = target?.host ?? null;
-  res.once('close', client.done);
-  if (target === null) return client.fail(400, 'MISSING_OR_INVALID_HOST');
+  if (target === null) {
+    client.host = fields.host ?? null;
+    return client.fail(400, 'MISSING_OR_INVALID_HOST');
+  }
+  client.host = target.host;
   if (target.host === '__ping__') {
-    res.writeHead(200, undefined, ['Content-Type', 'text/plain', 'Content-Length', '2']);
+    res.writeHead(200, undefined, ['Content-Type', 'text/plain', 'Content-Length', '2', 'X-Request-Id', client.requestId]);
+    client.bytes = PONG.length; // before end(): the fast front end's 'close' comes within it
     res.end(PONG);
-    client.bytes = 2;
     return;
   }
-  const headers = forwardRequestHeaders(
-    req.rawHeaders,
-    from,
-    fields.connection,
-    target.hostOverride,
-    false,
-  );
+  const headers = forwardRequestHeaders(req.rawHeaders, from, fields.connection, target.hostOverride, false, client.requestId);
   if (headers === null) {
     res.shouldKeepAlive = false; // the body's end is unknowable: the connection cannot be reused
     return client.fail(400, 'AMBIGUOUS_FRAMING');
@@ -77,8 +74,11 @@ export function handleRequest(ctx: ProxyContext, req: ClientRequest, res: Client
   resolveRoute(ctx, target.host, (route) => {
     if (route === 'not-loaded') return client.fail(503, 'NO_CONFIGURATION_YET');
     if (route === null) return client.fail(400, 'UNKNOWN_HOST');
+    client.frontend = route.key;
     const forwarded = { path: target.path, headers, body: fields.hasBody ? body : null, chunked: fields.chunked };
-    new Exchange(ctx, client, { host: target.host, route }, forwarded).start();
+    const exchange = new Exchange(ctx, client, { host: target.host, route }, forwarded);
+    client.exchange = exchange;
+    exchange.start();
   });
 }
 
@@ -92,76 +92,55 @@ function afterLastAnswer(req: ClientRequest, res: ClientResponse): boolean {
   return current != null && current !== res && !current.shouldKeepAlive;
 }
 
-/** The client's side of one request (see ClientSide). */
-class Client implements ClientSide {
-  bytes = 0;
-  readonly started = performance.now();
-  /** The requested host, once known. */
-  host: string | null = null;
+/**
+ * The client's side of one request (see ClientSide), and what is learnt of
+ * it on the way (RequestRecord), told once when its response closes.
+ */
+class Client extends RequestRecord implements ClientSide {
+  declare readonly req: ClientRequest;
+  exchange: Exchange | null = null;
 
   constructor(
-    private readonly ctx: ProxyContext,
-    readonly req: ClientRequest,
+    ctx: ProxyContext,
+    req: ClientRequest,
     readonly res: ClientResponse,
     readonly debug: boolean,
     /** The request has a body, which may be left unread when the answer is an error. */
     readonly hasBody: boolean,
-  ) {}
-
-  fail(status: number, code: ErrorCode): void {
-    this.bytes = sendError(this.ctx, this.req, this.res, status, code, this.debug, this.hasBody);
+    remoteAddress: string,
+    requestId: string,
+  ) {
+    super(ctx, req, remoteAddress, requestId);
+    // The request's one 'close' listener: the end of an answer, or the client gone before it.
+    res.once('close', this.#closed);
   }
 
-  /** The request's end, answered or not: counted for /metrics. */
-  readonly done = (): void => {
-    const { ctx, res } = this;
-    ctx.traffic.requestDone(this.req.method, res.headersSent ? res.statusCode : 0, (performance.now() - this.started) / 1000, this.host, ctx.hostLabels);
+  readonly #closed = (): void => {
+    const res = this.res;
+    if (!res.writableFinished) this.exchange?.clientLeft();
+    this.status = res.headersSent ? res.statusCode : 499; // nginx's "client closed request"
+    this.ended();
   };
-}
 
-/** Answers with an error page; returns the body bytes sent. */
-export function sendError(ctx: ProxyContext, req: ClientRequest, res: ClientResponse, status: number, code: ErrorCode, debug: boolean, hasBody: boolean): number {
-  if (res.headersSent) {
-    res.destroy();
-    return 0;
+  /** Answers with an error page (or drops the connection when the answer has started). */
+  fail(status: number, code: ErrorCode): void {
+    const { req, res } = this;
+    this.error = code;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const body = this.ctx.errorPages.body(status);
+    const headers = ['Content-Type', 'text/html; charset=utf-8', 'Content-Length', String(body.length), 'Cache-Control', 'no-store', 'X-Request-Id', this.requestId];
+    if (status === 503) headers.push('Retry-After', '1');
+    if (this.debug) headers.push('x-debug-error', code);
+    // A 400 means the request is wrong, or names no host served here: the client is
+    // confused about this connection, so it ends (as nginx does), on either front end.
+    // An unread request body would be taken as the next request: close then too.
+    if (status === 400 || (this.hasBody && !req.complete)) res.shouldKeepAlive = false;
+    res.writeHead(status, STATUS_CODES[status], headers);
+    if (req.method === 'HEAD') return void res.end();
+    this.bytes = body.length; // before end(): the fast front end's 'close' comes within it
+    res.end(body);
   }
-  const body = ctx.errorPages.body(status);
-  const headers = ['Content-Type', 'text/html; charset=utf-8', 'Content-Length', String(body.length), 'Cache-Control', 'no-store'];
-  if (status === 503) headers.push('Retry-After', '1');
-  if (debug) headers.push('x-debug-error', code);
-  // A 400 means the request is wrong, or names no host served here: the client is
-  // confused about this connection, so it ends (as nginx does), on either front end.
-  // An unread request body would be taken as the next request: close then too.
-  if (status === 400 || (hasBody && !req.complete)) res.shouldKeepAlive = false;
-  res.writeHead(status, STATUS_CODES[status], headers);
-  if (req.method === 'HEAD') {
-    res.end();
-    return 0;
-  }
-  res.end(body);
-  return body.length;
-}
-
-function logWhenDone(ctx: ProxyContext, client: Client, remoteAddress: string): void {
-  const { req, res } = client;
-  res.once('close', () => {
-    ctx.accessLog!.write({
-      remoteAddress,
-      method: req.method ?? '-',
-      url: req.url ?? '-',
-      httpVersion: req.httpVersion,
-      status: res.statusCode,
-      bytes: client.bytes,
-      referer: headerValue(req.rawHeaders, 'referer'),
-      userAgent: headerValue(req.rawHeaders, 'user-agent'),
-    });
-  });
-}
-
-/** The first value of a header (`name` in lower case). */
-function headerValue(rawHeaders: string[], name: string): string | undefined {
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.length === name.length && rawHeaders[i]!.toLowerCase() === name) return rawHeaders[i + 1];
-  }
-  return undefined;
 }

@@ -8,7 +8,7 @@ import type { ErrorCode } from './failure.js';
 /** The methods counted by name; any other is counted as "other". */
 export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE', 'other'] as const;
 const OTHER_METHOD = METHODS.length - 1;
-/** Statuses 0-599 each have a slot; 0 is a request that ended without an answer (the client left). */
+/** Statuses 0-599 each have a slot (anything else counts as 0). */
 const STATUSES = 600;
 
 /** Upper bounds (seconds) of the request duration histogram's buckets: Prometheus' defaults, from 5 ms to 10 s. */
@@ -79,7 +79,7 @@ export class TrafficCounters {
   /** Client connections open now, by what they speak (a WebSocket tunnel counts once as websocket). */
   readonly open: Record<Protocol, number> = { http: 0, https: 0, websocket: 0 };
 
-  /** One request ended: `status` 0 when no answer was sent (the client left first). */
+  /** One request ended: `status` 499 when the client left before an answer (as nginx logs it). */
   requestDone(method: string | undefined, status: number, seconds: number, host: string | null, labels: HostLabels | null): void {
     const label = labels === null || host === null ? null : labels.labelOf(host);
     (label === null ? this.requests : this.#labelled(label)).record(method, status, seconds);

@@ -1,14 +1,17 @@
-import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { logger } from '../log.js';
 import { pickBackend, type Pick } from './balancer.js';
 import { connectionClient } from './client-identity.js';
 import type { Destination } from './exchange.js';
-import { isUnhealthyStatus, judge, socketFailure, type BackendFailure, type ErrorCode } from './failure.js';
+import { isUnhealthyStatus, judge, socketFailure, type BackendFailure } from './failure.js';
 import { forwardRequestHeaders, forwardResponseHeaders, requestHeadLines, scanRequestHead } from './headers.js';
 import { requestTarget, resolveRoute } from './request.js';
+import { requestIdFor } from './request-id.js';
 import { backendTimeoutMs, retriesFor, type ProxyContext } from './settings.js';
+import { openTunnel } from './tunnel.js';
+import { answerHead, UpgradeClient } from './upgrade-client.js';
 import { dialBackend, readyEvent } from './upstream/dial.js';
 import { ResponseParser } from './upstream/response-parser.js';
 
@@ -19,32 +22,32 @@ const log = logger('websocket');
  * like a request, then both sockets are piped. Failures before the tunnel is
  * up are answered at once with an HTTP error; every socket has an error handler.
  */
-export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, client: Duplex, head: Buffer): void {
-  client.on('error', () => client.destroy());
-  client.pause(); // what the client sends next is held until the backend switched protocols
+export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  socket.on('error', () => socket.destroy());
+  socket.pause(); // what the client sends next is held until the backend switched protocols
   const fields = scanRequestHead(req.rawHeaders);
   const from = connectionClient(req.socket);
-  const debug = fields.debug && from.trusted; // as for a request: an untrusted client's X-Debug is ignored
+  // As for a request: an untrusted client's X-Debug is ignored.
+  const client = new UpgradeClient(ctx, req, socket, from.remoteAddress, requestIdFor(fields.requestId, from.trusted), fields.debug && from.trusted);
   const target = requestTarget(req, fields);
-  if (target === null) return reject(client, 400, 'MISSING_OR_INVALID_HOST', debug);
-  if (target.host === '__ping__') return reject(client, 400, 'UNKNOWN_HOST', debug);
-  const headers = forwardRequestHeaders(
-    req.rawHeaders,
-    from,
-    fields.connection,
-    target.hostOverride,
-    true,
-  );
-  if (headers === null) return reject(client, 400, 'AMBIGUOUS_FRAMING', debug);
+  if (target === null) {
+    client.host = fields.host ?? null;
+    return client.reject(400, 'MISSING_OR_INVALID_HOST');
+  }
+  client.host = target.host;
+  if (target.host === '__ping__') return client.reject(400, 'UNKNOWN_HOST');
+  const headers = forwardRequestHeaders(req.rawHeaders, from, fields.connection, target.hostOverride, true, client.requestId);
+  if (headers === null) return client.reject(400, 'AMBIGUOUS_FRAMING');
   resolveRoute(ctx, target.host, (route) => {
-    if (route === 'not-loaded') return reject(client, 503, 'NO_CONFIGURATION_YET', debug);
-    if (route === null) return reject(client, 400, 'UNKNOWN_HOST', debug);
+    if (route === 'not-loaded') return client.reject(503, 'NO_CONFIGURATION_YET');
+    if (route === null) return client.reject(400, 'UNKNOWN_HOST');
+    client.frontend = route.key;
     if (route.backends.length === 0) {
       ctx.traffic.backendError('NO_BACKENDS');
-      return reject(client, 502, 'NO_BACKENDS', debug);
+      return client.reject(502, 'NO_BACKENDS');
     }
     const requestHead = Buffer.from(requestHeadLines(req.method ?? 'GET', target.path, headers) + '\r\n', 'latin1');
-    new Upgrade(ctx, client, { host: target.host, route }, requestHead, head, debug).connect();
+    new Upgrade(ctx, client, { host: target.host, route }, requestHead, head).connect();
   });
 }
 
@@ -54,7 +57,7 @@ class Upgrade {
 
   constructor(
     readonly ctx: ProxyContext,
-    readonly client: Duplex,
+    readonly client: UpgradeClient,
     readonly to: Destination,
     /** The request head as forwarded: sent again as it is on a retry. */
     readonly preamble: Buffer,
@@ -65,24 +68,30 @@ class Upgrade {
      * read them as a second request, unrouted.
      */
     readonly early: Buffer,
-    readonly debug: boolean,
   ) {}
 
   connect(): void {
-    if (this.client.destroyed) return;
+    const client = this.client;
+    if (client.socket.destroyed) return;
     const { host, route } = this.to;
     const pick = pickBackend(this.ctx.table, route, host, this.tried);
     if (pick === null) {
       if (this.tried.length === 0) this.ctx.traffic.backendError('ALL_BACKENDS_DEAD');
-      return reject(this.client, 502, this.tried.length === 0 ? 'ALL_BACKENDS_DEAD' : 'NO_BACKEND_LEFT', this.debug);
+      return client.reject(502, this.tried.length === 0 ? 'ALL_BACKENDS_DEAD' : 'NO_BACKEND_LEFT');
     }
     this.tried.push(pick.index);
+    client.backend = pick.target.url;
+    client.retries = this.tried.length - 1;
+    if (client.upstreamStarted < 0) client.upstreamStarted = performance.now();
+    client.upstreamEnded = -1;
     new UpgradeAttempt(this, pick);
   }
 
   failed(pick: Pick, failure: BackendFailure, message: string): void {
-    if (this.client.destroyed) return;
+    const client = this.client;
+    if (client.socket.destroyed) return;
     const { ctx, to } = this;
+    client.upstreamEnded = performance.now();
     ctx.traffic.backendError(failure);
     // Nothing reached the client yet, and the preamble is kept whole for another backend.
     const verdict = judge(failure, false, true, true); // an upgrade is a GET
@@ -92,8 +101,8 @@ class Upgrade {
       ctx.traffic.retries++;
       return this.connect();
     }
-    if (verdict.status === null) return void this.client.destroy();
-    reject(this.client, verdict.status, verdict.code, this.debug);
+    if (verdict.status === null) return void client.socket.destroy();
+    client.reject(verdict.status, verdict.code);
   }
 }
 
@@ -127,7 +136,7 @@ class UpgradeAttempt {
     backend.setTimeout(backendTimeoutMs(upgrade.ctx.settings, upgrade.to.route));
     // Hooked before the connect completes: a client gone while the backend is
     // still connecting must not leave an open, orphaned backend connection.
-    upgrade.client.once('close', this.#abandon);
+    upgrade.client.socket.once('close', this.#abandon);
     backend.once(readyEvent(pick.target), () => {
       if (this.#stage !== Stage.Connecting) return;
       this.#stage = Stage.Waiting;
@@ -136,11 +145,11 @@ class UpgradeAttempt {
     backend.on('data', this.#onAnswer);
     backend.once('timeout', () => this.#fail(this.#stage === Stage.Connecting ? 'CONNECT_TIMEOUT' : 'HEADERS_TIMEOUT', 'backend timed out'));
     backend.on('error', (err: NodeJS.ErrnoException) => {
-      if (this.#stage === Stage.Open || this.#stage === Stage.Answering) upgrade.client.destroy();
+      if (this.#stage === Stage.Open || this.#stage === Stage.Answering) upgrade.client.socket.destroy();
       else this.#fail(socketFailure(err, this.#stage === Stage.Waiting), err.message);
     });
     backend.once('close', () => {
-      if (this.#stage === Stage.Open || this.#stage === Stage.Answering) upgrade.client.destroy();
+      if (this.#stage === Stage.Open || this.#stage === Stage.Answering) upgrade.client.socket.destroy();
       else this.#fail(this.#head === null ? 'UPSTREAM_CLOSED' : 'RESPONSE_TRUNCATED', 'backend closed the connection');
     });
   }
@@ -174,18 +183,12 @@ class UpgradeAttempt {
   };
 
   /** Switching protocols: from here on the tunnel is the client's, never retried, never timed out. */
-  #open(first: Buffer): void {
+  #open(answer: Buffer): void {
     this.#stage = Stage.Open;
-    const backend = this.#backend;
-    const client = this.upgrade.client;
-    const open = this.upgrade.ctx.traffic.open;
-    open.websocket++;
-    client.once('close', () => open.websocket--);
-    closeWhenQuiet(this.upgrade.ctx, backend, client);
-    closeWhenStuck(this.upgrade.ctx, backend, client);
-    client.write(first);
-    if (this.upgrade.early.length > 0) backend.write(this.upgrade.early);
-    backend.pipe(client).pipe(backend);
+    const upgrade = this.upgrade;
+    upgrade.client.status = 101;
+    upgrade.client.answered = performance.now();
+    openTunnel(upgrade.ctx, this.#backend, upgrade.client, answer, upgrade.early);
   }
 
   /**
@@ -196,16 +199,22 @@ class UpgradeAttempt {
   #answer(bytes: Buffer): void {
     this.#stage = Stage.Answering;
     const { ctx, to, client } = this.upgrade;
+    const { socket } = client;
     const backend = this.#backend;
     const parser = new ResponseParser({
       onHead: (head) => {
-        const { headers, retryAfter } = forwardResponseHeaders(head.headers, head.contentLength);
+        const { headers, retryAfter } = forwardResponseHeaders(head.headers, head.contentLength, client.requestId);
         if (isUnhealthyStatus(head.status, retryAfter, ctx.settings)) ctx.health.report(to.route, to.host, this.pick.index, 'answer');
-        client.write(responseHead(head.status, head.statusText, headers));
+        client.status = head.status;
+        socket.write(answerHead(head.status, head.statusText, headers));
       },
-      onBody: (chunk) => void client.write(chunk),
+      onBody: (chunk) => {
+        client.bytes += chunk.length;
+        socket.write(chunk);
+      },
       onComplete: () => {
-        client.end();
+        client.upstreamEnded = performance.now();
+        socket.end();
         backend.destroy();
       },
     });
@@ -215,7 +224,8 @@ class UpgradeAttempt {
         parser.execute(data);
       } catch (err) {
         log.info('websocket backend answer cannot be relayed', { host: to.host, backend: this.pick.target.url, error: (err as Error).message });
-        client.destroy();
+        client.error = 'BAD_RESPONSE';
+        socket.destroy();
         backend.destroy();
       }
     };
@@ -224,7 +234,8 @@ class UpgradeAttempt {
       try {
         parser.end();
       } catch {
-        client.destroy(); // cut short
+        client.error = 'RESPONSE_TRUNCATED';
+        socket.destroy(); // cut short
       }
     });
     feed(bytes);
@@ -233,7 +244,7 @@ class UpgradeAttempt {
   #fail(failure: BackendFailure, message: string): void {
     if (this.#stage === Stage.Open || this.#stage === Stage.Answering || this.#stage === Stage.Done) return;
     this.#stage = Stage.Done;
-    this.upgrade.client.off('close', this.#abandon);
+    this.upgrade.client.socket.off('close', this.#abandon);
     this.#backend.destroy();
     this.upgrade.failed(this.pick, failure, message);
   }
@@ -243,60 +254,4 @@ class UpgradeAttempt {
 function statusOf(head: Buffer): number {
   const m = /^HTTP\/1\.[01] (\d{3})(?: |\r)/.exec(head.toString('latin1', 0, Math.min(head.length, 32)));
   return m === null ? -1 : Number(m[1]);
-}
-
-/** A relayed answer's head: the proxy's framing (Content-Length when known, else until close) and Connection: close. */
-function responseHead(status: number, statusText: string, headers: string[]): string {
-  let head = `HTTP/1.1 ${status} ${statusText || STATUS_CODES[status] || ''}\r\n`;
-  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
-  return head + 'Connection: close\r\n\r\n';
-}
-
-/**
- * An open WebSocket may stay quiet for hours: it is closed for it only when
- * server.websocketIdleTimeout is set, after that long without a byte either
- * way. Every byte of the tunnel crosses the backend socket, read or written,
- * so that socket's inactivity timeout measures the tunnel's.
- */
-function closeWhenQuiet(ctx: ProxyContext, backend: Socket, client: Duplex): void {
-  backend.setTimeout(ctx.settings.websocketIdleMs);
-  if (ctx.settings.websocketIdleMs === 0) return;
-  backend.on('timeout', () => {
-    ctx.limits.idleWebSockets++;
-    backend.destroy();
-    client.destroy();
-  });
-}
-
-function reject(client: Duplex, status: number, code: ErrorCode, debug: boolean): void {
-  if (client.destroyed) return;
-  const body = `${status} ${STATUS_CODES[status]}\n`;
-  const debugHeader = debug ? `x-debug-error: ${code}\r\n` : '';
-  client.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n${debugHeader}Connection: close\r\n\r\n${body}`);
-}
-
-/**
- * A tunnel is moving data only while each side takes what the other sends.
- * When one side stops taking it, the pipe pauses the sender's socket, and a
- * paused socket is not read: a client gone meanwhile (FIN, then RST) is never
- * noticed, and the tunnel would stay open forever. So a direction paused for
- * server.idleTimeout closes both sides.
- */
-function closeWhenStuck(ctx: ProxyContext, backend: Socket, client: Duplex): void {
-  const ms = ctx.settings.idleTimeoutMs;
-  for (const sender of [client, backend]) {
-    let timer: NodeJS.Timeout | undefined;
-    sender.on('pause', () => {
-      timer ??= setTimeout(() => {
-        ctx.limits.stalledWebSockets++;
-        backend.destroy();
-        client.destroy();
-      }, ms).unref();
-    });
-    sender.on('resume', () => {
-      clearTimeout(timer);
-      timer = undefined;
-    });
-    sender.once('close', () => clearTimeout(timer));
-  }
 }

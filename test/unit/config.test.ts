@@ -37,7 +37,7 @@ const DEFAULT_SERVER = {
   accessLog: null, workers: 1, maxSockets: 100, tcpTimeout: 30, deadBackendTTL: 30, retryOnError: 3,
   deadBackendOn500: true, httpKeepAlive: true, staticDir: null, debug: false, headersTimeout: 10,
   workerMemoryLimitMiB: 512, memoryCheckInterval: 10, drainTimeout: 30, trustedProxies: ['loopback', 'private'], reloadTimeout: 10, shutdownDelay: 0,
-  keepAliveTimeout: 75, idleTimeout: 60, websocketIdleTimeout: null, maxConnections: 0,
+  keepAliveTimeout: 75, idleTimeout: 60, websocketIdleTimeout: null, maxConnections: 0, accessLogFormat: 'combined', logFormat: 'text',
 };
 
 describe('config generations', () => {
@@ -120,6 +120,21 @@ describe('config generations', () => {
     const b = loadConfigFile(join(dir, 'b.json'));
     assert.equal(b.https, null);
     assert.deepEqual(b.http, { port: 80, bind: ['0.0.0.0'], proxyProtocol: false });
+  });
+
+  test('logs: accessLog "-" is standard output, accessLogFormat and logFormat; other values are reported with their JSON paths', () => {
+    const dir = tempDir({
+      'set.json': { server: { accessLog: '-', accessLogFormat: 'json', logFormat: 'json' } },
+      'bad.json': { server: { accessLog: '', accessLogFormat: 'jsonl', logFormat: 'JSON' } },
+    });
+    const { server } = loadConfigFile(join(dir, 'set.json'));
+    assert.deepEqual([server.accessLog, server.accessLogFormat, server.logFormat], ['-', 'json', 'json']);
+    const file = join(dir, 'bad.json');
+    assert.deepEqual([...configError(() => loadConfigFile(file)).problems].sort(), [
+      `${file}: /server/accessLog: must NOT have fewer than 1 characters`,
+      `${file}: /server/accessLogFormat: must be one of "combined", "json"`,
+      `${file}: /server/logFormat: must be one of "text", "json"`,
+    ]);
   });
 
   test('client identity: server.trustedProxies and proxyProtocol on each listener', () => {

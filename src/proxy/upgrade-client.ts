@@ -1,0 +1,53 @@
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { ErrorCode } from './failure.js';
+import { RequestRecord } from './request-end.js';
+import type { ProxyContext } from './settings.js';
+
+/**
+ * The client's side of one upgrade (what request.ts's Client is to a
+ * request): its socket, how it was answered, and what was learnt on the way,
+ * told once when the socket closes (the tunnel's end, for one that opened).
+ */
+export class UpgradeClient extends RequestRecord {
+  constructor(
+    ctx: ProxyContext,
+    req: IncomingMessage,
+    readonly socket: Duplex,
+    remoteAddress: string,
+    requestId: string,
+    /** X-Debug from a trusted peer: errors carry x-debug-error. */
+    readonly debug: boolean,
+  ) {
+    super(ctx, req, remoteAddress, requestId);
+    socket.once('close', this.#closed);
+  }
+
+  readonly #closed = (): void => {
+    if (this.status === 0) this.status = 499; // gone before any answer
+    if (this.bytesOut >= 0) this.bytes = this.bytesOut;
+    this.ended();
+  };
+
+  /** Answers an upgrade that cannot go on with an HTTP error, and closes the connection. */
+  reject(status: number, code: ErrorCode): void {
+    this.error = code;
+    const socket = this.socket;
+    if (socket.destroyed) return;
+    const body = `${status} ${STATUS_CODES[status]}\n`;
+    const debugHeader = this.debug ? `x-debug-error: ${code}\r\n` : '';
+    this.status = status;
+    this.bytes = body.length;
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n` +
+        `X-Request-Id: ${this.requestId}\r\n${debugHeader}Connection: close\r\n\r\n${body}`,
+    );
+  }
+}
+
+/** A relayed answer's head: the proxy's framing (Content-Length when known, else until close) and Connection: close. */
+export function answerHead(status: number, statusText: string, headers: string[]): string {
+  let head = `HTTP/1.1 ${status} ${statusText || STATUS_CODES[status] || ''}\r\n`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return head + 'Connection: close\r\n\r\n';
+}
