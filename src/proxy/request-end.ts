@@ -22,8 +22,7 @@ export abstract class RequestRecord implements RequestOutcome {
   error: ErrorCode | null = null;
   bytesIn = -1;
   bytesOut = -1;
-  /** performance.now() when a tunnel's 101 was relayed: its request ends there, not with the tunnel. -1: none. */
-  answered = -1;
+  #counted = false;
 
   constructor(
     protected readonly ctx: ProxyContext,
@@ -38,9 +37,19 @@ export abstract class RequestRecord implements RequestOutcome {
    * them here, and nowhere else.
    */
   protected ended(): void {
+    this.count();
+    this.ctx.accessLog?.write(this);
+  }
+
+  /**
+   * Counted for /metrics, once: a request at its end; a WebSocket upgrade as
+   * soon as its 101 is relayed (a tunnel's life is not a request's duration,
+   * and an open tunnel is a request served).
+   */
+  count(): void {
+    if (this.#counted) return;
+    this.#counted = true;
     const ctx = this.ctx;
-    const end = this.answered >= 0 ? this.answered : performance.now();
-    ctx.traffic.requestDone(this.req.method, this.status, (end - this.started) / 1000, this.host, ctx.hostLabels);
-    ctx.accessLog?.write(this);
+    ctx.traffic.requestDone(this.req.method, this.status, (performance.now() - this.started) / 1000, this.host, ctx.hostLabels);
   }
 }

@@ -187,7 +187,7 @@ class UpgradeAttempt {
     this.#stage = Stage.Open;
     const upgrade = this.upgrade;
     upgrade.client.status = 101;
-    upgrade.client.answered = performance.now();
+    upgrade.client.count();
     openTunnel(upgrade.ctx, this.#backend, upgrade.client, answer, upgrade.early);
   }
 

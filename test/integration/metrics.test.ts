@@ -105,12 +105,16 @@ describe('/metrics of an instance with two workers', () => {
     assert.ok(total(samples, 'switchyard_dead_backends') >= 1, 'the refusing backend is marked dead');
   });
 
-  test('open connections by protocol: an open WebSocket tunnel is counted, and no longer once closed', async () => {
+  test('open connections by protocol: an open WebSocket tunnel is counted (its upgrade as a 101 request), and no longer once closed', async () => {
     const ws = await startWsBackend();
     await redis.cmd('RPUSH', 'frontend:ws.test', 'ws', ws.url);
+    const upgrades = async () => total((await scrape(adminPort)).samples, 'switchyard_requests_total', { code: '101', method: 'GET' });
+    const before = await upgrades();
     const client = await connectWs({ port: proxy.port, host: 'ws.test' });
     const open = async () => total((await scrape(adminPort)).samples, 'switchyard_open_connections', { protocol: 'websocket' });
     assert.equal(await open(), 1);
+    // The upgrade is a request, counted once its 101 is relayed, not when the tunnel ends.
+    assert.equal((await upgrades()) - before, 1);
     client.close();
     await waitFor(async () => (await open()) === 0, { message: 'the closed tunnel no longer counted' });
     const { samples } = await scrape(adminPort);
