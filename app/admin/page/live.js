@@ -31,7 +31,7 @@ async function lookUp(host) {
   out.replaceChildren(el('p', { class: 'muted' }, `looking up ${host}…`));
   try {
     const res = await fetch(`/route?host=${encodeURIComponent(host)}`, { cache: 'no-store' });
-    out.replaceChildren(...routeView(res.status, await res.json()));
+    out.replaceChildren(...routeView(res.status, await res.json()).filter((part) => part !== null));
   } catch (err) {
     out.replaceChildren(el('p', { class: 'error' }, `lookup failed: ${err.message}`));
   }
