@@ -24,6 +24,8 @@ export interface FileInstance {
 
 export interface FileInstanceOptions {
   workers?: number;
+  /** More `server` settings (workers is `workers`). */
+  server?: Record<string, unknown>;
   token?: string;
   /** Merged into the config (an `https` listener, say). */
   extra?: Record<string, unknown>;
@@ -37,7 +39,7 @@ export async function startFileInstance(vhostsText: string, opts: FileInstanceOp
   const token = opts.token ?? null;
   const proxy = await startSwitchyard(
     {
-      server: { workers: opts.workers ?? 1 },
+      server: { workers: opts.workers ?? 1, ...opts.server },
       http: { bind: ['127.0.0.1'] },
       file: { path: vhosts },
       ...opts.extra,

@@ -30,6 +30,7 @@ function vhosts(alpha: Backend, refused: number, extra = ''): string {
     `    backends: [${alpha.url}]`,
     '  pair.test:',
     `    backends: [${alpha.url}, http://127.0.0.1:${refused}]`,
+    `  down.test: { backends: [http://127.0.0.1:${refused}] }`,
     extra,
   ].join('\n');
 }
@@ -46,7 +47,8 @@ describe('status page', () => {
     // openssl's -days 1: it expires within a day, so the page must show it in red.
     const tls = selfSignedCert(undefined, ['DNS:status.test', 'IP:127.0.0.1']);
     const https = { port: await freePort(), bind: ['127.0.0.1'], key: tls.key, cert: tls.cert };
-    instance = await startFileInstance(vhosts(alpha, refused), { workers: 2, token: TOKEN, extra: { https } });
+    // Dead marks last the whole file: a test must not see one expire under it.
+    instance = await startFileInstance(vhosts(alpha, refused), { workers: 2, server: { deadBackendTTL: 600 }, token: TOKEN, extra: { https } });
     origin = `http://127.0.0.1:${instance.adminPort}`;
   });
 
@@ -92,6 +94,36 @@ describe('status page', () => {
     await stream.next(() => true, 'an event on the stream');
     stream.close();
     assert.equal((await get('/healthz')).status, 200, 'probes need no token');
+  });
+
+  test('/status lists the dead backends of every worker, the certificate with its days left, and the traffic totals rates are made of', async () => {
+    const before = (await instance.status()).traffic;
+    assert.equal((await request({ port: instance.proxy.port, host: 'down.test' })).status, 502);
+    // Each worker marks its own dead backends (no Redis): requests until both have.
+    await waitFor(async () => {
+      assert.equal((await request({ port: instance.proxy.port, host: 'pair.test' })).status, 200);
+      const { workers } = await instance.status();
+      return workers.every((w: { deadBackends: number }) => w.deadBackends >= 1);
+    }, { timeoutMs: 20_000, message: 'a dead mark for pair.test in both workers' });
+    const status = await instance.status();
+    const mark = status.deadBackends.marks.find((m: { host: string }) => m.host === 'pair.test');
+    assert.deepEqual({ ...mark, until: undefined, workers: mark.workers.sort() }, {
+      host: 'pair.test', index: 1, url: `http://127.0.0.1:${refused}`, until: undefined, source: 'proxy', workers: status.workers.map((w: { worker: string }) => w.worker).sort(),
+    });
+    assert.ok(Date.parse(mark.until) > Date.now() + 500_000, `until ${mark.until}: deadBackendTTL from now`);
+    assert.equal(status.deadBackends.count, 1, 'one mark in each worker: one mark');
+    const [cert] = status.certificates;
+    assert.equal(cert.source, 'config');
+    assert.equal(cert.subject, 'CN=localhost');
+    assert.deepEqual(cert.names, ['status.test', 'IP Address:127.0.0.1']);
+    assert.equal(cert.daysLeft, 0, 'made with -days 1');
+    assert.ok(Date.parse(cert.notAfter) > Date.now());
+    const after = status.traffic;
+    assert.ok(after.requests - before.requests >= 2, `requests ${before.requests} -> ${after.requests}`);
+    assert.equal(after.status5xx - before.status5xx, 1, 'the 502 of down.test');
+    assert.ok(after.backendErrors - before.backendErrors >= 2, 'down.test refused, and pair.test refused at least once per worker');
+    assert.ok(after.retries - before.retries >= 2, 'pair.test retried on its live backend');
+    assert.deepEqual(Object.keys(status.workers[0].traffic).sort(), ['backendErrors', 'requests', 'retries', 'status5xx']);
   });
 
   test('in headless Chromium: the instance at a glance, a lookup, a change shown live, dead backends and a quarantined host standing out', async (t) => {
