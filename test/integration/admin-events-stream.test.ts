@@ -2,11 +2,15 @@
 // client: a change to the vhosts file arrives as a Server-Sent Event, a
 // reconnecting client resumes from its Last-Event-ID, a client that goes
 // away is forgotten, and when the worker followed dies the stream says so
-// (resync) and goes on with the next one's events.
+// (resync) and goes on with the next one's events; a reload that moves the
+// admin listener ends the streams open on the old one.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
 import { startFileInstance, type FileInstance } from '../helpers/admin.js';
 import { startHttpBackend, type Backend } from '../helpers/backends.js';
+import { request } from '../helpers/http.js';
+import { freePort } from '../helpers/ports.js';
 import { dataOf, openEventStream, type SseMessage } from '../helpers/sse.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -98,5 +102,19 @@ describe('admin /events/stream', () => {
     assert.equal(event.id, `${position.pid}:${dataOf(event).seq}`);
     assert.ok(dataOf(event).seq > position.seq);
     stream.close();
+  });
+
+  test('a reload that moves the admin listener ends the streams open on the old one (they would hold it open), and the new one answers', async (t) => {
+    const moving = await startFileInstance(vhosts(backend, ['app.test']), { server: { reloadTimeout: 1 }, scope: t });
+    const stream = await openEventStream(moving.adminPort);
+    await stream.next(() => true, 'the recent events');
+    const newPort = await freePort();
+    writeFileSync(moving.proxy.configPath, JSON.stringify({ ...moving.proxy.config, admin: { port: newPort } }));
+    moving.proxy.signal('SIGHUP');
+    await waitFor(() => stream.closed(), { timeoutMs: 15_000, message: 'the stream on the old listener ended' });
+    await waitFor(async () => (await request({ port: newPort, host: '127.0.0.1', path: '/status' })).status === 200, {
+      timeoutMs: 15_000,
+      message: 'the admin API answering on its new port',
+    });
   });
 });
