@@ -1,7 +1,8 @@
 // The status page's scripts (dom.js, status.js, live.js, in that order) are
 // served as one inline script under a Content-Security-Policy that allows it
 // alone, by its hash. They read the admin API of their own origin: /status
-// every few seconds, /route for the lookup, /events/stream for the events.
+// every few seconds, /route for the lookup, /events/stream for the events
+// (as relative URLs: the page also works behind a proxy that adds a prefix).
 // Host names, ids and errors come from configuration and may be hostile: they
 // are only ever inserted as text nodes (el() below), never parsed as markup.
 'use strict';

@@ -30,7 +30,7 @@ async function lookUp(host) {
   const out = byId('lookup-result');
   out.replaceChildren(el('p', { class: 'muted' }, `looking up ${host}…`));
   try {
-    const res = await fetch(`/route?host=${encodeURIComponent(host)}`, { cache: 'no-store' });
+    const res = await fetch(`route?host=${encodeURIComponent(host)}`, { cache: 'no-store' });
     out.replaceChildren(...routeView(res.status, await res.json()).filter((part) => part !== null));
   } catch (err) {
     out.replaceChildren(el('p', { class: 'error' }, `lookup failed: ${err.message}`));
@@ -78,7 +78,7 @@ function streamState(text, level) {
 }
 
 function followEvents() {
-  const stream = new EventSource('/events/stream');
+  const stream = new EventSource('events/stream');
   stream.onopen = () => streamState('live', 'ok');
   stream.onmessage = (message) => {
     addEvent(JSON.parse(message.data));

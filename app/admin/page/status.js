@@ -149,7 +149,7 @@ function renderRates(status) {
 async function refreshStatus() {
   let status;
   try {
-    status = await (await fetch('/status', { cache: 'no-store' })).json();
+    status = await (await fetch('status', { cache: 'no-store' })).json();
   } catch (err) {
     const overall = byId('overall');
     overall.className = 'badge bad';
