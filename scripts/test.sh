@@ -10,10 +10,21 @@ as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-if ! command -v redis-server >/dev/null 2>&1; then
-  echo "redis-server not found: installing it" >&2
-  as_root apt-get update
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server
+# What the integration tests run for real: redis-server, and Debian's
+# Chromium for the status page test (test/helpers/browser.ts; playwright-core
+# drives it and downloads no browser of its own).
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[ -x "${SWITCHYARD_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
+if [ "${#missing[@]}" -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "not found: ${missing[*]}: installing with apt-get" >&2
+    as_root apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+  else
+    # Without apt the browser test skips, saying why (in CI, where CI is set, it fails instead).
+    echo "not found: ${missing[*]}, and no apt-get to install it" >&2
+  fi
 fi
 
 if [ ! -d node_modules ]; then

@@ -6,10 +6,15 @@ import { parseBackend } from '../../src/frontends/backend.js';
 import { normalizeHost } from '../../src/frontends/host.js';
 import type { LimitCounters } from '../../src/proxy/limits.js';
 import type { FrontStats } from '../../src/proxy/server.js';
+import type { TrafficSummary } from '../../src/proxy/traffic.js';
 import type { Route, RoutingTable } from '../../src/routing/table.js';
 import type { ConfigSource } from '../../src/vocabulary/source.js';
 import type { MasterReport, QueryAnswer, WorkerQuery } from '../workers/messages.js';
 import { assertNever } from '../../src/vocabulary/events.js';
+import { daysLeft, type CertificateInfo } from './certificates.js';
+
+/** Dead marks a status lists (all are counted): enough for a page, bounded when a wildcard fails for many hosts. */
+export const DEAD_MARKS_LISTED = 100;
 
 export interface AdminState {
   table: RoutingTable;
@@ -25,8 +30,10 @@ export interface AdminState {
   limits: () => LimitCounters & { maxConnections: number };
   /** The worker's metrics as prom-client's JSON (app/metrics/worker.ts). */
   metrics: () => Promise<unknown[]>;
-  /** Requests this worker has seen to their end. */
-  requests: () => number;
+  /** What this worker counted: requests seen to their end, 5xx, backend errors, retries. */
+  traffic: () => TrafficSummary;
+  /** The certificates this worker loaded when it started. */
+  certificates: () => readonly CertificateInfo[];
 }
 
 /** Which rule a route key is: how `explain` says why a host went where it went. */
@@ -51,9 +58,23 @@ export function describeRoute(table: RoutingTable, route: Route, host: string | 
   };
 }
 
+/** The dead marks in force, each with the backend it names for its host (null once the host's route no longer has it). */
+function deadBackends(table: RoutingTable) {
+  const { total, marks } = table.deadMarks(DEAD_MARKS_LISTED);
+  const listed = marks.map(({ host, index, until, source }) => ({
+    host,
+    index,
+    url: table.lookup(host)?.backends[index] ?? null,
+    until: new Date(until).toISOString(),
+    source,
+  }));
+  return { count: total, marks: listed };
+}
+
 /** The worker's own status: one entry of the instance's `workers`. */
 function workerStatus(state: AdminState) {
   const memory = process.memoryUsage();
+  const traffic = state.traffic();
   return {
     worker: state.worker,
     pid: process.pid,
@@ -62,9 +83,12 @@ function workerStatus(state: AdminState) {
     loaded: state.table.loaded,
     sources: state.sources.map((s) => s.status()),
     memory: { rss: memory.rss, heapUsed: memory.heapUsed },
-    requests: state.requests(),
+    requests: traffic.requests,
+    traffic,
     front: state.front(),
     limits: state.limits(),
+    deadBackends: deadBackends(state.table),
+    certificates: state.certificates().map((cert) => ({ ...cert, daysLeft: daysLeft(cert) })),
   };
 }
 

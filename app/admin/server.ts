@@ -1,7 +1,9 @@
 // The instance's admin listener, served by the master (SPEC §8): one answer
 // for all workers together. Table queries are relayed to a serving worker
 // over IPC (app/admin/answers.ts answers them); /status and /metrics gather
-// every worker; /healthz and /readyz are the master's own word.
+// every worker; /healthz and /readyz are the master's own word; / is the
+// status page (page/) and /events/stream the configuration events as they
+// are applied (event-stream.ts).
 
 import type { Worker } from 'node:cluster';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
@@ -11,6 +13,10 @@ import { logger } from '../../src/log.js';
 import type { InstanceMetrics } from '../metrics/instance.js';
 import type { WorkerQuery } from '../workers/messages.js';
 import type { WorkerQueries } from '../workers/queries.js';
+import { authorized, REALM } from './auth.js';
+import { EventFeed } from './event-feed.js';
+import { EventStreams } from './event-stream.js';
+import { statusPage } from './page/page.js';
 import { mergeStatus, type InstanceSummary } from './status.js';
 
 const log = logger('admin');
@@ -33,6 +39,7 @@ interface Reply {
   /** Sent as it is (text/plain), not as JSON. */
   text?: string;
   contentType?: string;
+  headers?: Record<string, string>;
 }
 
 const NO_WORKER: Reply = { status: 503, body: { error: 'NO_WORKER', message: 'no worker is serving yet' } };
@@ -48,11 +55,23 @@ async function relay(instance: Instance, query: WorkerQuery): Promise<Reply> {
   }
 }
 
-async function status(instance: Instance): Promise<Reply> {
+async function status(instance: Instance, _url: URL, streams: EventStreams): Promise<Reply> {
   const workers = instance.serving();
   const answers = await instance.queries.askAll(workers, { kind: 'status' });
+  const body = { ...mergeStatus(instance.summary(), instance.precedence(), workers, answers), eventStreams: streams.open };
   // 503 (with what the master knows) until a worker answers: the table and sources are theirs.
-  return { status: answers.some((a) => a !== null) ? 200 : 503, body: mergeStatus(instance.summary(), instance.precedence(), workers, answers) };
+  return { status: answers.some((a) => a !== null) ? 200 : 503, body };
+}
+
+function page(): Reply {
+  const { html, contentSecurityPolicy } = statusPage();
+  return {
+    status: 200,
+    body: null,
+    text: html,
+    contentType: 'text/html; charset=utf-8',
+    headers: { 'Content-Security-Policy': contentSecurityPolicy, 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' },
+  };
 }
 
 async function metrics(instance: Instance): Promise<Reply> {
@@ -81,7 +100,7 @@ export async function readiness(instance: Instance): Promise<Reply> {
   return { status: 200, body: { ready: true } };
 }
 
-type Handler = (instance: Instance, url: URL) => Promise<Reply> | Reply;
+type Handler = (instance: Instance, url: URL, streams: EventStreams) => Promise<Reply> | Reply;
 
 /** Answered without the token: they say only whether the process runs and serves (load balancers and orchestrators ask). */
 const PROBES: Record<string, Handler> = {
@@ -90,6 +109,7 @@ const PROBES: Record<string, Handler> = {
 };
 
 const ROUTES: Record<string, Handler> = {
+  '/': page,
   '/status': status,
   '/metrics': metrics,
   '/route': (instance, url) => relay(instance, { kind: 'route', host: url.searchParams.get('host') }),
@@ -112,27 +132,44 @@ function isLocalName(host: string | undefined): boolean {
 function send(res: ServerResponse, reply: Reply): void {
   const text = reply.text ?? JSON.stringify(reply.body, null, 2) + '\n';
   const type = reply.contentType ?? (reply.text !== undefined ? 'text/plain; charset=utf-8' : 'application/json');
-  res.writeHead(reply.status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
+  res.writeHead(reply.status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store', ...reply.headers });
   res.end(res.req.method === 'HEAD' ? undefined : text);
 }
 
-/** Which handler answers, or the refusal: the checks every request meets first. */
-function route(config: AdminConfig, req: IncomingMessage): Handler | Reply {
+const EVENT_STREAM = '/events/stream';
+
+/** A browser asks for the token as a password (Basic); scripts send it as a bearer token. */
+const UNAUTHORIZED: Reply = { status: 401, body: { error: 'UNAUTHORIZED' }, headers: { 'WWW-Authenticate': `Basic realm="${REALM}"` } };
+
+/** The checks every request meets first: a refusal, or null to answer it. */
+function refusal(config: AdminConfig, req: IncomingMessage, path: string): Reply | null {
   if (config.token === null && !isLocalName(req.headers.host)) return { status: 421, body: { error: 'MISDIRECTED', message: 'address the admin API by IP address or localhost' } };
   if (req.method !== 'GET' && req.method !== 'HEAD') return { status: 405, body: { error: 'READ_ONLY' } };
-  const path = new URL(req.url ?? '/', 'http://admin').pathname;
-  const probe = PROBES[path];
-  if (probe !== undefined) return probe;
-  if (config.token !== null && req.headers.authorization !== `Bearer ${config.token}`) return { status: 401, body: { error: 'UNAUTHORIZED' } };
-  return ROUTES[path] ?? { status: 404, body: { error: 'NOT_FOUND', endpoints: [...Object.keys(PROBES), ...Object.keys(ROUTES)] } };
+  if (PROBES[path] === undefined && !authorized(config.token, req.headers.authorization)) return UNAUTHORIZED;
+  return null;
 }
 
-/** The read-only admin API: loopback unless configured otherwise, with a bearer token when one is set. */
-export function startAdmin(config: AdminConfig, instance: Instance): Promise<http.Server> {
+function notFound(): Reply {
+  return { status: 404, body: { error: 'NOT_FOUND', endpoints: [...Object.keys(PROBES), ...Object.keys(ROUTES), EVENT_STREAM] } };
+}
+
+/** The running admin listener. */
+export interface AdminListener {
+  readonly server: http.Server;
+  /** Stops listening and ends the event streams (an open one would hold the listener open). */
+  close(): Promise<void>;
+}
+
+/** The read-only admin API: loopback unless configured otherwise, with a token when one is set. */
+export function startAdmin(config: AdminConfig, instance: Instance): Promise<AdminListener> {
+  const streams = new EventStreams(new EventFeed(instance));
   const server = http.createServer((req: IncomingMessage, res: ServerResponse) => {
-    const handler = route(config, req);
-    if (typeof handler !== 'function') return send(res, handler);
-    Promise.resolve(handler(instance, new URL(req.url ?? '/', 'http://admin')))
+    const url = new URL(req.url ?? '/', 'http://admin');
+    const refused = refusal(config, req, url.pathname);
+    if (refused !== null) return send(res, refused);
+    if (url.pathname === EVENT_STREAM) return streams.serve(req, res);
+    const handler = PROBES[url.pathname] ?? ROUTES[url.pathname] ?? notFound;
+    Promise.resolve(handler(instance, url, streams))
       .then((reply) => send(res, reply))
       .catch((err: Error) => {
         log.error('admin request failed', { path: req.url, error: err.message });
@@ -140,13 +177,18 @@ export function startAdmin(config: AdminConfig, instance: Instance): Promise<htt
       });
   });
   server.on('clientError', (_err, socket) => socket.destroy());
+  const close = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      streams.closeAll();
+      server.closeIdleConnections();
+    });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port: config.port, host: config.bind }, () => {
       server.off('error', reject);
       server.on('error', (err) => log.error('admin listener error', { error: err.message }));
-      resolve(server);
+      resolve({ server, close });
     });
   });
 }
-

@@ -1,6 +1,7 @@
 import type { Worker } from 'node:cluster';
+import { byHostThenIndex } from '../../src/routing/table.js';
 import type { QueryAnswer, ReloadOutcome } from '../workers/messages.js';
-import type { WorkerStatus } from './answers.js';
+import { DEAD_MARKS_LISTED, type WorkerStatus } from './answers.js';
 
 /** What the master knows of the instance itself. */
 export interface InstanceSummary {
@@ -30,6 +31,30 @@ function addUp<T extends object>(parts: T[]): T | null {
   return total as T;
 }
 
+type DeadMark = WorkerStatus['deadBackends']['marks'][number];
+
+/**
+ * Every worker's dead marks as one list: without Redis each worker marks its
+ * own, so a mark is listed once with the workers that hold it (the latest
+ * `until`). `count` is the most any worker holds, as switchyard_dead_backends.
+ */
+function mergeDeadBackends(statuses: WorkerStatus[]) {
+  const merged = new Map<string, DeadMark & { workers: string[] }>();
+  for (const status of statuses) {
+    for (const mark of status.deadBackends.marks) {
+      const id = `${mark.index} ${mark.host}`;
+      const seen = merged.get(id);
+      if (seen === undefined) merged.set(id, { ...mark, workers: [status.worker] });
+      else {
+        seen.workers.push(status.worker);
+        if (mark.until > seen.until) seen.until = mark.until;
+      }
+    }
+  }
+  const marks = [...merged.values()].sort(byHostThenIndex).slice(0, DEAD_MARKS_LISTED);
+  return { count: Math.max(0, ...statuses.map((s) => s.deadBackends.count)), marks };
+}
+
 /**
  * The instance's /status: its own state, every serving worker's (workers can
  * differ for a moment: a change reaches each at its own pace), and the
@@ -51,9 +76,13 @@ export function mergeStatus(summary: InstanceSummary, precedence: string, worker
     loaded: statuses.length > 0 && statuses.every((s) => s.loaded),
     table: first?.table ?? null,
     sources: first?.sources ?? [],
+    certificates: first?.certificates ?? [],
+    deadBackends: mergeDeadBackends(statuses),
+    traffic: addUp(statuses.map((s) => s.traffic)),
     front: addUp(statuses.map((s) => s.front)),
     limits,
-    workers: statuses,
+    // Each worker's dead marks are in the merged list above: its own entry keeps the count.
+    workers: statuses.map(({ deadBackends, ...own }) => ({ ...own, deadBackends: deadBackends.count })),
     /** Workers that did not answer in time (ids). */
     silent,
   };

@@ -1,10 +1,9 @@
 import cluster, { type Worker } from 'node:cluster';
-import type { Server } from 'node:http';
 import { loadConfigFile } from '../../src/config/load.js';
 import type { AdminConfig, SwitchyardConfig } from '../../src/config/types.js';
 import { logger, setLogFormat, setLogProcess } from '../../src/log.js';
 import { assertNever } from '../../src/vocabulary/events.js';
-import type { Instance } from '../admin/server.js';
+import type { AdminListener, Instance } from '../admin/server.js';
 import { InstanceMetrics } from '../metrics/instance.js';
 import { Generation } from './generation.js';
 import { isWorkerMessage, type MasterMessage, type ReloadOutcome, type WorkerMessage } from './messages.js';
@@ -62,7 +61,7 @@ export class Master {
   readonly #queries = new WorkerQueries();
   readonly #metrics = new InstanceMetrics(() => this.#serving.listeningWorkers().length);
   /** The admin listener and the config it runs with. */
-  #admin: { server: Server; config: AdminConfig } | null = null;
+  #admin: { listener: AdminListener; config: AdminConfig } | null = null;
 
   constructor(config: SwitchyardConfig) {
     this.#serving = new Generation(1, config);
@@ -90,11 +89,11 @@ export class Master {
     const current = this.#admin;
     if (JSON.stringify(current?.config ?? null) === JSON.stringify(config)) return;
     this.#admin = null;
-    if (current !== null) await new Promise((resolve) => current.server.close(resolve));
+    if (current !== null) await current.listener.close();
     if (config === null) return;
     const { startAdmin } = await import('../admin/server.js');
     try {
-      this.#admin = { server: await startAdmin(config, this.#instance), config };
+      this.#admin = { listener: await startAdmin(config, this.#instance), config };
       log.info('admin API listening', { on: `http://${config.bind}:${config.port}` });
     } catch (err) {
       // The proxy serves on without it: its traffic matters more than its dashboard.

@@ -13,6 +13,7 @@ import { MergedSources } from '../../src/sources/merged.js';
 import { HostLabels, TrafficCounters } from '../../src/proxy/traffic.js';
 import type { ConfigSource } from '../../src/vocabulary/source.js';
 import type { AdminState } from '../admin/answers.js';
+import { describeCertificateFile, type CertificateInfo } from '../admin/certificates.js';
 import type { WorkerMetrics } from '../metrics/worker.js';
 import type { MasterReport } from './messages.js';
 
@@ -36,6 +37,8 @@ export class ProxyRuntime {
   #metrics: Promise<WorkerMetrics> | null = null;
   /** Shown by the admin API, so an operator knows which worker answered. */
   workerName = String(process.pid);
+  /** What the listeners loaded, for the admin status. */
+  #certificates: CertificateInfo[] = [];
   /** The master's word on this worker's generation and the last reload, for the admin status. */
   report: MasterReport | null = null;
   readonly #context: ProxyContext;
@@ -125,6 +128,7 @@ export class ProxyRuntime {
       throw err;
     });
     this.#sweep = setInterval(() => this.table.sweepDead(), 10_000).unref();
+    if (this.config.https !== null) this.#certificates = [describeCertificateFile('config', this.config.https.cert)];
     return this.#listeners;
   }
 
@@ -139,12 +143,8 @@ export class ProxyRuntime {
       front: () => frontStats(this.#listeners),
       limits: () => ({ maxConnections: this.config.server.maxConnections, ...this.#context.limits }),
       metrics: async () => (await this.#workerMetrics()).json(),
-      requests: () => {
-        const { traffic } = this.#context;
-        let n = traffic.requests.durationCount;
-        for (const counts of traffic.hosts.values()) n += counts.durationCount;
-        return n;
-      },
+      traffic: () => this.#context.traffic.summary(),
+      certificates: () => this.#certificates,
     };
   }
 

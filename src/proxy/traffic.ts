@@ -45,6 +45,13 @@ export class RequestCounts {
     this.durationCount++;
   }
 
+  /** Requests answered with a status in [from, to), over every method. */
+  statuses(from: number, to: number): number {
+    let n = 0;
+    for (let m = 0; m < METHODS.length; m++) for (let s = from; s < to; s++) n += this.byMethodStatus[m * STATUSES + s]!;
+    return n;
+  }
+
   /** Each method and status counted so far, with its count. */
   *counted(): Generator<{ method: string; code: string; count: number }> {
     const counts = this.byMethodStatus;
@@ -69,6 +76,14 @@ function methodSlot(method: string | undefined): number {
   }
 }
 
+/** What a worker counted since it started: requests seen to their end, those answered 5xx, failed backend attempts, retries. */
+export interface TrafficSummary {
+  requests: number;
+  status5xx: number;
+  backendErrors: number;
+  retries: number;
+}
+
 /** Everything counted in one worker. */
 export class TrafficCounters {
   readonly requests = new RequestCounts();
@@ -89,6 +104,18 @@ export class TrafficCounters {
     let counts = this.hosts.get(label);
     if (counts === undefined) this.hosts.set(label, (counts = new RequestCounts()));
     return counts;
+  }
+
+  /** Totals, for the admin status (a rate is the difference between two of them). */
+  summary(): TrafficSummary {
+    let requests = 0;
+    let status5xx = 0;
+    for (const counts of [this.requests, ...this.hosts.values()]) {
+      requests += counts.durationCount;
+      status5xx += counts.statuses(500, 600);
+    }
+    const backendErrors = this.backendErrors.reduce((n, count) => n + count, 0);
+    return { requests, status5xx, backendErrors, retries: this.retries };
   }
 
   backendError(code: ErrorCode): void {

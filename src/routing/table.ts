@@ -15,6 +15,19 @@ interface Layer {
   frontends: FrontendSet;
 }
 
+/** A dead mark as the admin API lists it: `until` in epoch ms. */
+export interface DeadMarkInForce {
+  host: string;
+  index: number;
+  until: number;
+  source: SourceName;
+}
+
+/** The order the admin API lists dead marks in. */
+export function byHostThenIndex(a: { host: string; index: number }, b: { host: string; index: number }): number {
+  return a.host < b.host ? -1 : a.host > b.host ? 1 : a.index - b.index;
+}
+
 export interface TableOptions {
   /** Source names, highest precedence first, for a key defined by several sources. */
   precedence?: SourceName[];
@@ -178,6 +191,24 @@ export class RoutingTable {
     let n = 0;
     for (const marks of this.#dead.values()) for (const mark of marks.values()) if (mark.until > now) n++;
     return n;
+  }
+
+  /**
+   * The dead marks in force now: the first `limit` found, sorted by host
+   * and index, and how many there are in all. Bounded for the admin API: a
+   * failing wildcard frontend can hold a mark per requested host.
+   */
+  deadMarks(limit: number, now = this.#now()): { total: number; marks: DeadMarkInForce[] } {
+    const marks: DeadMarkInForce[] = [];
+    let total = 0;
+    for (const [host, byIndex] of this.#dead) {
+      for (const [index, mark] of byIndex) {
+        if (mark.until <= now) continue;
+        if (++total <= limit) marks.push({ host, index, until: mark.until, source: mark.source });
+      }
+    }
+    marks.sort(byHostThenIndex);
+    return { total, marks };
   }
 
   /** Events applied so far, by source and type. */

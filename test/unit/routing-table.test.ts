@@ -150,6 +150,19 @@ describe('RoutingTable dead marks', () => {
     table.apply({ type: 'snapshot', source: 'redis', version: 'v', frontends: [], dead: [] });
     assert.deepEqual(table.deadIndexes('a.test'), [1]);
   });
+
+  it('lists the marks in force, at most `limit` of them (by host, then index), with the count of all', () => {
+    let now = 0;
+    const table = new RoutingTable({ now: () => now });
+    for (const [host, index, until] of [['c.test', 0, 50], ['b.test', 2, 50], ['b.test', 1, 50], ['a.test', 0, 5], ['d.test', 0, 50]] as const) {
+      table.apply({ type: 'backend-dead', source: 'proxy', mark: { host, index, until } });
+    }
+    now = 10; // a.test's mark has expired
+    const { total, marks } = table.deadMarks(3);
+    assert.equal(total, 4);
+    assert.deepEqual(marks.map((m) => `${m.host}#${m.index}`), ['b.test#1', 'b.test#2', 'c.test#0']);
+    assert.deepEqual(marks[0], { host: 'b.test', index: 1, until: 50, source: 'proxy' });
+  });
 });
 
 describe('RoutingTable history', () => {
