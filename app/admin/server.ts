@@ -82,14 +82,16 @@ async function metrics(instance: Instance): Promise<Reply> {
 }
 
 /**
- * Ready: not draining, every worker of the serving generation listening, and
- * in each of them every source has delivered its first snapshot.
+ * Ready: not draining, the listeners bound (a worker of the serving
+ * generation listening), and in each listening worker every source has
+ * delivered its first snapshot.
  */
 export async function readiness(instance: Instance): Promise<Reply> {
   const summary = instance.summary();
   if (summary.draining) return { status: 503, body: { ready: false, reason: 'draining' } };
   const workers = instance.serving();
-  if (workers.length < summary.workers) return { status: 503, body: { ready: false, reason: `${workers.length} of ${summary.workers} workers listening` } };
+  // One worker replaced after a crash leaves the listeners bound and served by the others: still ready.
+  if (workers.length === 0) return { status: 503, body: { ready: false, reason: `none of ${summary.workers} workers listening` } };
   const answers = await instance.queries.askAll(workers, { kind: 'readiness' });
   const waiting = new Set<string>();
   for (const answer of answers) {
