@@ -92,12 +92,11 @@ export async function readiness(instance: Instance): Promise<Reply> {
   const workers = instance.serving();
   // One worker replaced after a crash leaves the listeners bound and served by the others: still ready.
   if (workers.length === 0) return { status: 503, body: { ready: false, reason: `none of ${summary.workers} workers listening` } };
-  const answers = await instance.queries.askAll(workers, { kind: 'readiness' });
+  // A worker that does not answer (killed a moment ago, or hung) is judged by its replacement, not here.
+  const answers = (await instance.queries.askAll(workers, { kind: 'readiness' })).filter((a) => a !== null);
+  if (answers.length === 0) return { status: 503, body: { ready: false, reason: 'no worker answered' } };
   const waiting = new Set<string>();
-  for (const answer of answers) {
-    if (answer === null) return { status: 503, body: { ready: false, reason: 'a worker did not answer' } };
-    for (const source of (answer.body as { waiting: string[] }).waiting) waiting.add(source);
-  }
+  for (const answer of answers) for (const source of (answer.body as { waiting: string[] }).waiting) waiting.add(source);
   if (waiting.size > 0) return { status: 503, body: { ready: false, reason: `waiting for the first snapshot of ${[...waiting].join(', ')}` } };
   return { status: 200, body: { ready: true } };
 }

@@ -175,10 +175,17 @@ describe('/metrics of an instance with two workers', () => {
     // A worker that served some of them (the scrape above is the last word the master has from it).
     const victim = (await status()).workers.find((w) => w.requests > 0)!.pid;
     process.kill(victim, 'SIGKILL');
-    await waitFor(async () => (await status()).workers.length === 2 && !(await status()).workers.some((w) => w.pid === victim), {
-      timeoutMs: 10_000,
-      message: 'the killed worker replaced',
-    });
+    // Meanwhile the other worker serves: the instance stays ready.
+    const readiness: number[] = [];
+    await waitFor(
+      async () => {
+        readiness.push((await request({ port: adminPort, host: '127.0.0.1', path: '/readyz' })).status);
+        const workers = (await status()).workers;
+        return workers.length === 2 && !workers.some((w) => w.pid === victim);
+      },
+      { timeoutMs: 10_000, intervalMs: 10, message: 'the killed worker replaced' },
+    );
+    assert.deepEqual([...new Set(readiness)], [200], 'ready all along');
     const after = await scrape(adminPort);
     assert.equal(total(after.samples, 'switchyard_worker_restarts_total'), 1);
     assert.ok(total(after.samples, 'switchyard_requests_total') >= served, 'the dead worker\'s requests are still counted');
