@@ -149,6 +149,23 @@ function refusal(config: AdminConfig, req: IncomingMessage, path: string): Reply
   return null;
 }
 
+/**
+ * The request target as a URL, or null when it is none. An origin-form
+ * target is read as a path whatever it starts with (`//status` is not a
+ * host named status, `//` is no error); any other is absolute-form (or
+ * nonsense), and `new URL` throws on what it cannot read: thrown here, in
+ * the master, before any token is checked, that would end the process.
+ */
+function targetOf(target: string): URL | null {
+  try {
+    return new URL(target.startsWith('/') ? `http://admin${target}` : target);
+  } catch {
+    return null;
+  }
+}
+
+const BAD_TARGET: Reply = { status: 400, body: { error: 'BAD_REQUEST', message: 'not a request target' } };
+
 function notFound(): Reply {
   return { status: 404, body: { error: 'NOT_FOUND', endpoints: [...Object.keys(PROBES), ...Object.keys(ROUTES), EVENT_STREAM] } };
 }
@@ -164,7 +181,8 @@ export interface AdminListener {
 export function startAdmin(config: AdminConfig, instance: Instance): Promise<AdminListener> {
   const streams = new EventStreams(new EventFeed(instance));
   const server = http.createServer((req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://admin');
+    const url = targetOf(req.url ?? '/');
+    if (url === null) return send(res, BAD_TARGET);
     const refused = refusal(config, req, url.pathname);
     if (refused !== null) return send(res, refused);
     if (url.pathname === EVENT_STREAM) return streams.serve(req, res);
