@@ -13,6 +13,15 @@ function carried(metrics: MetricJson[]): MetricJson[] {
   return metrics.filter((m) => CARRIED.has(m.name));
 }
 
+/**
+ * prom-client's cluster aggregation drops the metrics it marks `omit`
+ * (process_start_time_seconds): here every process's metrics carry its `worker`
+ * label, so there is nothing to combine and they are taken as they are.
+ */
+function perProcess(metrics: MetricJson[]): MetricJson[] {
+  return metrics.map((m) => (m.aggregator === 'omit' ? { ...m, aggregator: 'first' } : m));
+}
+
 export class InstanceMetrics {
   readonly #registry = new Registry();
   readonly restarts: Counter;
@@ -70,9 +79,10 @@ export class InstanceMetrics {
   async text(answers: { worker: number; metrics: unknown[] }[]): Promise<string> {
     const live = answers.filter((a) => !this.#gone.has(a.worker));
     for (const { worker, metrics } of live) this.seen(worker, metrics);
-    const answered = new Set(live.map((a) => a.worker));
-    const unheard = [...this.#latest].filter(([worker]) => !answered.has(worker)).map(([, metrics]) => carried(metrics));
-    const all = [...live.map((a) => a.metrics as MetricJson[]), ...unheard, this.#departed, await this.#registry.getMetricsAsJSON(), await this.#master.getMetricsAsJSON()];
+    const heard = new Set(live.map((a) => a.worker));
+    const unheard = [...this.#latest].filter(([worker]) => !heard.has(worker)).map(([, metrics]) => carried(metrics));
+    const answered = live.map((a) => perProcess(a.metrics as MetricJson[]));
+    const all = [...answered, ...unheard, this.#departed, await this.#registry.getMetricsAsJSON(), perProcess(await this.#master.getMetricsAsJSON())];
     return AggregatorRegistry.aggregate(all as Parameters<typeof AggregatorRegistry.aggregate>[0]).metrics();
   }
 
