@@ -137,6 +137,8 @@ function send(res: ServerResponse, reply: Reply): void {
 }
 
 const EVENT_STREAM = '/events/stream';
+/** A connection that moves no byte either way for this long (up to twice: Node gives a write still moving one more period) is cut; an event stream is never that quiet (heartbeats). */
+const IDLE_CUT_MS = 30_000;
 
 /** A browser asks for the token as a password (Basic); scripts send it as a bearer token. */
 const UNAUTHORIZED: Reply = { status: 401, body: { error: 'UNAUTHORIZED' }, headers: { 'WWW-Authenticate': `Basic realm="${REALM}"` } };
@@ -195,6 +197,8 @@ export function startAdmin(config: AdminConfig, instance: Instance): Promise<Adm
       });
   });
   server.on('clientError', (_err, socket) => socket.destroy());
+  // The master would hold an answer no one takes (a /frontends of many hosts is megabytes) for as long as its client pleases.
+  server.timeout = IDLE_CUT_MS;
   const close = () =>
     new Promise<void>((resolve) => {
       server.close(() => resolve());
