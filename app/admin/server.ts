@@ -138,6 +138,8 @@ function send(res: ServerResponse, reply: Reply): void {
 }
 
 const EVENT_STREAM = '/events/stream';
+/** A connection that moves no byte either way for this long (up to twice: Node gives a write still moving one more period) is cut; an event stream is never that quiet (heartbeats). */
+const IDLE_CUT_MS = 30_000;
 
 /** A browser asks for the token as a password (Basic); scripts send it as a bearer token. */
 const UNAUTHORIZED: Reply = { status: 401, body: { error: 'UNAUTHORIZED' }, headers: { 'WWW-Authenticate': `Basic realm="${REALM}"` } };
@@ -149,6 +151,23 @@ function refusal(config: AdminConfig, req: IncomingMessage, path: string): Reply
   if (PROBES[path] === undefined && !authorized(config.token, req.headers.authorization)) return UNAUTHORIZED;
   return null;
 }
+
+/**
+ * The request target as a URL, or null when it is none. An origin-form
+ * target is read as a path whatever it starts with (`//status` is not a
+ * host named status, `//` is no error); any other is absolute-form (or
+ * nonsense), and `new URL` throws on what it cannot read: thrown here, in
+ * the master, before any token is checked, that would end the process.
+ */
+function targetOf(target: string): URL | null {
+  try {
+    return new URL(target.startsWith('/') ? `http://admin${target}` : target);
+  } catch {
+    return null;
+  }
+}
+
+const BAD_TARGET: Reply = { status: 400, body: { error: 'BAD_REQUEST', message: 'not a request target' } };
 
 function notFound(): Reply {
   return { status: 404, body: { error: 'NOT_FOUND', endpoints: [...Object.keys(PROBES), ...Object.keys(ROUTES), EVENT_STREAM] } };
@@ -165,7 +184,8 @@ export interface AdminListener {
 export function startAdmin(config: AdminConfig, instance: Instance): Promise<AdminListener> {
   const streams = new EventStreams(new EventFeed(instance));
   const server = http.createServer((req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://admin');
+    const url = targetOf(req.url ?? '/');
+    if (url === null) return send(res, BAD_TARGET);
     const refused = refusal(config, req, url.pathname);
     if (refused !== null) return send(res, refused);
     if (url.pathname === EVENT_STREAM) return streams.serve(req, res);
@@ -178,6 +198,8 @@ export function startAdmin(config: AdminConfig, instance: Instance): Promise<Adm
       });
   });
   server.on('clientError', (_err, socket) => socket.destroy());
+  // The master would hold an answer no one takes (a /frontends of many hosts is megabytes) for as long as its client pleases.
+  server.timeout = IDLE_CUT_MS;
   const close = () =>
     new Promise<void>((resolve) => {
       server.close(() => resolve());

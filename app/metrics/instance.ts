@@ -8,6 +8,20 @@ type MetricJson = MetricObjectWithValues<MetricValue<string>>;
 /** Counts that only grow: a departed worker's last values stay in the instance's totals. */
 const CARRIED = new Set(['switchyard_requests_total', 'switchyard_request_duration_seconds', 'switchyard_backend_errors_total', 'switchyard_retries_total']);
 
+/** The counts of a worker's metrics that only grow. */
+function carried(metrics: MetricJson[]): MetricJson[] {
+  return metrics.filter((m) => CARRIED.has(m.name));
+}
+
+/**
+ * prom-client's cluster aggregation drops the metrics it marks `omit`
+ * (process_start_time_seconds): here every process's metrics carry its `worker`
+ * label, so there is nothing to combine and they are taken as they are.
+ */
+function perProcess(metrics: MetricJson[]): MetricJson[] {
+  return metrics.map((m) => (m.aggregator === 'omit' ? { ...m, aggregator: 'first' } : m));
+}
+
 export class InstanceMetrics {
   readonly #registry = new Registry();
   readonly restarts: Counter;
@@ -15,6 +29,8 @@ export class InstanceMetrics {
   #departed: MetricJson[] = [];
   /** Each live worker's latest metrics, kept for when it goes. */
   readonly #latest = new Map<number, MetricJson[]>();
+  /** Workers that exited (cluster ids are never reused). */
+  readonly #gone = new Set<number>();
 
   constructor(listening: () => number) {
     this.restarts = new Counter({
@@ -41,22 +57,32 @@ export class InstanceMetrics {
 
   /** A worker's metrics as it answered them; `worker` is its cluster id. */
   seen(worker: number, metrics: unknown[]): void {
-    this.#latest.set(worker, metrics as MetricJson[]);
+    // An answer that arrives after its worker's exit is already in the departed counts.
+    if (!this.#gone.has(worker)) this.#latest.set(worker, metrics as MetricJson[]);
   }
 
   /** A worker exited: what it counted last is kept in the totals. */
   departed(worker: number): void {
+    this.#gone.add(worker);
     const last = this.#latest.get(worker);
     this.#latest.delete(worker);
     if (last === undefined) return;
-    const carried = last.filter((m) => CARRIED.has(m.name));
-    this.#departed = (AggregatorRegistry.aggregate([this.#departed, carried]).getMetricsAsArray() as unknown as { get(): MetricJson }[]).map((m) => m.get());
+    this.#departed = (AggregatorRegistry.aggregate([this.#departed, carried(last)]).getMetricsAsArray() as unknown as { get(): MetricJson }[]).map((m) => m.get());
   }
 
-  /** The Prometheus text of the instance, from the workers that answered. */
+  /**
+   * The Prometheus text of the instance, from the workers that answered. A
+   * live worker that did not (draining after a reload, or too slow) is
+   * counted as it last answered: its requests happened, and a counter that
+   * dips and comes back reads as a reset, a burst of traffic that never was.
+   */
   async text(answers: { worker: number; metrics: unknown[] }[]): Promise<string> {
-    for (const { worker, metrics } of answers) this.seen(worker, metrics);
-    const all = [...answers.map((a) => a.metrics as MetricJson[]), this.#departed, await this.#registry.getMetricsAsJSON(), await this.#master.getMetricsAsJSON()];
+    const live = answers.filter((a) => !this.#gone.has(a.worker));
+    for (const { worker, metrics } of live) this.seen(worker, metrics);
+    const heard = new Set(live.map((a) => a.worker));
+    const unheard = [...this.#latest].filter(([worker]) => !heard.has(worker)).map(([, metrics]) => carried(metrics));
+    const answered = live.map((a) => perProcess(a.metrics as MetricJson[]));
+    const all = [...answered, ...unheard, this.#departed, await this.#registry.getMetricsAsJSON(), perProcess(await this.#master.getMetricsAsJSON())];
     return AggregatorRegistry.aggregate(all as Parameters<typeof AggregatorRegistry.aggregate>[0]).metrics();
   }
 
