@@ -150,6 +150,13 @@ describe('request ids', () => {
     }
   });
 
+  test('a connection that sends no request within headersTimeout gets its 408 with one too', async () => {
+    const hasty = await identityProxy(redis, { server: { headersTimeout: 1 } });
+    const head = await answerHead(hasty.port, '');
+    assert.match(head, /^HTTP\/1\.1 408 /);
+    assert.match(onlyId(head, 'the 408'), GENERATED);
+  });
+
   test('a backend that echoes X-Request-Id (or sends another) does not make the client get two', async () => {
     const head = await answerHead(trusting.port, getRequest('echo.rid.test', ['X-Request-Id: echoed-1']));
     assert.match(head, /^HTTP\/1\.1 200 /);
