@@ -1,6 +1,7 @@
 // The instance's /metrics: every worker's metrics added up by prom-client's
 // aggregation (each metric by its `aggregator`), with the master's own.
 
+import { CountedOnce } from './counted-once.js';
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 
 type MetricJson = MetricObjectWithValues<MetricValue<string>>;
@@ -31,6 +32,7 @@ export class InstanceMetrics {
   readonly #latest = new Map<number, MetricJson[]>();
   /** Workers that exited (cluster ids are never reused). */
   readonly #gone = new Set<number>();
+  readonly #configEvents = new CountedOnce('switchyard_config_events_total');
 
   constructor(listening: () => number) {
     this.restarts = new Counter({
@@ -80,9 +82,11 @@ export class InstanceMetrics {
     const live = answers.filter((a) => !this.#gone.has(a.worker));
     for (const { worker, metrics } of live) this.seen(worker, metrics);
     const heard = new Set(live.map((a) => a.worker));
-    const unheard = [...this.#latest].filter(([worker]) => !heard.has(worker)).map(([, metrics]) => carried(metrics));
+    const unheard = [...this.#latest].filter(([worker]) => !heard.has(worker)).map(([, metrics]) => metrics);
     const answered = live.map((a) => perProcess(a.metrics as MetricJson[]));
-    const all = [...answered, ...unheard, this.#departed, await this.#registry.getMetricsAsJSON(), perProcess(await this.#master.getMetricsAsJSON())];
+    const events = this.#configEvents.merge([...answered, ...unheard]);
+    const workers = [...answered.map((metrics) => metrics.filter((m) => m.name !== this.#configEvents.name)), ...unheard.map(carried)];
+    const all = [...workers, events === null ? [] : [events], this.#departed, await this.#registry.getMetricsAsJSON(), perProcess(await this.#master.getMetricsAsJSON())];
     return AggregatorRegistry.aggregate(all as Parameters<typeof AggregatorRegistry.aggregate>[0]).metrics();
   }
 

@@ -27,6 +27,31 @@ export function combinedLine(o: RequestOutcome): string {
   return line + '\n';
 }
 
+/** What a client wrote is cut to this many characters, then fewer, until its line fits. */
+const CUTS = [1024, 256, 64, 16];
+
+/**
+ * The line of `o` in at most `maxBytes` bytes, newline included: only so
+ * short a write to a pipe lands whole, and standard output is one pipe for
+ * every worker. What the client wrote (path, User-Agent, Referer, a Host
+ * that could not be used) is cut first, marked by a trailing "...".
+ */
+export function fittedLine(format: LineFormat, o: RequestOutcome, now: number, maxBytes: number): string {
+  let line = format(o, now);
+  for (const cut of CUTS) {
+    // Most lines are far shorter (a UTF-16 unit is at most 3 bytes of UTF-8): no byte count for them.
+    if (line.length * 3 <= maxBytes || Buffer.byteLength(line) <= maxBytes) break;
+    line = format(clientFieldsCut(o, cut), now);
+  }
+  return line;
+}
+
+function clientFieldsCut(o: RequestOutcome, max: number): RequestOutcome {
+  const cut = <T extends string | null | undefined>(value: T): T => (value != null && value.length > max ? `${value.slice(0, max)}...` : value) as T;
+  const rawHeaders = o.req.rawHeaders.map((field, i) => (i % 2 === 1 ? cut(field) : field));
+  return { ...o, host: cut(o.host), req: { method: o.req.method, url: cut(o.req.url), httpVersion: o.req.httpVersion, rawHeaders } };
+}
+
 /** The fields of SPEC §8 in its order, null where unknown; a WebSocket tunnel adds bytes_in and bytes_out. */
 export function jsonLine(o: RequestOutcome, now: number): string {
   const req = o.req;

@@ -1,6 +1,6 @@
 import type { AccessLogFormat } from '../config/types.js';
-import { lineFormat, type LineFormat } from './access-log-format.js';
-import { LogOutput } from './log-output.js';
+import { fittedLine, lineFormat, type LineFormat } from './access-log-format.js';
+import { LogOutput, PIPE_BUF, STDOUT_PATH } from './log-output.js';
 import type { RequestOutcome } from './outcome.js';
 
 const FLUSH_MS = 100;
@@ -14,17 +14,20 @@ const FLUSH_BYTES = 64 * 1024;
 export class AccessLog {
   readonly #output: LogOutput;
   readonly #format: LineFormat;
+  readonly #toPipe: boolean;
   #buffer = '';
   #timer: NodeJS.Timeout | undefined;
 
   /** `path`: a file, or "-" for standard output. */
   constructor(path: string, format: AccessLogFormat) {
     this.#output = new LogOutput(path);
+    this.#toPipe = path === STDOUT_PATH;
     this.#format = lineFormat(format);
   }
 
   write(outcome: RequestOutcome): void {
-    this.#buffer += this.#format(outcome, performance.now());
+    // Standard output is one pipe for every worker: a line longer than a pipe takes whole could be cut by another's.
+    this.#buffer += this.#toPipe ? fittedLine(this.#format, outcome, performance.now(), PIPE_BUF) : this.#format(outcome, performance.now());
     if (this.#buffer.length >= FLUSH_BYTES) this.flush();
     else this.#timer ??= setTimeout(this.#flush, FLUSH_MS);
   }

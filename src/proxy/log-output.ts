@@ -12,7 +12,7 @@ const STDOUT_FD = 1;
  * pieces no larger, each ending a line, and no line is cut by another
  * worker's.
  */
-const PIPE_BUF = 4096;
+export const PIPE_BUF = 4096;
 /** Text held while the disk (or whoever reads standard output) does not keep up; beyond it, lines are dropped and counted. */
 const MAX_PENDING = 16 * 1024 * 1024;
 /** A failing output is reported at most this often (with the lines lost meanwhile), not per line. */

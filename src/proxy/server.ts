@@ -10,6 +10,7 @@ import { FastConnection, FastFront, type ClientTimeouts, type Handoff } from './
 import { ConnectionLimit } from './limits.js';
 import { oneAtATime } from './pipeline.js';
 import { handleRequest } from './request.js';
+import { nextRequestId } from './request-id.js';
 import type { ProxyContext } from './settings.js';
 import { TrustedProxies } from './trust.js';
 import { handleUpgrade } from './websocket.js';
@@ -21,6 +22,11 @@ function statusForClientError(code: string | undefined): number {
   if (code === 'HPE_HEADER_OVERFLOW') return 431;
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
   return 400;
+}
+
+/** The end of an answer made before any routing: every answer carries an X-Request-Id, these too. */
+function refusalTail(): string {
+  return `X-Request-Id: ${nextRequestId()}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`;
 }
 
 /**
@@ -36,12 +42,12 @@ function attach(server: Server, ctx: ProxyContext, timeouts: ClientTimeouts): Se
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(ctx, req, socket, head));
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
     socket.on('error', () => socket.destroy());
-    socket.end('HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    socket.end(`HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS\r\n${refusalTail()}`);
   });
   server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
     if (!socket.writable || err.code === 'ECONNRESET') return socket.destroy();
     const status = statusForClientError(err.code);
-    const refusal = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`;
+    const refusal = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${refusalTail()}`;
     // A pipelined request went wrong while the answer to an earlier, complete
     // request is still on its way: that answer goes out whole, the refusal
     // after it. (When the request being answered is the one whose body went

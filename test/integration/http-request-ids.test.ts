@@ -136,6 +136,27 @@ describe('request ids', () => {
     assert.match(onlyId(ping, '__ping__'), GENERATED);
   });
 
+  test('the refusals made before any routing carry one too: CONNECT 405, a malformed request 400, an oversized head 431', async () => {
+    const refused = [
+      ['CONNECT', 'CONNECT rid.test:443 HTTP/1.1\r\nHost: rid.test:443\r\n\r\n', 405],
+      ['a malformed request line', 'GET /a b c HTTP/1.1\r\nHost: rid.test\r\n\r\n', 400],
+      ['a space before a colon', 'GET / HTTP/1.1\r\nHost: rid.test\r\nX-Request-Id : forged\r\n\r\n', 400],
+      ['an oversized head', `GET / HTTP/1.1\r\nHost: rid.test\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+    ] as const;
+    for (const [what, request, status] of refused) {
+      const head = await answerHead(trusting.port, request);
+      assert.match(head, new RegExp(`^HTTP/1\\.1 ${status} `), what);
+      assert.match(onlyId(head, what), GENERATED);
+    }
+  });
+
+  test('a connection that sends no request within headersTimeout gets its 408 with one too', async () => {
+    const hasty = await identityProxy(redis, { server: { headersTimeout: 1 } });
+    const head = await answerHead(hasty.port, '');
+    assert.match(head, /^HTTP\/1\.1 408 /);
+    assert.match(onlyId(head, 'the 408'), GENERATED);
+  });
+
   test('a backend that echoes X-Request-Id (or sends another) does not make the client get two', async () => {
     const head = await answerHead(trusting.port, getRequest('echo.rid.test', ['X-Request-Id: echoed-1']));
     assert.match(head, /^HTTP\/1\.1 200 /);

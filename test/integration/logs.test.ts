@@ -53,6 +53,21 @@ describe('operating the logs', () => {
     assert.ok(!existsSync(path.join(dir, '-')) && !existsSync(path.join(path.dirname(proxy.configPath), '-')), 'no file named "-"');
   });
 
+  test('accessLog "-": a line never exceeds what a pipe takes whole (PIPE_BUF), so two workers\' lines cannot interleave; a huge field is cut', async () => {
+    const { proxy } = await loggingProxy({ accessLog: '-', accessLogFormat: 'json' });
+    let stdout = '';
+    proxy.child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    const userAgent = 'u'.repeat(8000);
+    const res = await request({ port: proxy.port, host: 'log.test', path: `/long?${'q'.repeat(4000)}`, headers: { 'user-agent': userAgent, referer: 'r'.repeat(2000) } });
+    assert.equal(res.status, 200);
+    const line = await waitFor(() => stdout.split('\n').find((l) => l.includes('/long')), { message: 'the line on stdout' });
+    assert.ok(Buffer.byteLength(line) + 1 <= 4096, `${Buffer.byteLength(line) + 1} bytes`);
+    const entry = JSON.parse(line);
+    assert.equal(entry.request_id, res.headers['x-request-id']);
+    assert.match(entry.user_agent, /^u+\.\.\.$/);
+    assert.match(entry.path, /^\/long\?q+\.\.\.$/);
+  });
+
   test('SIGUSR1 to the master: every worker reopens its access log, new lines go to a new file at the configured path', async () => {
     const { proxy, accessLog } = await loggingProxy({ workers: 2 });
     const workers = await waitFor(() => {

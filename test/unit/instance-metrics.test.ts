@@ -44,3 +44,23 @@ test("every process's process_start_time_seconds is there (prom-client's cluster
   assert.deepEqual(starts.map((s) => s.labels['worker']).sort(), ['1', 'master']);
   assert.equal(starts.find((s) => s.labels['worker'] === '1')!.value, started);
 });
+
+test('config events, counted once over the workers, never go back when a reload replaces every worker', async () => {
+  const metrics = new InstanceMetrics(() => 2);
+  const events = (byType: Record<string, number>): unknown[] => [
+    { name: 'switchyard_config_events_total', help: 'Events.', type: 'counter', aggregator: 'max', values: Object.entries(byType).map(([type, value]) => ({ value, labels: { source: 'file', type } })) },
+  ];
+  const counted = async (answers: { worker: number; metrics: unknown[] }[]) => {
+    const { samples } = parseMetrics(await metrics.text(answers));
+    return Object.fromEntries(samples.filter((s) => s.name === 'switchyard_config_events_total').map((s) => [s.labels['type'], s.value]));
+  };
+  const before = { snapshot: 1, 'frontend-set': 4 };
+  assert.deepEqual(await counted([{ worker: 1, metrics: events(before) }, { worker: 2, metrics: events(before) }]), before);
+  // The reload's new generation starts from its own snapshot; the old one is gone.
+  metrics.departed(1);
+  metrics.departed(2);
+  const after = await counted([{ worker: 3, metrics: events({ snapshot: 1 }) }, { worker: 4, metrics: events({ snapshot: 1 }) }]);
+  assert.ok(after['snapshot']! >= 1 && after['frontend-set']! >= 4, JSON.stringify(after));
+  const later = await counted([{ worker: 3, metrics: events({ snapshot: 1, 'frontend-set': 1 }) }, { worker: 4, metrics: events({ snapshot: 1, 'frontend-set': 1 }) }]);
+  assert.equal(later['frontend-set'], after['frontend-set']! + 1, 'the next event counts one more');
+});

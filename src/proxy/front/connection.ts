@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { ClientRequest, ClientResponse } from '../client.js';
 import type { ClientStallLimit } from '../limits.js';
+import { nextRequestId } from '../request-id.js';
 import { parseSimpleRequestHead, type SimpleRequestHead } from './request-head.js';
 import { FastResponse, type ResponseOwner } from './response.js';
 
@@ -21,7 +22,8 @@ const MAX_PENDING = 64 * 1024;
  */
 const KEEP_ALIVE_GRACE_MS = 1000;
 
-const REQUEST_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
+/** Every answer carries an X-Request-Id, this one too (as node:http's 408 does, server.ts). */
+const requestTimeout = (): string => `HTTP/1.1 408 Request Timeout\r\nX-Request-Id: ${nextRequestId()}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`;
 
 /** The client-side timeouts of a listener (SPEC §3 and §6), the same as node:http's. */
 export interface ClientTimeouts {
@@ -244,7 +246,7 @@ export class FastConnection implements ResponseOwner {
       return;
     }
     if (!this.idle) return;
-    if (this.#fresh) this.socket.end(REQUEST_TIMEOUT);
+    if (this.#fresh) this.socket.end(requestTimeout());
     else this.socket.destroy();
   };
 
