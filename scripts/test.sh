@@ -10,11 +10,12 @@ as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-# What the integration tests run for real: redis-server, and Debian's
-# Chromium for the status page test (test/helpers/browser.ts; playwright-core
+# What the integration tests run for real: redis-server, python3 (one
+# test's raw client), and Debian's Chromium for the status page test (test/helpers/browser.ts; playwright-core
 # drives it and downloads no browser of its own).
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v python3 >/dev/null 2>&1 || missing+=(python3) # a client with a small receive buffer (admin-slow-readers.test.ts)
 [ -x "${SWITCHYARD_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
 if [ "${#missing[@]}" -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
