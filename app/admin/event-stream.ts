@@ -13,6 +13,12 @@ const HEARTBEAT_MS = 15_000;
 const MAX_BUFFERED = 1 << 20;
 /** How long an EventSource waits before reconnecting. */
 const RETRY_MS = 2000;
+/**
+ * Streams open at once, at most: each holds a descriptor of the master,
+ * which needs descriptors to fork replacement workers. A status page is one
+ * stream; a hundred operators watching is plenty.
+ */
+export const MAX_STREAMS = 100;
 
 /** One SSE message: `event:` only for the kinds that are not plain configuration events. */
 export function frame(message: FeedMessage): string {
@@ -31,6 +37,11 @@ export class EventStreams {
   }
 
   serve(req: IncomingMessage, res: ServerResponse): void {
+    if (this.#open.size >= MAX_STREAMS) {
+      const body = JSON.stringify({ error: 'TOO_MANY_STREAMS', message: `${MAX_STREAMS} event streams are open already` }) + '\n';
+      res.writeHead(503, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'Retry-After': '10', 'Cache-Control': 'no-store' });
+      return void res.end(body);
+    }
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-store',

@@ -88,6 +88,21 @@ describe('admin /events/stream', () => {
     await waitFor(async () => (await instance.status()).eventStreams === 0, { message: 'none left' });
   });
 
+  test('at most 100 streams at once: the next gets 503 with Retry-After (each holds a descriptor of the master); one closing makes room', async () => {
+    const streams = await Promise.all(Array.from({ length: 100 }, () => openEventStream(instance.adminPort)));
+    assert.ok(streams.every((s) => s.status === 200));
+    await waitFor(async () => (await instance.status()).eventStreams === 100, { message: '100 streams open' });
+    const refused = await openEventStream(instance.adminPort);
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers['retry-after'], '10');
+    streams[0]!.close();
+    await waitFor(async () => (await instance.status()).eventStreams === 99, { message: 'one closed' });
+    const next = await openEventStream(instance.adminPort);
+    assert.equal(next.status, 200);
+    for (const stream of [...streams, next]) stream.close();
+    await waitFor(async () => (await instance.status()).eventStreams === 0, { message: 'all closed' });
+  });
+
   test('when the followed worker dies, the stream sends a resync, then the next worker\'s events', async () => {
     const stream = await openEventStream(instance.adminPort);
     await stream.next((m) => dataOf(m).type === 'snapshot', 'the recent events');
