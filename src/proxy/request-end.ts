@@ -46,7 +46,7 @@ export abstract class RequestRecord implements RequestOutcome {
    * soon as its 101 is relayed (a tunnel's life is not a request's duration,
    * and an open tunnel is a request served).
    */
-  count(): void {
+  protected count(): void {
     if (this.#counted) return;
     this.#counted = true;
     const ctx = this.ctx;

@@ -12,9 +12,6 @@ import type { UpgradeClient } from './upgrade-client.js';
  */
 export function openTunnel(ctx: ProxyContext, backend: Socket, client: UpgradeClient, answer: Buffer, early: Buffer): void {
   const socket = client.socket;
-  const open = ctx.traffic.open;
-  open.websocket++;
-  socket.once('close', () => open.websocket--);
   closeWhenQuiet(ctx, backend, socket);
   closeWhenStuck(ctx, backend, socket);
   const headEnd = answer.indexOf('\r\n\r\n') + 4;

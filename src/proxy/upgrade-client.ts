@@ -23,7 +23,15 @@ export class UpgradeClient extends RequestRecord {
     socket.once('close', this.#closed);
   }
 
+  /** The backend switched protocols: a request served (counted now, not when the tunnel ends), and a tunnel open until the socket closes. */
+  switched(): void {
+    this.status = 101;
+    this.count();
+    this.ctx.traffic.open.websocket++;
+  }
+
   readonly #closed = (): void => {
+    if (this.status === 101) this.ctx.traffic.open.websocket--;
     if (this.status === 0) this.status = 499; // gone before any answer
     if (this.bytesOut >= 0) this.bytes = this.bytesOut;
     this.ended();

@@ -186,8 +186,7 @@ class UpgradeAttempt {
   #open(answer: Buffer): void {
     this.#stage = Stage.Open;
     const upgrade = this.upgrade;
-    upgrade.client.status = 101;
-    upgrade.client.count();
+    upgrade.client.switched();
     openTunnel(upgrade.ctx, this.#backend, upgrade.client, answer, upgrade.early);
   }
 
