@@ -24,6 +24,26 @@ export interface ClientRequest {
   resume(): unknown;
 }
 
+/**
+ * A request body as the proxy reads it: node:http's IncomingMessage fits,
+ * and the fast front end's FastBody (front/request-body.ts). The proxy
+ * takes it by 'data' and 'end' and holds it back with pause()/resume().
+ */
+export interface RequestBody {
+  /** Every byte of the body has arrived from the client. */
+  readonly complete?: boolean;
+  /** Bytes received and not yet taken. */
+  readonly readableLength: number;
+  /** At this many bytes held, the client's socket is no longer read. */
+  readonly readableHighWaterMark: number;
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'end', listener: () => void): unknown;
+  off(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  off(event: 'end', listener: () => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
+}
+
 export interface ClientResponse {
   statusCode: number;
   readonly headersSent: boolean;

@@ -1,8 +1,7 @@
-import type { Readable } from 'node:stream';
 import type { Route } from '../routing/table.js';
 import { logger } from '../log.js';
 import { pickBackend, type Pick } from './balancer.js';
-import type { ClientRequest, ClientResponse } from './client.js';
+import type { ClientRequest, ClientResponse, RequestBody } from './client.js';
 import { isIdempotent, isUnhealthyStatus, judge, type ErrorCode } from './failure.js';
 import { forwardResponseHeaders } from './headers.js';
 import type { RequestOutcome } from './outcome.js';
@@ -38,7 +37,7 @@ export interface Forwarded {
   readonly path: string;
   readonly headers: string[];
   /** The request body, null for none. */
-  readonly body: Readable | null;
+  readonly body: RequestBody | null;
   /** The body comes without a length (Transfer-Encoding: chunked). */
   readonly chunked: boolean;
 }

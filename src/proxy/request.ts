@@ -1,8 +1,7 @@
 import { STATUS_CODES } from 'node:http';
-import type { Readable } from 'node:stream';
 import { normalizeHost, splitAbsoluteTarget } from '../frontends/host.js';
 import type { Route } from '../routing/table.js';
-import type { ClientRequest, ClientResponse } from './client.js';
+import type { ClientRequest, ClientResponse, RequestBody } from './client.js';
 import { connectionClient } from './client-identity.js';
 import { Exchange, type ClientSide } from './exchange.js';
 import type { ErrorCode } from './failure.js';
@@ -48,7 +47,7 @@ export function resolveRoute(ctx: ProxyContext, host: string, done: (route: Rout
  * the request body stream (node:http's request itself); null when the
  * request has none.
  */
-export function handleRequest(ctx: ProxyContext, req: ClientRequest, res: ClientResponse, body: Readable | null): void {
+export function handleRequest(ctx: ProxyContext, req: ClientRequest, res: ClientResponse, body: RequestBody | null): void {
   if (afterLastAnswer(req, res)) return;
   const fields = scanRequestHead(req.rawHeaders);
   const from = connectionClient(req.socket);

@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { SwitchyardConfig } from '../config/types.js';
 import { logger } from '../log.js';
 import { identifyClients } from './client-identity.js';
-import { FastConnection, FastFront, type ClientTimeouts, type Handoff } from './front/connection.js';
+import { FastConnection, FastFront, type ClientTimeouts, type Handoff, type RequestHandler } from './front/connection.js';
 import { ConnectionLimit } from './limits.js';
 import { oneAtATime } from './pipeline.js';
 import { handleRequest } from './request.js';
@@ -91,7 +91,7 @@ function serveFast(server: Server, ctx: ProxyContext, timeouts: ClientTimeouts):
     // node:http reads the socket from here on; these bytes were read before it took over.
     if (unread.length > 0) socket.emit('data', unread);
   };
-  const handler = (req: Parameters<typeof handleRequest>[1], res: Parameters<typeof handleRequest>[2]) => handleRequest(ctx, req, res, null);
+  const handler: RequestHandler = (req, res, body) => handleRequest(ctx, req, res, body);
   server.on('connection', (socket: Socket) => new FastConnection(socket, timeouts, handler, handoff, front));
   return front;
 }

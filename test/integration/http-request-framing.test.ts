@@ -63,11 +63,11 @@ describe('request framing and request targets', () => {
     await rejected(TWO_LENGTHS);
   });
 
-  test('two Content-Length: 0 fields get 400 and reach no backend, though the fast front end serves such heads itself', async () => {
+  test('two Content-Length: 0 fields get 400 and reach no backend; the fast front end leaves every repeated Content-Length to node:http', async () => {
     const served = await frontMeter(stack.adminPort!);
     for (const raw of TWO_ZERO_LENGTHS) await rejected(raw);
-    // node:http would have refused them; the fast front end leaves them to the proxy's own check.
-    if (fastFrontOn) assert.deepEqual(await fastFrontDid(served), { fastRequests: TWO_ZERO_LENGTHS.length, handoffs: 0 });
+    // Served fast, the bytes after the head could be read as a body or as the next request: neither is safe to guess.
+    if (fastFrontOn) assert.deepEqual(await fastFrontDid(served), { fastRequests: 0, handoffs: TWO_ZERO_LENGTHS.length });
   });
 
   test('two Host fields get 400 and reach no backend (the backend might route by the other one)', async () => {

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { ClientRequest, ClientResponse } from '../client.js';
 import type { ClientStallLimit } from '../limits.js';
 import { nextRequestId } from '../request-id.js';
+import { FastBody, type BodyReader } from './request-body.js';
 import { parseSimpleRequestHead, type SimpleRequestHead } from './request-head.js';
 import { FastResponse, type ResponseOwner } from './response.js';
 
@@ -35,7 +36,7 @@ export interface ClientTimeouts {
   readonly clientStall: ClientStallLimit;
 }
 
-export type RequestHandler = (req: ClientRequest, res: ClientResponse) => void;
+export type RequestHandler = (req: ClientRequest, res: ClientResponse, body: FastBody | null) => void;
 /** Gives the socket to node:http, with the bytes read from it and not yet served. */
 export type Handoff = (socket: Socket, unread: Buffer) => void;
 
@@ -54,8 +55,6 @@ export class FastFront {
 
 class FastRequest implements ClientRequest {
   readonly httpVersion = '1.1';
-  readonly complete = true;
-  readonly readableDidRead = false;
   readonly method: string;
   readonly url: string;
   readonly rawHeaders: string[];
@@ -63,13 +62,25 @@ class FastRequest implements ClientRequest {
   constructor(
     head: SimpleRequestHead,
     readonly socket: Socket,
+    readonly body: FastBody | null,
   ) {
     this.method = head.method;
     this.url = head.url;
     this.rawHeaders = head.rawHeaders;
   }
 
-  resume(): void {}
+  get complete(): boolean {
+    return this.body === null || this.body.complete;
+  }
+
+  get readableDidRead(): boolean {
+    return this.body !== null && this.body.didRead;
+  }
+
+  /** The rest of the body is not wanted: read and dropped. */
+  resume(): void {
+    this.body?.discard();
+  }
 }
 
 /** HTTP/1.1 keeps the connection unless a Connection field names "close". */
@@ -84,14 +95,17 @@ function keepsAlive(rawHeaders: string[]): boolean {
 
 /**
  * A client connection served without node:http while its requests are
- * simple (see request-head.ts): one request at a time, pipelined requests
- * held until the response before them is written. At the first request that
- * is not simple, the connection goes to node:http for good, with the bytes
- * not yet served.
+ * simple (see request-head.ts): one request at a time, its body (of a known
+ * length) streamed to its consumer, pipelined requests held until the
+ * response before them is written. At the first request that is not
+ * simple, the connection goes to node:http for good, with the bytes not yet
+ * served.
  */
-export class FastConnection implements ResponseOwner {
+export class FastConnection implements ResponseOwner, BodyReader {
   #pending: Buffer | null = null;
   #response: FastResponse | null = null;
+  /** The body of the request being served, while some of it is still to arrive. */
+  #body: FastBody | null = null;
   /** A pipelined request is about to be served. */
   #queued = false;
   /** The client has not taken the answers written so far: nothing more is served until it does. */
@@ -156,6 +170,8 @@ export class FastConnection implements ResponseOwner {
   responseDone(response: FastResponse): void {
     if (response !== this.#response) return;
     this.#response = null;
+    // Answered before its body was all sent (an error, a backend's early 413): the rest is read past.
+    this.#body?.discard();
     if (!response.shouldKeepAlive || this.closing) {
       this.socket.end();
       return;
@@ -172,9 +188,9 @@ export class FastConnection implements ResponseOwner {
   }
 
   #serveNext(): void {
+    if (this.socket.isPaused()) this.socket.resume();
     if (this.#pending === null) return;
     this.#queued = true;
-    if (this.socket.isPaused()) this.socket.resume();
     // After the backend's data handler returns, so its connection is back in the pool first.
     queueMicrotask(this.#servePending);
   }
@@ -186,8 +202,23 @@ export class FastConnection implements ResponseOwner {
     if (data !== null && !this.socket.destroyed) this.#serve(data);
   };
 
+  stopReading(): void {
+    this.socket.pause();
+  }
+
+  startReading(): void {
+    // Bytes after the body wait for the response as ever: only resume while they are under their bound.
+    if (this.#pending === null || this.#pending.length <= MAX_PENDING) this.socket.resume();
+  }
+
   readonly #onData = (chunk: Buffer): void => {
     if (this.socket.writableEnded) return; // closing: nothing more is served
+    if (this.#body !== null) {
+      const taken = this.#body.take(chunk);
+      if (this.#body.complete) this.#body = null;
+      if (taken === chunk.length) return;
+      chunk = chunk.subarray(taken);
+    }
     if (!this.idle) {
       this.#pending = this.#pending === null ? chunk : Buffer.concat([this.#pending, chunk]);
       if (this.#pending.length > MAX_PENDING) this.socket.pause();
@@ -201,10 +232,17 @@ export class FastConnection implements ResponseOwner {
     if (head === null) return this.#handOff(data);
     this.front.requests++;
     this.#fresh = false;
-    if (data.length > head.length) this.#pending = data.subarray(head.length);
+    let rest = data.subarray(head.length);
+    let body: FastBody | null = null;
+    if (head.contentLength > 0) {
+      body = new FastBody(head.contentLength, this);
+      rest = rest.subarray(body.take(rest));
+      if (!body.complete) this.#body = body;
+    }
+    if (rest.length > 0) this.#pending = rest;
     const response = new FastResponse(this, head.method === 'HEAD', !this.closing && keepsAlive(head.rawHeaders));
     this.#response = response;
-    this.handler(new FastRequest(head, this.socket), response);
+    this.handler(new FastRequest(head, this.socket, body), response, body);
   }
 
   #handOff(data: Buffer): void {
@@ -228,6 +266,7 @@ export class FastConnection implements ResponseOwner {
     const response = this.#response;
     this.#response = null;
     this.#pending = null;
+    this.#body = null;
     response?.clientGone();
     this.socket.end();
   };
@@ -269,6 +308,7 @@ export class FastConnection implements ResponseOwner {
     const response = this.#response;
     this.#response = null;
     this.#pending = null;
+    this.#body = null;
     response?.clientGone();
   };
 }

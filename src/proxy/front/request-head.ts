@@ -1,6 +1,7 @@
 // The request heads the fast front end serves itself: the common case,
-// checked by one regular expression over the whole head. Anything else (a
-// body, an upgrade, an absolute-form target, HTTP/1.0, a head split across
+// checked by one regular expression over the whole head, with no body or a
+// body of one plain Content-Length. Anything else (a chunked body, an
+// upgrade, Expect, an absolute-form target, HTTP/1.0, a head split across
 // reads, no Host, a byte node:http would reject) is left to node:http, which
 // gets the same bytes and answers as it always did.
 
@@ -11,11 +12,15 @@ export interface SimpleRequestHead {
   rawHeaders: string[];
   /** Bytes up to and including the blank line. */
   length: number;
+  /** The body's length (Content-Length), 0 for none. */
+  contentLength: number;
 }
 
 /** node:http's default limit; a longer head goes to node:http, which answers 431. */
 const MAX_HEAD = 16 * 1024;
 const HEAD_END = Buffer.from('\r\n\r\n');
+/** A Content-Length the fast path takes: digits only, short of 2^53. Anything else is node:http's to judge. */
+const PLAIN_LENGTH = /^[0-9]{1,15}$/;
 
 // Request line, then header lines: a token, a colon, then field-content bytes
 // (HTAB, visible ASCII, obs-text). Obs-fold, bare CR or LF, NUL, spaces
@@ -33,7 +38,8 @@ function trimOws(s: string): string {
 
 /**
  * The head at the start of `data` when it is complete and simple enough for
- * the fast path (no body, no upgrade, no Expect, a Host field), else null.
+ * the fast path (no upgrade, no Expect, no Transfer-Encoding, at most one
+ * Content-Length, a Host field), else null.
  */
 export function parseSimpleRequestHead(data: Buffer): SimpleRequestHead | null {
   const end = data.indexOf(HEAD_END);
@@ -47,6 +53,7 @@ export function parseSimpleRequestHead(data: Buffer): SimpleRequestHead | null {
   const rawHeaders = new Array<string>((lines.length - 1) * 2);
   // node:http answers an HTTP/1.1 request without Host with its own 400 (RFC 9112 §3.2).
   let host = false;
+  let contentLength = -1;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
     const colon = line.indexOf(':');
@@ -63,7 +70,12 @@ export function parseSimpleRequestHead(data: Buffer): SimpleRequestHead | null {
         if (name.toLowerCase() === 'upgrade') return null;
         break;
       case 14:
-        if (name.toLowerCase() === 'content-length' && value !== '0') return null;
+        if (name.toLowerCase() === 'content-length') {
+          if (contentLength !== -1 || !PLAIN_LENGTH.test(value)) return null;
+          contentLength = Number(value);
+          // "00" and the like: node:http's to judge, as before.
+          if (contentLength === 0 && value !== '0') return null;
+        }
         break;
       case 17:
         if (name.toLowerCase() === 'transfer-encoding') return null;
@@ -73,5 +85,5 @@ export function parseSimpleRequestHead(data: Buffer): SimpleRequestHead | null {
     rawHeaders[(i - 1) * 2 + 1] = value;
   }
   if (!host) return null;
-  return { method: requestLine.slice(0, sp1), url: requestLine.slice(sp1 + 1, sp2), rawHeaders, length: end + 4 };
+  return { method: requestLine.slice(0, sp1), url: requestLine.slice(sp1 + 1, sp2), rawHeaders, length: end + 4, contentLength: Math.max(contentLength, 0) };
 }

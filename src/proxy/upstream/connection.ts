@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
 import type { BackendTarget } from '../../frontends/backend.js';
+import type { RequestBody } from '../client.js';
 import { socketFailure, type BackendFailure } from '../failure.js';
 import { requestHeadLines } from '../headers.js';
 import type { ClientStallLimit } from '../limits.js';
@@ -16,7 +16,7 @@ export interface UpstreamRequest {
   /** Flat [name, value, ...]; framing (Content-Length) included, Transfer-Encoding not. */
   headers: string[];
   /** The client's body, streamed once the connection is up; null for none. */
-  body: Readable | null;
+  body: RequestBody | null;
   /** The body arrives without a length: send it chunked. */
   chunked: boolean;
   /** Idle time allowed while waiting on the backend (connect, response head, each body read). */

@@ -1,8 +1,5 @@
-import type { Readable } from 'node:stream';
+import type { RequestBody } from '../client.js';
 import { sweepFor, type Watched } from '../sweep.js';
-
-/** A request body as the proxy reads it: node:http's IncomingMessage says `complete` once the client sent all of it. */
-export type WatchedBody = Readable & { readonly complete?: boolean };
 
 /**
  * Watches a request body for a client that stops sending it (SPEC §6: no
@@ -23,7 +20,7 @@ export class BodyStallWatch implements Watched {
   readonly #sweep;
 
   constructor(
-    private readonly body: WatchedBody,
+    private readonly body: RequestBody,
     private readonly idleMs: number,
     private readonly onStall: () => void,
   ) {
