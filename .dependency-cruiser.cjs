@@ -33,6 +33,13 @@ module.exports = {
       to: { path: '^(src|adapters|app|schema)/', pathNot: '^src/(vocabulary|frontends)/' },
     },
     {
+      name: 'certificate-checks-on-vocabulary',
+      severity: 'error',
+      comment: 'Checking a certificate is shared by the sources (before they emit it) and the engine: it sits just above the vocabulary.',
+      from: { path: '^src/tls/' },
+      to: { path: '^(src|adapters|app|schema)/', pathNot: '^src/(vocabulary|tls)/' },
+    },
+    {
       name: 'merging-knows-only-the-contract',
       severity: 'error',
       comment: 'Merging sources needs nothing but the ConfigSource contract.',

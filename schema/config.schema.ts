@@ -108,6 +108,15 @@ export const HttpsSchema = Type.Object(
     key: Type.Optional(Path('Private key file (PEM), relative to the config file. Required when the listener is enabled.')),
     cert: Type.Optional(Path('Certificate file (PEM), relative to the config file. Required when the listener is enabled.')),
     ca: Type.Optional(OneOrMany(Path('CA file (PEM).'), 'CA certificate file(s), relative to the config file.')),
+    certDir: Type.Optional(
+      Path(
+        'A directory of PEM files, each a certificate chain and its private key, served for the DNS names in the certificate\'s SANs; watched: files added, replaced or removed take effect at once. Relative to the config file.',
+      ),
+    ),
+    ciphers: Type.Optional(
+      Type.String({ minLength: 1, description: 'OpenSSL cipher list (TLS 1.2 and 1.3 names) replacing the default, Mozilla\'s "intermediate" profile (ECDHE key exchange, AEAD ciphers only).' }),
+    ),
+    minVersion: Type.Optional(Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], { description: 'Oldest TLS version accepted (default "TLSv1.2").' })),
     proxyProtocol: Type.Optional(ProxyProtocol),
   },
   { additionalProperties: false },

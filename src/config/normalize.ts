@@ -13,6 +13,7 @@ import type {
   AdminConfig,
   FileSourceConfig,
   HttpsListenConfig,
+  TlsVersion,
   ListenConfig,
   RedisEndpoint,
   RedisSourceConfig,
@@ -157,14 +158,28 @@ function normalizeHttps(raw: ConfigFile, ctx: Context): HttpsListenConfig | null
 function tlsListener(
   pointer: string,
   listen: ListenConfig | null,
-  tls: { key?: string | undefined; cert?: string | undefined; ca?: string | string[] | undefined },
+  tls: {
+    key?: string | undefined;
+    cert?: string | undefined;
+    ca?: string | string[] | undefined;
+    certDir?: string | undefined;
+    ciphers?: string | undefined;
+    minVersion?: TlsVersion | undefined;
+  },
   ctx: Context,
 ): HttpsListenConfig | null {
   if (listen === null) return null;
   if (!tls.key) ctx.report(`${pointer}/key`, 'is required when HTTPS is enabled');
   if (!tls.cert) ctx.report(`${pointer}/cert`, 'is required when HTTPS is enabled');
   if (!tls.key || !tls.cert) return null;
-  const https: HttpsListenConfig = { ...listen, key: ctx.path(tls.key), cert: ctx.path(tls.cert) };
+  const https: HttpsListenConfig = {
+    ...listen,
+    key: ctx.path(tls.key),
+    cert: ctx.path(tls.cert),
+    certDir: tls.certDir === undefined ? null : ctx.path(tls.certDir),
+    ciphers: tls.ciphers ?? null,
+    minVersion: tls.minVersion ?? 'TLSv1.2',
+  };
   if (tls.ca !== undefined) https.ca = toList(tls.ca).map(ctx.path);
   return https;
 }

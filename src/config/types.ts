@@ -84,10 +84,18 @@ export interface ListenConfig {
   proxyProtocol: boolean;
 }
 
+export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
+
 export interface HttpsListenConfig extends ListenConfig {
+  /** The default certificate's key and chain: served when no other certificate covers the SNI name (or none is sent). */
   key: string;
   cert: string;
   ca?: string[];
+  /** A watched directory of certificate files (SPEC §7), absolute; null for none. */
+  certDir: string | null;
+  /** OpenSSL cipher list; null: Mozilla's intermediate profile (src/proxy/tls-profile.ts). */
+  ciphers: string | null;
+  minVersion: TlsVersion;
 }
 
 /** server.accessLogFormat: nginx "combined" (followed by the request id), or one JSON object a line. */

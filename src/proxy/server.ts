@@ -12,6 +12,9 @@ import { oneAtATime } from './pipeline.js';
 import { handleRequest } from './request.js';
 import { nextRequestId } from './request-id.js';
 import type { ProxyContext } from './settings.js';
+import { SecureContextCache } from './tls/contexts.js';
+import { tlsProfile } from './tls/profile.js';
+import { sniCallback } from './tls/sni.js';
 import { TrustedProxies } from './trust.js';
 import { handleUpgrade } from './websocket.js';
 
@@ -143,7 +146,15 @@ export async function listen(config: SwitchyardConfig, ctx: ProxyContext): Promi
     }
   }
   if (config.https !== null) {
-    const tlsOptions = { key: readFileSync(config.https.key), cert: readFileSync(config.https.cert), ...(config.https.ca ? { ca: config.https.ca.map((f) => readFileSync(f)) } : {}) };
+    const profile = tlsProfile(config.https);
+    const contexts = new SecureContextCache(profile);
+    const tlsOptions = {
+      key: readFileSync(config.https.key),
+      cert: readFileSync(config.https.cert),
+      ...(config.https.ca ? { ca: config.https.ca.map((f) => readFileSync(f)) } : {}),
+      ...profile,
+      SNICallback: sniCallback(ctx, contexts),
+    };
     for (const bind of config.https.bind) {
       const server = attach(https.createServer({ ...serverOptions(config), ...tlsOptions }), ctx, timeouts);
       identifyClients(server, identity(true, config.https.proxyProtocol));

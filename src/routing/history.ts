@@ -1,14 +1,17 @@
-import type { ConfigEvent, ConfigVersion, SourceName } from '../vocabulary/events.js';
+import type { CertificateSpec, ConfigEvent, ConfigVersion, SourceName } from '../vocabulary/events.js';
 
 /**
  * An event as the history keeps it. A snapshot is recorded by its size, not
  * its content: it can hold a million frontends, and keeping it would double
- * the memory of the table. Every other event is kept whole, so the events
- * after the last snapshot replay into the same routes (see `replayable`).
+ * the memory of the table. A certificate is recorded without its PEM: the
+ * history is what the admin API's /events shows, and a private key never
+ * leaves the proxy. Every other event is kept whole, so the events after
+ * the last snapshot replay into the same routes (see `replayable`).
  */
 export type RecordedEvent =
-  | Exclude<ConfigEvent, { type: 'snapshot' }>
-  | { type: 'snapshot'; source: SourceName; version: ConfigVersion; frontends: number; dead: number };
+  | Exclude<ConfigEvent, { type: 'snapshot' | 'certificate-set' }>
+  | { type: 'snapshot'; source: SourceName; version: ConfigVersion; frontends: number; dead: number; certificates: number }
+  | { type: 'certificate-set'; source: SourceName; certificate: Omit<CertificateSpec, 'pem'> };
 
 export interface AppliedEvent {
   seq: number;
@@ -18,14 +21,18 @@ export interface AppliedEvent {
 }
 
 export function record(event: ConfigEvent): RecordedEvent {
+  if (event.type === 'certificate-set') {
+    const { key, names, notAfter, fingerprint } = event.certificate;
+    return { type: 'certificate-set', source: event.source, certificate: { key, names, notAfter, fingerprint } };
+  }
   if (event.type !== 'snapshot') return event;
   const frontends = 'size' in event.frontends ? event.frontends.size : event.frontends.length;
-  return { type: 'snapshot', source: event.source, version: event.version, frontends, dead: event.dead.length };
+  return { type: 'snapshot', source: event.source, version: event.version, frontends, dead: event.dead.length, certificates: event.certificates?.length ?? 0 };
 }
 
-/** The recorded event as applied, when the history kept all of it (every event but a snapshot). */
+/** The recorded event as applied, when the history kept all of it (every event but a snapshot and a certificate). */
 export function replayable(event: RecordedEvent): ConfigEvent | null {
-  return event.type === 'snapshot' ? null : event;
+  return event.type === 'snapshot' || event.type === 'certificate-set' ? null : event;
 }
 
 /** A fixed-size ring of the most recent applied events, oldest overwritten first. */

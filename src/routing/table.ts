@@ -1,5 +1,6 @@
 import { assertNever, type ConfigEvent, type ConfigVersion, type DeadMark, type FrontendSpec, type SourceName } from '../vocabulary/events.js';
 import { FrontendSet, type Route } from '../frontends/frontend-set.js';
+import { CertificateIndex } from './certificates.js';
 import { EventHistory, record, type AppliedEvent } from './history.js';
 
 export type { Route } from '../frontends/frontend-set.js';
@@ -57,9 +58,12 @@ export class RoutingTable {
   #version = 0;
   #wildcards = 0;
   #loaded = false;
+  /** Every source's certificates, by the names they serve (SPEC §7). */
+  readonly certificates: CertificateIndex;
 
   constructor(options: TableOptions = {}) {
     this.#precedence = options.precedence ?? [];
+    this.certificates = new CertificateIndex(this.#rank);
     this.#history = new EventHistory(options.historySize ?? 1000);
     this.#now = options.now ?? Date.now;
   }
@@ -107,8 +111,15 @@ export class RoutingTable {
         break;
       case 'snapshot':
         this.#replaceSource(event.source, event.frontends, event.dead);
+        this.certificates.replace(event.source, event.certificates ?? []);
         this.#versions.set(event.source, event.version);
         this.#loaded = true;
+        break;
+      case 'certificate-set':
+        this.certificates.set(event.source, event.certificate);
+        break;
+      case 'certificate-removed':
+        this.certificates.remove(event.source, event.key);
         break;
       case 'source-error':
       case 'source-recovered':
@@ -240,12 +251,13 @@ export class RoutingTable {
     return layer;
   }
 
+  readonly #rank = (source: SourceName): number => {
+    const i = this.#precedence.indexOf(source);
+    return i === -1 ? this.#precedence.length : i;
+  };
+
   #orderLayers(): Layer[] {
-    const rank = (s: SourceName) => {
-      const i = this.#precedence.indexOf(s);
-      return i === -1 ? this.#precedence.length : i;
-    };
-    return [...this.#layerBySource.entries()].sort((a, b) => rank(a[0]) - rank(b[0])).map(([, l]) => l);
+    return [...this.#layerBySource.entries()].sort((a, b) => this.#rank(a[0]) - this.#rank(b[0])).map(([, l]) => l);
   }
 
   #replaceSource(source: SourceName, frontends: Iterable<FrontendSpec>, dead: DeadMark[]): void {

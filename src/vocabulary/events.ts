@@ -38,6 +38,25 @@ export interface FrontendCollection extends Iterable<FrontendSpec> {
   readonly size: number;
 }
 
+/**
+ * A certificate as a source serves it, checked before it is emitted (the
+ * source keeps a bad one out and reports it: see QuarantinedCertificate).
+ * Stored under `key`: the name a Redis `tls:` key or a vhosts host names,
+ * or a certDir file's name. It serves `names`: the stored name, or for a
+ * certDir file the DNS names of its SANs; lowercase, "*.example.com" for a
+ * wildcard (one label).
+ */
+export interface CertificateSpec {
+  key: string;
+  names: readonly string[];
+  /** PEM text: the chain, leaf first, and the private key. */
+  pem: string;
+  /** The leaf's notAfter, epoch ms. */
+  notAfter: number;
+  /** The leaf's SHA-256 fingerprint: two specs with the same one are the same certificate. */
+  fingerprint: string;
+}
+
 export interface SourceErrorInfo {
   code: string;
   message: string;
@@ -63,7 +82,17 @@ export type ConfigEvent =
    * applied once, by one table, and its sender must not use the set afterwards (it may clone
    * it first). An array is left as it is.
    */
-  | { type: 'snapshot'; source: SourceName; version: ConfigVersion; frontends: readonly FrontendSpec[] | FrontendCollection; dead: DeadMark[] }
+  | {
+      type: 'snapshot';
+      source: SourceName;
+      version: ConfigVersion;
+      frontends: readonly FrontendSpec[] | FrontendCollection;
+      dead: DeadMark[];
+      /** The source's certificates, replacing those it gave before; absent: it has none. */
+      certificates?: readonly CertificateSpec[];
+    }
+  | { type: 'certificate-set'; source: SourceName; certificate: CertificateSpec }
+  | { type: 'certificate-removed'; source: SourceName; key: string }
   | { type: 'source-error'; source: SourceName; error: SourceErrorInfo }
   | { type: 'source-recovered'; source: SourceName };
 

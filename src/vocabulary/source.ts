@@ -17,6 +17,17 @@ export interface SourceStatus {
    * source's configuration applied: each keeps its previous version, if it had one.
    */
   quarantined?: QuarantinedFrontend[];
+  /** Certificates rejected (SPEC §7): each name keeps the last good one, if there was one. */
+  quarantinedCertificates?: QuarantinedCertificate[];
+}
+
+export interface QuarantinedCertificate {
+  /** Where the source keeps it: the name of a `tls:` key or vhosts host, or a certDir file. */
+  key: string;
+  /** Why: unparsable, key mismatch, expired, not covering the name it is stored under. */
+  reason: string;
+  /** "previous": the last good certificate stored there is still served; "none": nothing is. */
+  serving: 'previous' | 'none';
 }
 
 export interface QuarantinedFrontend {
