@@ -185,8 +185,8 @@ describe('RoutingTable history', () => {
     table.apply({ type: 'snapshot', source: 'file', version: 'v', frontends: [{ key: 'f.test', id: 'f', backends: ['http://f:1'] }], dead: [] });
     table.apply(set('c.test', ['http://c:1']));
     const [redis, file, change] = table.history();
-    assert.deepEqual(redis?.event, { type: 'snapshot', source: 'redis', version: 'v', frontends: 2, dead: 1 });
-    assert.deepEqual(file?.event, { type: 'snapshot', source: 'file', version: 'v', frontends: 1, dead: 0 });
+    assert.deepEqual(redis?.event, { type: 'snapshot', source: 'redis', version: 'v', frontends: 2, dead: 1, certificates: 0 });
+    assert.deepEqual(file?.event, { type: 'snapshot', source: 'file', version: 'v', frontends: 1, dead: 0, certificates: 0 });
     assert.equal(replayable(redis!.event), null, 'a snapshot cannot be replayed from the history');
     const replayed = RoutingTable.fromEvents([replayable(change!.event)!]);
     assert.deepEqual(replayed.lookup('c.test'), table.lookup('c.test'));
