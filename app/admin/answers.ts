@@ -32,8 +32,10 @@ export interface AdminState {
   metrics: () => Promise<unknown[]>;
   /** What this worker counted: requests seen to their end, 5xx, backend errors, retries. */
   traffic: () => TrafficSummary;
-  /** The certificates this worker loaded when it started. */
+  /** The default certificate, then the sources' expiring soonest (CERTIFICATES_LISTED at most). */
   certificates: () => readonly CertificateInfo[];
+  /** How many certificates each source gives (`config`: https.cert). */
+  certificateCounts: () => Record<string, number>;
 }
 
 /** Which rule a route key is: how `explain` says why a host went where it went. */
@@ -89,6 +91,7 @@ function workerStatus(state: AdminState) {
     limits: state.limits(),
     deadBackends: deadBackends(state.table),
     certificates: state.certificates().map((cert) => ({ ...cert, daysLeft: daysLeft(cert) })),
+    certificateCounts: state.certificateCounts(),
   };
 }
 

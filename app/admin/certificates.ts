@@ -1,13 +1,16 @@
 // The certificates a worker serves, as the admin status shows them: who
-// they are for and when they expire. Read once when the worker starts (what
-// it loaded then is what it serves until it is replaced).
+// they are for and when they expire. The default certificate (https.cert)
+// is read once when the worker starts; the others are the table's, from
+// the sources (SPEC §7), listed soonest to expire first.
 
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { CertificateIndex } from '../../src/routing/certificates.js';
 
 export interface CertificateInfo {
-  /** Where it comes from: `config` for https.cert. */
+  /** Where it comes from: `config` for https.cert, else the source that gave it. */
   source: string;
+  /** The file (https.cert), or where its source keeps it (a `tls:` key's name, a certDir file). */
   file: string;
   subject: string;
   /** The subjectAltName entries, `DNS:` dropped (`IP Address:127.0.0.1` kept as it is). */
@@ -21,16 +24,30 @@ export interface CertificateInfo {
 
 const DAY_MS = 86_400_000;
 
+/** Certificates from the sources the status lists (the rest are counted). */
+export const CERTIFICATES_LISTED = 100;
+
 /** The leaf (first) certificate of a PEM chain file. */
 export function describeCertificateFile(source: string, file: string): CertificateInfo {
   try {
-    const cert = new X509Certificate(readFileSync(file));
-    const names = (cert.subjectAltName ?? '').split(', ').filter((n) => n !== '').map((n) => n.replace(/^DNS:/, ''));
-    const date = (text: string) => new Date(text).toISOString();
-    return { source, file, subject: cert.subject, names, issuer: cert.issuer, notBefore: date(cert.validFrom), notAfter: date(cert.validTo), error: null };
+    return describeLeaf(source, file, readFileSync(file));
   } catch (err) {
     return { source, file, subject: '', names: [], issuer: '', notBefore: '', notAfter: '', error: (err as Error).message };
   }
+}
+
+function describeLeaf(source: string, file: string, pem: string | Buffer): CertificateInfo {
+  const cert = new X509Certificate(pem);
+  const names = (cert.subjectAltName ?? '').split(', ').filter((n) => n !== '').map((n) => n.replace(/^DNS:/, ''));
+  const date = (text: string) => new Date(text).toISOString();
+  return { source, file, subject: cert.subject, names, issuer: cert.issuer, notBefore: date(cert.validFrom), notAfter: date(cert.validTo), error: null };
+}
+
+/** The table's certificates expiring soonest (the ones an operator must look at), at most `limit`. */
+export function describeTableCertificates(index: CertificateIndex, limit = CERTIFICATES_LISTED): CertificateInfo[] {
+  const soonest = [...index.all()].sort((a, b) => a.certificate.notAfter - b.certificate.notAfter).slice(0, limit);
+  // Checked before it entered the table: it parses.
+  return soonest.map(({ source, certificate }) => describeLeaf(source, certificate.key, certificate.pem));
 }
 
 /** Whole days until it expires (negative once expired); null when unknown. */

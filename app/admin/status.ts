@@ -77,12 +77,14 @@ export function mergeStatus(summary: InstanceSummary, precedence: string, worker
     table: first?.table ?? null,
     sources: first?.sources ?? [],
     certificates: first?.certificates ?? [],
+    certificateCounts: first?.certificateCounts ?? {},
     deadBackends: mergeDeadBackends(statuses),
     traffic: addUp(statuses.map((s) => s.traffic)),
     front: addUp(statuses.map((s) => s.front)),
     limits,
     // Each worker's dead marks are in the merged list above: its own entry keeps the count.
-    workers: statuses.map(({ deadBackends, ...own }) => ({ ...own, deadBackends: deadBackends.count })),
+    // Certificates are the same in every worker: listed once, above.
+    workers: statuses.map(({ deadBackends, certificates, certificateCounts, ...own }) => ({ ...own, deadBackends: deadBackends.count })),
     /** Workers that did not answer in time (ids). */
     silent,
   };

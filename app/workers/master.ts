@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import { randomBytes } from 'node:crypto';
 import { loadConfigFile } from '../../src/config/load.js';
 import type { AdminConfig, SwitchyardConfig } from '../../src/config/types.js';
 import { logger, setLogFormat, setLogProcess } from '../../src/log.js';
@@ -12,6 +13,8 @@ import { WorkerQueries } from './queries.js';
 const log = logger('master');
 /** Read by cli/main.ts in the worker. */
 const CONFIG_ENV = 'SWITCHYARD_WORKER_CONFIG';
+/** Read by runtime.ts in the worker. */
+const TICKET_KEYS_ENV = 'SWITCHYARD_TLS_TICKET_KEYS';
 const RESTART_WINDOW_MS = 10_000;
 const RESTART_BURST = 10;
 
@@ -60,6 +63,12 @@ export class Master {
   readonly #startedAt = new Date().toISOString();
   readonly #queries = new WorkerQueries();
   readonly #metrics = new InstanceMetrics(() => this.#serving.listeningWorkers().length);
+  /**
+   * The TLS session ticket key every worker of this instance shares, for the
+   * master's lifetime (reloads included): a client resumes its session on
+   * whichever worker accepts its next connection.
+   */
+  readonly #ticketKeys = randomBytes(48).toString('base64');
   /** The admin listener and the config it runs with. */
   #admin: { listener: AdminListener; config: AdminConfig } | null = null;
 
@@ -121,7 +130,7 @@ export class Master {
   }
 
   #fork(generation: Generation): Worker {
-    const worker = cluster.fork({ [CONFIG_ENV]: JSON.stringify(generation.config) });
+    const worker = cluster.fork({ [CONFIG_ENV]: JSON.stringify(generation.config), [TICKET_KEYS_ENV]: this.#ticketKeys });
     generation.workers.add(worker);
     return worker;
   }

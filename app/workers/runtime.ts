@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { SwitchyardConfig } from '../../src/config/types.js';
 import { logger } from '../../src/log.js';
 import { AccessLog } from '../../src/proxy/access-log.js';
@@ -13,11 +14,21 @@ import { MergedSources } from '../../src/sources/merged.js';
 import { HostLabels, TrafficCounters } from '../../src/proxy/traffic.js';
 import type { ConfigSource } from '../../src/vocabulary/source.js';
 import type { AdminState } from '../admin/answers.js';
-import { describeCertificateFile, type CertificateInfo } from '../admin/certificates.js';
+import { describeCertificateFile, describeTableCertificates, type CertificateInfo } from '../admin/certificates.js';
 import type { WorkerMetrics } from '../metrics/worker.js';
 import type { MasterReport } from './messages.js';
 
 const log = logger('runtime');
+/** Set by the master (master.ts): the instance's TLS session ticket key, base64. */
+const TICKET_KEYS_ENV = 'SWITCHYARD_TLS_TICKET_KEYS';
+
+/** The master's ticket key, or a key of this process's own when it runs without a master. */
+function ticketKeys(): Buffer {
+  const given = process.env[TICKET_KEYS_ENV];
+  delete process.env[TICKET_KEYS_ENV];
+  const key = given === undefined ? null : Buffer.from(given, 'base64');
+  return key !== null && key.length === 48 ? key : randomBytes(48);
+}
 /** Longest a starting worker waits for its sources' first snapshot before listening anyway. */
 const FIRST_SNAPSHOT_WAIT_MS = 3000;
 
@@ -122,7 +133,7 @@ export class ProxyRuntime {
     const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, FIRST_SNAPSHOT_WAIT_MS)));
     await Promise.race([firstSnapshots, bound]);
     clearTimeout(timer);
-    this.#listeners = await listen(this.config, this.#context).catch((err: unknown) => {
+    this.#listeners = await listen(this.config, this.#context, { ticketKeys: ticketKeys() }).catch((err: unknown) => {
       // What did bind is drained with the rest when the worker exits on the error.
       if (err instanceof ListenError) this.#listeners = err.bound;
       throw err;
@@ -144,15 +155,22 @@ export class ProxyRuntime {
       limits: () => ({ maxConnections: this.config.server.maxConnections, ...this.#context.limits }),
       metrics: async () => (await this.#workerMetrics()).json(),
       traffic: () => this.#context.traffic.summary(),
-      certificates: () => this.#certificates,
+      certificates: () => [...this.#certificates, ...describeTableCertificates(this.table.certificates)],
+      certificateCounts: () => this.#certificateCounts(),
     };
+  }
+
+  /** Certificates served, by source: https.cert as `config`, then the sources' (SPEC §8 tls_certificates). */
+  #certificateCounts(): Record<string, number> {
+    if (this.config.https === null) return {};
+    return { config: 1, ...Object.fromEntries(this.table.certificates.countBySource()) };
   }
 
   #workerMetrics(): Promise<WorkerMetrics> {
     this.#metrics ??= import('../metrics/worker.js').then(
       ({ WorkerMetrics }) =>
         new WorkerMetrics(
-          { traffic: this.#context.traffic, table: this.table, sources: this.sources, certificates: (): Record<string, number> => (this.config.https !== null ? { config: 1 } : {}) },
+          { traffic: this.#context.traffic, table: this.table, sources: this.sources, certificates: () => this.#certificateCounts() },
           this.workerName,
         ),
     );

@@ -12,7 +12,7 @@ import { oneAtATime } from './pipeline.js';
 import { handleRequest } from './request.js';
 import { nextRequestId } from './request-id.js';
 import type { ProxyContext } from './settings.js';
-import { SecureContextCache } from './tls/contexts.js';
+import { DEFAULT_CONTEXT_CACHE, SecureContextCache } from './tls/contexts.js';
 import { tlsProfile } from './tls/profile.js';
 import { sniCallback } from './tls/sni.js';
 import { TrustedProxies } from './trust.js';
@@ -129,8 +129,14 @@ export function frontStats(listeners: readonly Listener[]): FrontStats {
   return stats;
 }
 
+/** What the TLS listener shares with the other workers of the instance. */
+export interface TlsSecrets {
+  /** 48 bytes: the session ticket key (tickets issued by one worker resume on another). */
+  ticketKeys: Buffer;
+}
+
 /** Starts every configured listener (http and https, each bind address). */
-export async function listen(config: SwitchyardConfig, ctx: ProxyContext): Promise<Listener[]> {
+export async function listen(config: SwitchyardConfig, ctx: ProxyContext, secrets: TlsSecrets | null = null): Promise<Listener[]> {
   const plans: { server: Server; bind: string; port: number; secure: boolean; fast: FastFront | null }[] = [];
   // "::" is dual-stack by default and would collide with an IPv4 bind on the same port.
   const ipv6Only = (bind: string, all: string[]) => isIPv6(bind) && all.some((b) => isIPv4(b));
@@ -147,8 +153,10 @@ export async function listen(config: SwitchyardConfig, ctx: ProxyContext): Promi
   }
   if (config.https !== null) {
     const profile = tlsProfile(config.https);
-    const contexts = new SecureContextCache(profile);
+    const ticketKeys = secrets?.ticketKeys ?? null;
+    const contexts = new SecureContextCache(profile, DEFAULT_CONTEXT_CACHE, ticketKeys);
     const tlsOptions = {
+      ...(ticketKeys !== null ? { ticketKeys } : {}),
       key: readFileSync(config.https.key),
       cert: readFileSync(config.https.cert),
       ...(config.https.ca ? { ca: config.https.ca.map((f) => readFileSync(f)) } : {}),

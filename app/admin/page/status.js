@@ -24,6 +24,8 @@ function problemsOf(status) {
     if (source.state !== 'ready') bad(`source ${source.name} is ${source.state}${source.lastError ? ` (${source.lastError.code})` : ''}`);
     const quarantined = source.quarantined ?? [];
     if (quarantined.length > 0) bad(`${quarantined.length} quarantined in ${source.name}: ${quarantined.map((q) => q.key).join(', ')}`);
+    const certificates = source.quarantinedCertificates ?? [];
+    if (certificates.length > 0) bad(`${certificates.length} certificate${certificates.length === 1 ? '' : 's'} quarantined in ${source.name}: ${certificates.map((q) => q.key).join(', ')}`);
   }
   for (const cert of status.certificates ?? []) {
     if (cert.error !== null) bad(`certificate ${cert.file}: ${cert.error}`);
@@ -72,10 +74,12 @@ function sourceRows(source) {
     el('td', { class: error ? 'error' : 'muted' }, error ? `${error.code}: ${error.message}` : 'none'),
   );
   const quarantined = source.quarantined ?? [];
-  if (quarantined.length === 0) return [row];
-  const items = quarantined.map((q) =>
-    el('li', { 'data-host': q.key }, el('strong', null, q.key), ' ', el('span', null, q.serving === 'previous' ? '(its previous version is served)' : '(not served)'),
-      el('div', { class: 'reason mono' }, q.reason)));
+  const certificates = source.quarantinedCertificates ?? [];
+  if (quarantined.length === 0 && certificates.length === 0) return [row];
+  const item = (q, attribute, what) =>
+    el('li', { [attribute]: q.key }, el('strong', null, `${what}${q.key}`), ' ', el('span', null, q.serving === 'previous' ? '(its previous version is served)' : '(not served)'),
+      el('div', { class: 'reason mono' }, q.reason));
+  const items = [...quarantined.map((q) => item(q, 'data-host', '')), ...certificates.map((q) => item(q, 'data-certificate', 'certificate '))];
   return [row, el('tr', { class: 'quarantine-row' }, el('td', { colspan: 6 }, `Quarantined in ${source.name}:`, el('ul', { class: 'quarantined' }, items)))];
 }
 
@@ -103,7 +107,7 @@ function renderDead(dead) {
     el('td', null, m.source), el('td', null, m.workers.join(', ')))), 'none: every backend is live');
 }
 
-function renderCertificates(certificates) {
+function renderCertificates(certificates, counts) {
   fill(byId('certificates'), (certificates ?? []).map((c) => {
     if (c.error !== null) return el('tr', { class: 'bad' }, el('td', null, c.source), el('td', { colspan: 4, class: 'error' }, `${c.file}: ${c.error}`));
     const soon = c.daysLeft < CERT_WARN_DAYS;
@@ -111,6 +115,10 @@ function renderCertificates(certificates) {
       el('td', null, c.source), el('td', null, c.subject), el('td', { class: 'mono' }, c.names.join(', ') || '-'),
       el('td', null, new Date(c.notAfter).toLocaleString()), el('td', { class: soon ? 'bad days-left' : 'days-left' }, c.daysLeft));
   }), 'no TLS listener');
+  const bySource = Object.entries(counts ?? {});
+  const total = bySource.reduce((n, [, count]) => n + count, 0);
+  byId('certificate-counts').textContent = total === 0 ? '' :
+    `${total} served (${bySource.map(([source, count]) => `${source}: ${count}`).join(', ')})${total > (certificates ?? []).length ? '; those expiring soonest are listed' : ''}`;
 }
 
 // ---- rates: the difference between two statuses' totals
@@ -163,7 +171,7 @@ async function refreshStatus() {
   renderRates(status);
   renderWorkers(status);
   renderDead(status.deadBackends);
-  renderCertificates(status.certificates);
+  renderCertificates(status.certificates, status.certificateCounts);
   byId('updated').textContent = `updated ${clock(Date.now())}`;
 }
 

@@ -1,0 +1,129 @@
+// The HTTPS listener's own behaviour (SPEC §7): Mozilla's intermediate
+// profile (no CBC suite, no client-initiated renegotiation), `https.ciphers`
+// replacing it, and session tickets that resume on every worker of an
+// instance. Real handshakes against the CLI-started proxy.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { before, describe, test } from 'node:test';
+import { startFileInstance, type FileInstance } from '../helpers/admin.js';
+import { startHttpBackend } from '../helpers/backends.js';
+import { makeCa, makeLeaf, type TestCa } from '../helpers/certificates.js';
+import { freePort } from '../helpers/ports.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const CBC_SUITE = 'ECDHE-ECDSA-AES128-SHA256'; // in Node's default list, not in the intermediate profile
+const GCM_SUITE = 'ECDHE-ECDSA-AES128-GCM-SHA256';
+
+interface Instance {
+  proxy: FileInstance;
+  httpsPort: number;
+}
+
+/** A proxy with an HTTPS listener whose default certificate (EC, for the ECDSA suites) names `default.test`. */
+async function startTlsInstance(ca: TestCa, backendUrl: string, https: Record<string, unknown> = {}, workers = 1): Promise<Instance> {
+  const leaf = makeLeaf(ca, { names: ['default.test'] });
+  const dir = tempDir('tls-listener');
+  writeFileSync(join(dir, 'chain.pem'), leaf.chain);
+  writeFileSync(join(dir, 'key.pem'), leaf.key);
+  const httpsPort = await freePort();
+  const proxy = await startFileInstance(`vhosts:\n  default.test:\n    backends: ["${backendUrl}"]\n`, {
+    workers,
+    extra: { https: { port: httpsPort, bind: ['127.0.0.1'], cert: join(dir, 'chain.pem'), key: join(dir, 'key.pem'), ...https } },
+  });
+  return { proxy, httpsPort };
+}
+
+/** Handshakes with `options`; resolves the socket once secure, or the error that ended it. */
+function handshake(port: number, ca: TestCa, options: tls.ConnectionOptions = {}): Promise<tls.TLSSocket | Error> {
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, servername: 'default.test', ca: ca.cert, ...options });
+    socket.once('secureConnect', () => resolve(socket));
+    socket.once('error', (err) => resolve(err));
+    socket.once('close', () => resolve(new Error('closed during the handshake')));
+  });
+}
+
+describe('the HTTPS listener', () => {
+  let ca: TestCa;
+  let backendUrl: string;
+  let plain: Instance;
+
+  before(async () => {
+    ca = makeCa();
+    backendUrl = (await startHttpBackend({ name: 'tls-backend' })).url;
+    plain = await startTlsInstance(ca, backendUrl);
+  });
+
+  test('TLS 1.2 with an AEAD ECDHE suite is accepted; a CBC suite that Node offers by default is refused', async () => {
+    const good = await handshake(plain.httpsPort, ca, { maxVersion: 'TLSv1.2', ciphers: GCM_SUITE });
+    assert.ok(good instanceof tls.TLSSocket, String(good));
+    assert.equal(good.getCipher().standardName, 'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256');
+    good.destroy();
+    const cbc = await handshake(plain.httpsPort, ca, { maxVersion: 'TLSv1.2', ciphers: CBC_SUITE });
+    assert.ok(cbc instanceof Error, 'a CBC-only client gets no connection');
+  });
+
+  test('TLS 1.3 is offered', async () => {
+    const socket = await handshake(plain.httpsPort, ca);
+    assert.ok(socket instanceof tls.TLSSocket, String(socket));
+    assert.equal(socket.getProtocol(), 'TLSv1.3');
+    socket.destroy();
+  });
+
+  test('a client-initiated renegotiation is refused (Node alone would allow three every ten minutes)', async () => {
+    const socket = await handshake(plain.httpsPort, ca, { maxVersion: 'TLSv1.2' });
+    assert.ok(socket instanceof tls.TLSSocket, String(socket));
+    socket.on('error', () => {});
+    const outcome = await new Promise<Error | null>((resolve) => {
+      const renegotiated = socket.renegotiate({ rejectUnauthorized: true }, (err) => resolve(err ?? null));
+      if (!renegotiated) resolve(new Error('renegotiate() refused locally'));
+      socket.once('close', () => resolve(new Error('closed')));
+    });
+    assert.ok(outcome instanceof Error, 'the renegotiation did not complete');
+    socket.destroy();
+  });
+
+  test('https.ciphers replaces the profile: a CBC suite named there is accepted', async () => {
+    const custom = await startTlsInstance(ca, backendUrl, { ciphers: `${GCM_SUITE}:${CBC_SUITE}` });
+    const cbc = await handshake(custom.httpsPort, ca, { maxVersion: 'TLSv1.2', ciphers: CBC_SUITE });
+    assert.ok(cbc instanceof tls.TLSSocket, String(cbc));
+    cbc.destroy();
+  });
+
+  test('https.minVersion "TLSv1.3" refuses TLS 1.2', async () => {
+    const strict = await startTlsInstance(ca, backendUrl, { minVersion: 'TLSv1.3' });
+    assert.ok((await handshake(strict.httpsPort, ca, { maxVersion: 'TLSv1.2' })) instanceof Error);
+    const ok = await handshake(strict.httpsPort, ca);
+    assert.ok(ok instanceof tls.TLSSocket, String(ok));
+    ok.destroy();
+  });
+
+  test('a session ticket issued by one worker resumes on the others: every reconnection is resumed, and both workers served', async () => {
+    const two = await startTlsInstance(ca, backendUrl, {}, 2);
+    const before = await two.proxy.status();
+    const servedBefore = new Map(before.workers.map((w: { worker: string; requests: number }) => [w.worker, w.requests]));
+    let session: Buffer | undefined;
+    let resumed = 0;
+    const rounds = 30;
+    for (let i = 0; i < rounds; i++) {
+      const socket = await handshake(two.httpsPort, ca, session === undefined ? {} : { session });
+      assert.ok(socket instanceof tls.TLSSocket, String(socket));
+      if (socket.isSessionReused()) resumed++;
+      const ticket = once(socket, 'session');
+      const closed = once(socket, 'close');
+      socket.write('GET / HTTP/1.1\r\nHost: default.test\r\nConnection: close\r\n\r\n');
+      socket.resume();
+      // TLS 1.3 sends its tickets after the handshake (a resumed one may send none): the newest serves the next connection.
+      const wait = socket.isSessionReused() ? 200 : 2000;
+      session = ((await Promise.race([ticket, new Promise((r) => setTimeout(() => r([session]), wait))])) as [Buffer])[0];
+      await closed;
+    }
+    assert.equal(resumed, rounds - 1, 'every connection after the first resumed its session');
+    const after = await two.proxy.status();
+    const busy = after.workers.filter((w: { worker: string; requests: number }) => w.requests > ((servedBefore.get(w.worker) as number) ?? 0));
+    assert.equal(busy.length, 2, 'both workers took connections (otherwise this proves nothing about sharing)');
+  });
+});
