@@ -42,6 +42,19 @@ export const VhostSchema = Type.Object(
     retryOnError: Type.Optional(
       Type.Integer({ minimum: 0, description: 'Failed connections retried on another backend (default: server.retryOnError).' }),
     ),
+    redirectHttps: Type.Optional(
+      Type.Boolean({
+        description:
+          'Answer plain-HTTP requests with 308 to the same URL over HTTPS (the https listener\'s port), except ACME HTTP-01 challenges under /.well-known/acme-challenge/ (default false).',
+      }),
+    ),
+    hsts: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 2147483647,
+        description: 'Strict-Transport-Security max-age (seconds) on every answer over HTTPS, replacing the backend\'s; 0 tells browsers to forget it. Never sent over plain HTTP.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

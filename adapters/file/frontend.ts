@@ -1,6 +1,6 @@
 // One valid vhosts entry -> the FrontendSpec the routing table serves.
 
-import type { FrontendSpec } from '../../src/vocabulary/events.js';
+import type { FrontendOptions, FrontendSpec } from '../../src/vocabulary/events.js';
 import { parseBackend } from '../../src/frontends/backend.js';
 import type { BackendEntry, Vhost } from '../../schema/vhosts.schema.js';
 import type { VhostsDocument } from './document.js';
@@ -29,8 +29,9 @@ export function toFrontend(doc: VhostsDocument, key: string, vhost: Vhost): Fron
   });
   if (problems.length > 0) return { ok: false, problems };
   const spec: FrontendSpec = { key: normalized, id: vhost.id ?? normalized, backends };
-  const options = { tcpTimeout: vhost.tcpTimeout, retryOnError: vhost.retryOnError };
-  if (options.tcpTimeout !== undefined || options.retryOnError !== undefined) spec.options = withoutUndefined(options);
+  const { tcpTimeout, retryOnError, redirectHttps, hsts } = vhost;
+  const options = withoutUndefined<FrontendOptions>({ tcpTimeout, retryOnError, redirectHttps, hsts });
+  if (Object.keys(options).length > 0) spec.options = options;
   return { ok: true, spec };
 }
 

@@ -2,7 +2,7 @@
 // block per host, with the backend list diffed line by line.
 
 import { assertNever, type FrontendOptions, type FrontendSpec } from '../../src/vocabulary/events.js';
-import type { ChangeCounts, FrontendChange } from './diff.js';
+import { OPTION_NAMES, type ChangeCounts, type FrontendChange } from './diff.js';
 
 export interface WeightedBackend {
   url: string;
@@ -65,7 +65,7 @@ function describe(spec: FrontendSpec, sign: string): string {
 function describeChange(before: FrontendSpec, after: FrontendSpec): string {
   const lines: string[] = [];
   if (before.id !== after.id) lines.push(`      id: ${before.id} -> ${after.id}`);
-  for (const name of ['tcpTimeout', 'retryOnError'] as const) {
+  for (const name of OPTION_NAMES) {
     const [a, b] = [before.options?.[name], after.options?.[name]];
     if (a !== b) lines.push(`      ${name}: ${a ?? '(default)'} -> ${b ?? '(default)'}`);
   }

@@ -99,6 +99,7 @@ export class ProxyRuntime {
         keepAlive: server.httpKeepAlive,
         websocketIdleMs: (server.websocketIdleTimeout ?? 0) * 1000,
         idleTimeoutMs: server.idleTimeout * 1000,
+        httpsPort: config.https?.port ?? 443,
       },
       table: this.table,
       whenCurrent: this.#whenCurrent(),

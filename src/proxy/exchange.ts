@@ -21,6 +21,8 @@ export interface ClientSide extends RequestOutcome {
   readonly res: ClientResponse;
   /** X-Debug was sent: answers carry x-debug-* headers. */
   readonly debug: boolean;
+  /** The vhost's Strict-Transport-Security for this connection (https-policy.ts `stsValue`): null, the backend's is relayed; '': none. */
+  readonly sts: string | null;
   /** Answers with an error page (or drops the connection when the answer has started). */
   fail(status: number, code: ErrorCode): void;
 }
@@ -157,7 +159,7 @@ class Attempt implements UpstreamHandler {
 
   onResponse(head: ResponseHead): void {
     const ex = this.ex;
-    const { headers, retryAfter } = forwardResponseHeaders(head.headers, head.contentLength, ex.client.requestId);
+    const { headers, retryAfter } = forwardResponseHeaders(head.headers, head.contentLength, ex.client.requestId, ex.client.sts);
     if (isUnhealthyStatus(head.status, retryAfter, ex.ctx.settings)) ex.ctx.health.report(ex.to.route, ex.to.host, this.pick.index, 'answer');
     if (ex.client.debug) ex.debugHeaders(this.pick, headers);
     try {

@@ -167,9 +167,10 @@ function isClientIdentityHeader(lower: string): boolean {
  * -1 when the body runs to a chunked end or the connection's) is sent
  * instead, and without it the client side frames the body itself (chunked).
  * The client gets the request's own X-Request-Id, once, whether or not the
- * backend echoed it (or sent another).
+ * backend echoed it (or sent another). `sts`, when not null, replaces the
+ * backend's Strict-Transport-Security (https-policy.ts `stsValue`; '' for none).
  */
-export function forwardResponseHeaders(raw: string[], contentLength: number, requestId: string): { headers: string[]; retryAfter: boolean } {
+export function forwardResponseHeaders(raw: string[], contentLength: number, requestId: string, sts: string | null = null): { headers: string[]; retryAfter: boolean } {
   let named: Set<string> | null = null;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') {
@@ -183,10 +184,12 @@ export function forwardResponseHeaders(raw: string[], contentLength: number, req
     const name = raw[i]!;
     const lower = name.toLowerCase();
     if (lower === 'content-length' || lower === 'x-request-id' || isHopByHop(lower, named, false)) continue;
+    if (sts !== null && lower === 'strict-transport-security') continue;
     if (lower === 'retry-after') retryAfter = true;
     headers.push(name, raw[i + 1]!);
   }
   if (contentLength >= 0) headers.push('Content-Length', String(contentLength));
+  if (sts) headers.push('Strict-Transport-Security', sts);
   headers.push('X-Request-Id', requestId);
   return { headers, retryAfter };
 }

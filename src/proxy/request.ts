@@ -6,6 +6,7 @@ import { connectionClient } from './client-identity.js';
 import { Exchange, type ClientSide } from './exchange.js';
 import type { ErrorCode } from './failure.js';
 import { forwardRequestHeaders, scanRequestHead, type RequestHeadFields } from './headers.js';
+import { httpsLocation, redirectsToHttps, stsValue } from './https-policy.js';
 import { RequestRecord } from './request-end.js';
 import { requestIdFor } from './request-id.js';
 import type { ProxyContext } from './settings.js';
@@ -74,6 +75,11 @@ export function handleRequest(ctx: ProxyContext, req: ClientRequest, res: Client
     if (route === 'not-loaded') return client.fail(503, 'NO_CONFIGURATION_YET');
     if (route === null) return client.fail(400, 'UNKNOWN_HOST');
     client.frontend = route.key;
+    if (redirectsToHttps(route, from.secure, target.path)) {
+      const location = httpsLocation(target.host, target.path, ctx.settings.httpsPort);
+      return location === null ? client.fail(400, 'MISSING_OR_INVALID_HOST') : client.redirect(location);
+    }
+    client.sts = stsValue(route, from.secure);
     const forwarded = { path: target.path, headers, body: fields.hasBody ? body : null, chunked: fields.chunked };
     const exchange = new Exchange(ctx, client, { host: target.host, route }, forwarded);
     client.exchange = exchange;
@@ -98,6 +104,7 @@ function afterLastAnswer(req: ClientRequest, res: ClientResponse): boolean {
 class Client extends RequestRecord implements ClientSide {
   declare readonly req: ClientRequest;
   exchange: Exchange | null = null;
+  sts: string | null = null;
 
   constructor(
     ctx: ProxyContext,
@@ -123,7 +130,7 @@ class Client extends RequestRecord implements ClientSide {
 
   /** Answers with an error page (or drops the connection when the answer has started). */
   fail(status: number, code: ErrorCode): void {
-    const { req, res } = this;
+    const res = this.res;
     this.error = code;
     if (res.headersSent) {
       res.destroy();
@@ -132,13 +139,26 @@ class Client extends RequestRecord implements ClientSide {
     const body = this.ctx.errorPages.body(status);
     const headers = ['Content-Type', 'text/html; charset=utf-8', 'Content-Length', String(body.length), 'Cache-Control', 'no-store', 'X-Request-Id', this.requestId];
     if (status === 503) headers.push('Retry-After', '1');
+    if (this.sts) headers.push('Strict-Transport-Security', this.sts);
     if (this.debug) headers.push('x-debug-error', code);
     // A 400 means the request is wrong, or names no host served here: the client is
     // confused about this connection, so it ends (as nginx does), on either front end.
-    // An unread request body would be taken as the next request: close then too.
-    if (status === 400 || (this.hasBody && !req.complete)) res.shouldKeepAlive = false;
+    if (status === 400) res.shouldKeepAlive = false;
+    this.#answer(status, headers, body);
+  }
+
+  /** A redirectHttps vhost's answer to plain HTTP: 308 keeps the method and the body for the new URL; nothing reaches a backend. */
+  redirect(location: string): void {
+    this.#answer(308, ['Location', location, 'Content-Length', '0', 'X-Request-Id', this.requestId], null);
+  }
+
+  /** The proxy's own answer, written through either front end's ClientResponse. */
+  #answer(status: number, headers: string[], body: Buffer | null): void {
+    const { req, res } = this;
+    // An unread request body would be taken as the next request: the connection closes.
+    if (this.hasBody && !req.complete) res.shouldKeepAlive = false;
     res.writeHead(status, STATUS_CODES[status], headers);
-    if (req.method === 'HEAD') return void res.end();
+    if (body === null || req.method === 'HEAD') return void res.end();
     this.bytes = body.length; // before end(): the fast front end's 'close' comes within it
     res.end(body);
   }

@@ -16,6 +16,8 @@ export interface ProxySettings {
   websocketIdleMs: number;
   /** server.idleTimeout (ms): how long a peer may leave bytes untaken before what it stalls is cut. */
   idleTimeoutMs: number;
+  /** The port a redirectHttps vhost sends plain-HTTP requests to: https.port, or 443 without an HTTPS listener here. */
+  httpsPort: number;
 }
 
 /** Everything a request needs, built once per worker. Requests only read it. */

@@ -40,15 +40,25 @@ export class UpgradeClient extends RequestRecord {
   /** Answers an upgrade that cannot go on with an HTTP error, and closes the connection. */
   reject(status: number, code: ErrorCode): void {
     this.error = code;
-    const socket = this.socket;
-    if (socket.destroyed) return;
     const body = `${status} ${STATUS_CODES[status]}\n`;
     const debugHeader = this.debug ? `x-debug-error: ${code}\r\n` : '';
+    this.#answer(status, `Content-Type: text/plain\r\n${debugHeader}`, body);
+  }
+
+  /** An upgrade over plain HTTP to a redirectHttps vhost: 308 to the same URL over HTTPS, and the connection closes. */
+  redirect(location: string): void {
+    this.#answer(308, `Location: ${location}\r\n`, '');
+  }
+
+  /** `headers`: complete header lines, each ended by CRLF (built by the proxy, never from the request as it is). */
+  #answer(status: number, headers: string, body: string): void {
+    const socket = this.socket;
+    if (socket.destroyed) return;
     this.status = status;
     this.bytes = body.length;
     socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n` +
-        `X-Request-Id: ${this.requestId}\r\n${debugHeader}Connection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${headers}Content-Length: ${body.length}\r\n` +
+        `X-Request-Id: ${this.requestId}\r\nConnection: close\r\n\r\n${body}`,
     );
   }
 }

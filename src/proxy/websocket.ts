@@ -7,6 +7,7 @@ import { connectionClient } from './client-identity.js';
 import type { Destination } from './exchange.js';
 import { isUnhealthyStatus, judge, socketFailure, type BackendFailure } from './failure.js';
 import { forwardRequestHeaders, forwardResponseHeaders, requestHeadLines, scanRequestHead } from './headers.js';
+import { httpsLocation, redirectsToHttps } from './https-policy.js';
 import { requestTarget, resolveRoute } from './request.js';
 import { requestIdFor } from './request-id.js';
 import { backendTimeoutMs, retriesFor, type ProxyContext } from './settings.js';
@@ -42,6 +43,10 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
     if (route === 'not-loaded') return client.reject(503, 'NO_CONFIGURATION_YET');
     if (route === null) return client.reject(400, 'UNKNOWN_HOST');
     client.frontend = route.key;
+    if (redirectsToHttps(route, from.secure, target.path)) {
+      const location = httpsLocation(target.host, target.path, ctx.settings.httpsPort);
+      return location === null ? client.reject(400, 'MISSING_OR_INVALID_HOST') : client.redirect(location);
+    }
     if (route.backends.length === 0) {
       ctx.traffic.backendError('NO_BACKENDS');
       return client.reject(502, 'NO_BACKENDS');

@@ -8,6 +8,10 @@ export type SourceName = string;
 export interface FrontendOptions {
   tcpTimeout?: number;
   retryOnError?: number;
+  /** Plain-HTTP requests get a 308 to the same URL over HTTPS (ACME challenges excepted). */
+  redirectHttps?: boolean;
+  /** Strict-Transport-Security max-age (seconds) of answers over HTTPS. */
+  hsts?: number;
 }
 
 /**

@@ -91,6 +91,13 @@ describe('forwardResponseHeaders', () => {
       assert.deepEqual(forwardResponseHeaders(raw, 0, 'rid-1').headers, ['Content-Length', '0', 'X-Request-Id', 'rid-1']);
     }
   });
+
+  it("replaces the backend's Strict-Transport-Security with the vhost's, drops it for '', relays it for null", () => {
+    const raw = ['strict-transport-security', 'max-age=5', 'Strict-Transport-Security', 'max-age=6; preload', 'Vary', 'Accept'];
+    assert.deepEqual(forwardResponseHeaders(raw, -1, 'r', 'max-age=600').headers, ['Vary', 'Accept', 'Strict-Transport-Security', 'max-age=600', 'X-Request-Id', 'r']);
+    assert.deepEqual(forwardResponseHeaders(raw, -1, 'r', '').headers, ['Vary', 'Accept', 'X-Request-Id', 'r']);
+    assert.deepEqual(forwardResponseHeaders(raw, -1, 'r', null).headers, [...raw, 'X-Request-Id', 'r']);
+  });
 });
 
 describe('scanRequestHead', () => {

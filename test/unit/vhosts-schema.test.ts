@@ -86,6 +86,32 @@ vhosts:
     assert.deepEqual(version.frontends.get('empty'), { key: 'empty', id: 'empty', backends: [] }, 'an empty list is a 502, as in Hipache');
   });
 
+  test('redirectHttps and hsts become options; a wrong type or a negative max-age quarantines the host', () => {
+    const version = complete(`vhosts:
+  secure.test:
+    backends: [http://127.0.0.1:1]
+    redirectHttps: true
+    hsts: 31536000
+  forget.test:
+    backends: [http://127.0.0.1:1]
+    hsts: 0
+  bad.test:
+    backends: [http://127.0.0.1:1]
+    redirectHttps: "yes"
+    hsts: -1
+  fraction.test:
+    backends: [http://127.0.0.1:1]
+    hsts: 1.5
+`);
+    assert.deepEqual(version.frontends.get('secure.test')?.options, { redirectHttps: true, hsts: 31536000 });
+    assert.deepEqual(version.frontends.get('forget.test')?.options, { hsts: 0 }, 'max-age=0 is how a site withdraws HSTS');
+    assert.deepEqual(quarantined(version, 'bad.test').sort(), [
+      'vhosts.yaml:11:20: /vhosts/bad.test/redirectHttps: must be boolean',
+      'vhosts.yaml:12:11: /vhosts/bad.test/hsts: must be >= 0',
+    ]);
+    assert.deepEqual(quarantined(version, 'fraction.test'), ['vhosts.yaml:15:11: /vhosts/fraction.test/hsts: must be integer']);
+  });
+
   test('an invalid host entry quarantines that host only, with file, line, column and JSON path', () => {
     const version = complete(`vhosts:
   good.test:

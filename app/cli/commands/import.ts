@@ -28,8 +28,8 @@ Options:
                      file does not define
   -h, --help         show this help
 
-Per-vhost tcpTimeout and retryOnError have no place in a Hipache list: they
-are left out (with a warning). Dead marks (dead:<host>) are not touched.
+Per-vhost options (tcpTimeout, retryOnError, redirectHttps, hsts) have no
+place in a Hipache list: they are left out (with a warning). Dead marks (dead:<host>) are not touched.
 
 Exit status: 0 done (or dry run printed), 1 the file is invalid, 2 wrong
 arguments or Redis unreachable.
@@ -83,7 +83,7 @@ function withoutOptions(frontends: ReadonlyMap<string, FrontendSpec>, io: Output
   const out = new Map<string, FrontendSpec>();
   for (const [key, { id, backends, options }] of frontends) {
     const names = Object.keys(options ?? {});
-    if (names.length > 0) io.err(`warning: ${key}: ${names.join(' and ')} cannot be stored in a Hipache list; left out\n`);
+    if (names.length > 0) io.err(`warning: ${key}: ${names.join(', ')} cannot be stored in a Hipache list; left out\n`);
     out.set(key, { key, id, backends });
   }
   return out;

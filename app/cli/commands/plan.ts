@@ -13,11 +13,12 @@ import { loadValidTree, type VhostsTree } from '../vhosts.js';
 const USAGE = `Usage: switchyard plan <file-or-dir> [--admin URL | --config FILE] [--token T] [--exit-code]
 
 Shows what a running Switchyard would change if it served this vhosts file
-(or directory): the hosts added (+), removed (-) and changed (~: id, backends,
-tcpTimeout, retryOnError), compared with what its file source serves now.
-Hosts Redis also defines are flagged (!), saying which one wins under the
-instance's precedence. Reads GET /status and GET /frontends of the admin API.
-The file is validated first: an invalid file is refused.
+(or directory): the hosts added (+), removed (-) and changed (~: id,
+backends, tcpTimeout, retryOnError, redirectHttps, hsts), compared with what
+its file source serves now. Hosts Redis also defines are flagged (!), saying
+which one wins under the instance's precedence. Reads GET /status and
+GET /frontends of the admin API. The file is validated first: an invalid
+file is refused.
 
 Options:
       --admin URL    the admin API, e.g. http://127.0.0.1:9090
