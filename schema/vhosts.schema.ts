@@ -30,6 +30,18 @@ export const BackendSchema = Type.Union([BackendUrl, WeightedBackendSchema], {
   description: 'A backend URL, or { url, weight }.',
 });
 
+export const VhostTlsSchema = Type.Object(
+  {
+    cert: Type.String({ minLength: 1, description: 'The certificate chain (PEM, leaf first), relative to this vhosts file.' }),
+    key: Type.String({ minLength: 1, description: 'Its private key (PEM, not encrypted), relative to this vhosts file; the same file as `cert` when it holds both.' }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'The certificate served on the HTTPS listener for this host (a wildcard host: for the names it covers); it must cover the host. The files are watched: a renewed certificate is served without a restart.',
+  },
+);
+
 export const VhostSchema = Type.Object(
   {
     id: Type.Optional(Type.String({ minLength: 1, description: 'Identifier shown as the vhost name (default: the host).' })),
@@ -42,6 +54,7 @@ export const VhostSchema = Type.Object(
     retryOnError: Type.Optional(
       Type.Integer({ minimum: 0, description: 'Failed connections retried on another backend (default: server.retryOnError).' }),
     ),
+    tls: Type.Optional(VhostTlsSchema),
   },
   { additionalProperties: false },
 );
@@ -66,3 +79,4 @@ export const VhostsFileSchema = Type.Object(
 export type VhostsFile = Static<typeof VhostsFileSchema>;
 export type Vhost = Static<typeof VhostSchema>;
 export type BackendEntry = Static<typeof BackendSchema>;
+export type VhostTls = Static<typeof VhostTlsSchema>;

@@ -5,6 +5,7 @@
 
 export { FileSource, type FileSourceOptions, type FileSourceStatus } from './source.js';
 export { CertDirSource, type CertDirSourceOptions, type CertDirSourceStatus } from './certdir.js';
+export { certificateProblems, type VhostTlsFiles } from './vhost-tls.js';
 export { readVhosts, type ReadResult } from './read.js';
 export { checkVersion, type CheckedVersion, type FileText } from './version.js';
 export { normalizeKey } from './frontend.js';

@@ -28,8 +28,8 @@ Options:
                      file does not define
   -h, --help         show this help
 
-Per-vhost tcpTimeout and retryOnError have no place in a Hipache list: they
-are left out (with a warning). Dead marks (dead:<host>) are not touched.
+Per-vhost tcpTimeout, retryOnError and tls have no place in a Hipache list:
+they are left out (with a warning). Dead marks (dead:<host>) are not touched.
 
 Exit status: 0 done (or dry run printed), 1 the file is invalid, 2 wrong
 arguments or Redis unreachable.
@@ -50,6 +50,7 @@ export const command: Command = {
     const tree = await loadValidTree(args.positionals[0]!, io);
     if (typeof tree === 'number') return tree;
     const desired = withoutOptions(tree.frontends, io);
+    for (const host of tree.tlsHosts) io.err(`warning: ${host}: tls is not imported (a certificate in Redis is a tls:${host} key of its own)\n`);
     return withStore(resolveRedis(args, 'write'), (store) => importInto(store, desired, args, io));
   },
 };
