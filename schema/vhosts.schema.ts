@@ -30,6 +30,18 @@ export const BackendSchema = Type.Union([BackendUrl, WeightedBackendSchema], {
   description: 'A backend URL, or { url, weight }.',
 });
 
+export const VhostTlsSchema = Type.Object(
+  {
+    cert: Type.String({ minLength: 1, description: 'The certificate chain (PEM, leaf first), relative to this vhosts file.' }),
+    key: Type.String({ minLength: 1, description: 'Its private key (PEM, not encrypted), relative to this vhosts file; the same file as `cert` when it holds both.' }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'The certificate served on the HTTPS listener for this host (a wildcard host: for the names it covers); it must cover the host. The files are watched: a renewed certificate is served without a restart.',
+  },
+);
+
 export const VhostSchema = Type.Object(
   {
     id: Type.Optional(Type.String({ minLength: 1, description: 'Identifier shown as the vhost name (default: the host).' })),
@@ -55,6 +67,7 @@ export const VhostSchema = Type.Object(
         description: 'Strict-Transport-Security max-age (seconds) on every answer over HTTPS, replacing the backend\'s; 0 tells browsers to forget it. Never sent over plain HTTP.',
       }),
     ),
+    tls: Type.Optional(VhostTlsSchema),
   },
   { additionalProperties: false },
 );
@@ -79,3 +92,4 @@ export const VhostsFileSchema = Type.Object(
 export type VhostsFile = Static<typeof VhostsFileSchema>;
 export type Vhost = Static<typeof VhostSchema>;
 export type BackendEntry = Static<typeof BackendSchema>;
+export type VhostTls = Static<typeof VhostTlsSchema>;

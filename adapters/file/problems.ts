@@ -8,6 +8,8 @@ export type FileProblemCode =
   | 'FILE_SCHEMA'
   /** A backend passes the schema but is not a usable http(s) URL. */
   | 'FILE_BACKEND'
+  /** A vhost's `tls` certificate cannot be served (unreadable, unparsable, key mismatch, expired, not covering the host). */
+  | 'FILE_CERTIFICATE'
   /** The same host is defined twice (in one file or in two). */
   | 'FILE_DUPLICATE_HOST'
   /** The configured path does not exist (deleted, or not created yet). */

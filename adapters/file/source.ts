@@ -8,6 +8,9 @@ import { Coalescer } from './coalesce.js';
 import { problemFields, type FileProblem } from './problems.js';
 import { readVhosts } from './read.js';
 import { buildVersion, describeProblems, type Version } from './version.js';
+import type { CertificateChanges } from './held-certificates.js';
+import { VhostCertificates } from './vhost-certificates.js';
+import type { TlsReferences } from './vhost-tls.js';
 import { DirectoryWatcher } from './watch.js';
 
 /** `pollIntervalMs`: the safety-net re-read for file systems that miss change events (NFS, some bind mounts). */
@@ -34,7 +37,9 @@ const DEFAULT_DEBOUNCE_MS = 15;
  * nothing (the last valid one stays in force), an invalid host entry changes
  * nothing for that host (it is quarantined) while the other hosts apply. The
  * first version is emitted as a snapshot, later ones as the frontends that
- * changed, so untouched hosts are never re-set.
+ * changed, so untouched hosts are never re-set. A host's `tls` certificate
+ * is a certificate event of its own, re-read when its files change; a bad
+ * one is quarantined like a bad host (its last good certificate stays).
  */
 export class FileSource implements ConfigSource {
   readonly name = 'file';
@@ -43,6 +48,9 @@ export class FileSource implements ConfigSource {
   readonly #pollMs: number;
   readonly #coalescer: Coalescer;
   readonly #watcher: DirectoryWatcher;
+  readonly #certificates: VhostCertificates;
+  /** Set by a watch event: the next read reads the certificate files, where the periodic re-check compares stat signatures. */
+  #announced = true;
   /** The last valid definition of every host served. */
   #applied = new Map<string, FrontendSpec>();
   /** The digest of #applied: the version events carry. */
@@ -65,7 +73,8 @@ export class FileSource implements ConfigSource {
     this.#path = resolve(options.path);
     this.#pollMs = options.pollIntervalMs ?? DEFAULT_POLL_MS;
     this.#coalescer = new Coalescer(options.debounceMs ?? DEFAULT_DEBOUNCE_MS, () => this.#reload());
-    this.#watcher = new DirectoryWatcher(this.#path, () => this.#coalescer.trigger(), this.#log);
+    this.#watcher = new DirectoryWatcher(this.#path, () => this.#onChange(), this.#log);
+    this.#certificates = new VhostCertificates(() => this.#onChange(), this.#log);
   }
 
   /** Resolves once a first valid version was emitted; until then the source reports why not and keeps watching. */
@@ -81,6 +90,7 @@ export class FileSource implements ConfigSource {
     clearInterval(this.#poll);
     this.#coalescer.stop();
     this.#watcher.close();
+    this.#certificates.close();
   }
 
   status(): FileSourceStatus {
@@ -94,19 +104,32 @@ export class FileSource implements ConfigSource {
       version: this.#loaded ? this.#digest.version : undefined,
       contentHash: this.#servedHash?.slice(0, 12),
       quarantined: [...this.#quarantined],
+      quarantinedCertificates: this.#certificates.quarantined,
       path: this.#path,
       checks: this.#checks,
     };
   }
 
+  #onChange(): void {
+    this.#announced = true;
+    this.#coalescer.trigger();
+  }
+
   async #reload(): Promise<void> {
     try {
       await this.#watcher.refresh();
+      const announced = this.#announced;
+      this.#announced = false;
       const read = await readVhosts(this.#path, this.#seenHash);
-      if (this.#stopped || read.hash === this.#seenHash) return;
+      if (this.#stopped) return;
+      if (read.hash === this.#seenHash) {
+        // The vhosts are as they were: their certificate files may not be (a renewal).
+        if (this.#loaded) await this.#recheckCertificates(announced);
+        return;
+      }
       this.#seenHash = read.hash;
       if (read.kind === 'failed') this.#reject([read.problem]);
-      else this.#handle(buildVersion(read.files), read.hash);
+      else await this.#handle(buildVersion(read.files), read.hash);
     } catch (err) {
       this.#log.error('reading the vhosts failed unexpectedly; the last version stays in force', { path: this.#path, error: (err as Error).message });
     } finally {
@@ -114,7 +137,7 @@ export class FileSource implements ConfigSource {
     }
   }
 
-  #handle(version: Version, hash: string): void {
+  async #handle(version: Version, hash: string): Promise<void> {
     switch (version.kind) {
       case 'incomplete':
         // warn, not info: until the file has content, no change to any of the files applies.
@@ -123,7 +146,7 @@ export class FileSource implements ConfigSource {
       case 'rejected':
         return this.#reject(version.problems);
       case 'complete':
-        return this.#apply(version.frontends, version.invalid, hash);
+        return this.#apply(version.frontends, version.invalid, version.tls, hash);
       default:
         assertNever(version);
     }
@@ -135,7 +158,9 @@ export class FileSource implements ConfigSource {
     this.#fail(problems[0]?.code ?? 'FILE_SCHEMA', describeProblems(problems));
   }
 
-  #apply(frontends: Map<string, FrontendSpec>, invalid: Map<string, FileProblem[]>, hash: string): void {
+  async #apply(frontends: Map<string, FrontendSpec>, invalid: Map<string, FileProblem[]>, tls: TlsReferences, hash: string): Promise<void> {
+    const certificates = await this.#certificates.follow(tls, new Set(invalid.keys()));
+    if (this.#stopped) return;
     const next = new Map(frontends);
     const quarantined: QuarantinedFrontend[] = [];
     for (const [key, problems] of invalid) {
@@ -145,12 +170,42 @@ export class FileSource implements ConfigSource {
       const what = previous === undefined ? 'vhost rejected; it is not served' : 'vhost quarantined; its previous version stays in force';
       for (const p of problems) this.#log.warn(what, problemFields(p));
     }
+    const first = !this.#loaded;
     const changed = this.#emitChanges(next);
+    if (!first) this.#emitCertificates(certificates);
     this.#applied = next;
     this.#quarantined = quarantined;
     this.#servedHash = hash;
-    this.#log.info('vhosts applied', { path: this.#path, version: this.#digest.version, contentHash: hash.slice(0, 12), hosts: next.size, changed, quarantined: quarantined.length || undefined });
-    if (quarantined.length > 0) this.#fail('FILE_QUARANTINE', quarantined.map((q) => q.reason).join('\n'));
+    this.#log.info('vhosts applied', {
+      path: this.#path,
+      version: this.#digest.version,
+      contentHash: hash.slice(0, 12),
+      hosts: next.size,
+      changed,
+      certificates: this.#certificates.served.length || undefined,
+      quarantined: quarantined.length || undefined,
+    });
+    this.#settle();
+  }
+
+  /** The version in force, its certificate files read again (a renewal): only what changed is emitted. */
+  async #recheckCertificates(announced: boolean): Promise<void> {
+    const changes = await this.#certificates.recheck(announced);
+    if (changes === null || this.#stopped) return;
+    this.#emitCertificates(changes);
+    this.#log.info('vhost certificates read again', { path: this.#path, certificates: this.#certificates.served.length, changed: changes.set.length + changes.removed.length });
+    this.#settle();
+  }
+
+  #emitCertificates({ set, removed }: CertificateChanges): void {
+    for (const certificate of set) this.#emit({ type: 'certificate-set', source: this.name, certificate });
+    for (const key of removed) this.#emit({ type: 'certificate-removed', source: this.name, key });
+  }
+
+  /** Degraded while a host or a certificate is quarantined. */
+  #settle(): void {
+    const reasons = [...this.#quarantined.map((q) => q.reason), ...this.#certificates.quarantined.map((q) => `${q.key}: certificate: ${q.reason}`)];
+    if (reasons.length > 0) this.#fail('FILE_QUARANTINE', reasons.join('\n'));
     else this.#recover();
   }
 
@@ -160,7 +215,8 @@ export class FileSource implements ConfigSource {
       this.#loaded = true;
       this.#lastSnapshotAt = Date.now();
       this.#digest = FrontendDigest.of(next.values());
-      this.#emit({ type: 'snapshot', source: this.name, version: this.#digest.version, frontends: [...next.values()], dead: [] });
+      const certificates = this.#certificates.served;
+      this.#emit({ type: 'snapshot', source: this.name, version: this.#digest.version, frontends: [...next.values()], dead: [], certificates });
       this.#firstSnapshot();
       return next.size;
     }

@@ -8,6 +8,7 @@ import { parseVhostsText, type VhostsDocument } from './document.js';
 import { normalizeKey, toFrontend } from './frontend.js';
 import { formatProblem, pointerOf, type FileProblem } from './problems.js';
 import { checkDocument, type CheckedEntry } from './validate.js';
+import { tlsFilesOf, type VhostTlsFiles } from './vhost-tls.js';
 
 export interface FileText {
   /** The path shown to users (as configured, not the resolved symlink target). */
@@ -25,20 +26,25 @@ export type Version =
   | { kind: 'incomplete'; file: string }
   /** Unreadable as a whole (syntax, or a schema error outside any host): nothing of it applies. */
   | { kind: 'rejected'; problems: FileProblem[] }
-  /** Hosts by normalised key; `invalid` hosts keep their previous version (quarantine). */
-  | { kind: 'complete'; frontends: Map<string, FrontendSpec>; invalid: Map<string, FileProblem[]> };
+  /**
+   * Hosts by normalised key; `invalid` hosts keep their previous version (quarantine);
+   * `tls` the certificate files of the valid hosts that name some.
+   */
+  | { kind: 'complete'; frontends: Map<string, FrontendSpec>; invalid: Map<string, FileProblem[]>; tls: Map<string, VhostTlsFiles> };
 
 export function buildVersion(files: readonly FileText[]): Version {
   const empty = files.find((f) => f.text.trim() === '');
   if (empty !== undefined) return { kind: 'incomplete', file: empty.file };
   const { rejected, builder } = assemble(files);
   if (rejected.length > 0) return { kind: 'rejected', problems: rejected };
-  return { kind: 'complete', frontends: builder.frontends, invalid: builder.invalid };
+  return { kind: 'complete', frontends: builder.frontends, invalid: builder.invalid, tls: builder.tls };
 }
 
 export interface CheckedVersion {
   /** The hosts defined validly. */
   frontends: Map<string, FrontendSpec>;
+  /** The certificate files of those hosts that name some (not read here: see certificateProblems). */
+  tls: Map<string, VhostTlsFiles>;
   /**
    * Every problem the proxy would report for these files, whatever its
    * consequence there (an empty file waited on, the version rejected, or one
@@ -51,7 +57,7 @@ export function checkVersion(files: readonly FileText[]): CheckedVersion {
   const empty = files.filter((f) => f.text.trim() === '');
   const { rejected, builder } = assemble(files.filter((f) => f.text.trim() !== ''));
   const problems = [...empty.map(emptyFile), ...rejected, ...[...builder.invalid.values()].flat()];
-  return { frontends: builder.frontends, problems };
+  return { frontends: builder.frontends, tls: builder.tls, problems };
 }
 
 /** Parses and checks every file, then gathers their hosts: the steps shared by the proxy and the CLI. */
@@ -80,6 +86,7 @@ function emptyFile({ file }: FileText): FileProblem {
 class VersionBuilder {
   readonly frontends = new Map<string, FrontendSpec>();
   readonly invalid = new Map<string, FileProblem[]>();
+  readonly tls = new Map<string, VhostTlsFiles>();
   readonly #seen = new Map<string, Definition>();
 
   add(doc: VhostsDocument, entry: CheckedEntry): void {
@@ -89,13 +96,15 @@ class VersionBuilder {
     if (first !== undefined) {
       // Neither definition is trusted over the other: the host keeps its previous version.
       this.frontends.delete(key);
+      this.tls.delete(key);
       this.#reject(key, [duplicate(doc.file, entry.key, at.line, at.column, first)]);
       return;
     }
     this.#seen.set(key, { file: doc.file, line: at.line });
     const result = entry.vhost === null ? { ok: false as const, problems: entry.problems } : toFrontend(doc, entry.key, entry.vhost);
-    if (result.ok) this.frontends.set(key, result.spec);
-    else this.#reject(key, result.problems);
+    if (!result.ok) return this.#reject(key, result.problems);
+    this.frontends.set(key, result.spec);
+    if (entry.vhost?.tls !== undefined) this.tls.set(key, tlsFilesOf(doc, entry.key, key, entry.vhost.tls));
   }
 
   #reject(key: string, problems: FileProblem[]): void {

@@ -4,7 +4,7 @@
 
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkVersion, formatProblem, readVhosts, type FileProblem } from '../../adapters/file/index.js';
+import { certificateProblems, checkVersion, formatProblem, readVhosts, type FileProblem } from '../../adapters/file/index.js';
 import type { FrontendSpec } from '../../src/vocabulary/events.js';
 import { CliError, EXIT_FINDINGS, plural, type ExitCode, type Output } from './command.js';
 
@@ -14,6 +14,8 @@ export interface VhostsTree {
   files: string[];
   /** The hosts defined validly, by normalised key. */
   frontends: Map<string, FrontendSpec>;
+  /** The hosts that name a certificate (`tls`), by normalised key. */
+  tlsHosts: string[];
   /** Every problem, in file, line, column order. */
   problems: FileProblem[];
   /** Subdirectories the proxy does not read (only files directly in the directory are). */
@@ -26,8 +28,10 @@ export async function loadVhostsTree(path: string): Promise<VhostsTree> {
     const why = read.problem.code === 'FILE_MISSING' ? 'no such file or directory' : read.problem.reason;
     throw new CliError('UNREADABLE', `cannot read ${path}: ${why}`);
   }
-  const { frontends, problems } = checkVersion(read.files);
-  return { path, files: read.files.map((f) => f.file), frontends, problems: problems.sort(byLocation), ignored: await ignoredDirectories(path) };
+  const { frontends, tls, problems } = checkVersion(read.files);
+  // A certificate the proxy would quarantine is a problem here, like a host it would quarantine.
+  problems.push(...(await certificateProblems(tls)));
+  return { path, files: read.files.map((f) => f.file), frontends, tlsHosts: [...tls.keys()], problems: problems.sort(byLocation), ignored: await ignoredDirectories(path) };
 }
 
 /** For plan and import: the tree, or the exit code when it is invalid (its problems printed as validate would). */

@@ -73,6 +73,10 @@ export class ProxyRuntime {
       const { FileSource } = await import('../../adapters/file/index.js');
       sources.push(new FileSource(config.file));
     }
+    if (config.https?.certDir != null) {
+      const { CertDirSource } = await import('../../adapters/file/index.js');
+      sources.push(new CertDirSource({ path: config.https.certDir }));
+    }
     return new ProxyRuntime(config, sources, publisher);
   }
 
@@ -81,7 +85,8 @@ export class ProxyRuntime {
     sources: ConfigSource[],
     publisher: DeadMarkPublisher | null,
   ) {
-    this.table = new RoutingTable({ precedence: config.precedence === 'file' ? ['file', 'redis', 'proxy'] : ['redis', 'file', 'proxy'] });
+    // A certificate a host names itself (vhosts `tls:`, a `tls:` key) wins over a certDir file covering the same name.
+    this.table = new RoutingTable({ precedence: config.precedence === 'file' ? ['file', 'redis', 'certdir', 'proxy'] : ['redis', 'file', 'certdir', 'proxy'] });
     const server = config.server;
     this.sources.push(...sources);
     this.#source = sources.length === 1 ? sources[0]! : new MergedSources(sources);

@@ -83,16 +83,22 @@ function tlsFileProblems(raw: ConfigFile, config: SwitchyardConfig, origin: stri
     [`${base}/cert`, config.https.cert],
     ...(config.https.ca ?? []).map((path, i): [string, string] => [caIsList ? `${base}/ca/${i}` : `${base}/ca`, path]),
   ];
-  return files.flatMap(([pointer, path]) => {
-    const reason = unreadable(path);
+  const problems = files.flatMap(([pointer, path]) => {
+    const reason = unreadable(path, 'file');
     return reason === null ? [] : [problem(origin, pointer, `cannot read "${path}": ${reason}`)];
   });
+  // The directory must be there; the files in it are the certDir source's business (a bad one is quarantined, not fatal).
+  const certDir = config.https.certDir;
+  const reason = certDir === null ? null : unreadable(certDir, 'directory');
+  if (reason !== null) problems.push(problem(origin, `${base}/certDir`, `cannot read "${certDir}": ${reason}`));
+  return problems;
 }
 
-function unreadable(path: string): string | null {
+function unreadable(path: string, kind: 'file' | 'directory'): string | null {
   try {
-    if (!statSync(path).isFile()) return 'not a file';
-    accessSync(path, constants.R_OK);
+    const info = statSync(path);
+    if (kind === 'file' ? !info.isFile() : !info.isDirectory()) return `not a ${kind}`;
+    accessSync(path, kind === 'file' ? constants.R_OK : constants.R_OK | constants.X_OK);
     return null;
   } catch (err) {
     return errorReason(err);

@@ -28,8 +28,13 @@ Options:
                      file does not define
   -h, --help         show this help
 
+<<<<<<< HEAD
 Per-vhost options (tcpTimeout, retryOnError, redirectHttps, hsts) have no
 place in a Hipache list: they are left out (with a warning). Dead marks (dead:<host>) are not touched.
+=======
+Per-vhost tcpTimeout, retryOnError and tls have no place in a Hipache list:
+they are left out (with a warning). Dead marks (dead:<host>) are not touched.
+>>>>>>> h13-file
 
 Exit status: 0 done (or dry run printed), 1 the file is invalid, 2 wrong
 arguments or Redis unreachable.
@@ -50,6 +55,7 @@ export const command: Command = {
     const tree = await loadValidTree(args.positionals[0]!, io);
     if (typeof tree === 'number') return tree;
     const desired = withoutOptions(tree.frontends, io);
+    for (const host of tree.tlsHosts) io.err(`warning: ${host}: tls is not imported (a certificate in Redis is a tls:${host} key of its own)\n`);
     return withStore(resolveRedis(args, 'write'), (store) => importInto(store, desired, args, io));
   },
 };

@@ -11,8 +11,10 @@ const USAGE = `Usage: switchyard validate <file-or-dir>
 
 Checks a vhosts file, or every *.yaml, *.yml and *.json file directly in a
 directory, exactly as the running proxy would: YAML/JSON syntax, the schema
-(schema/vhosts.schema.json), usable backend URLs, and a host defined twice
-(in one file or across files). Every problem is printed as
+(schema/vhosts.schema.json), usable backend URLs, a host defined twice
+(in one file or across files), and the certificate files a host's \`tls\`
+names (readable, parsable, the key matching, not expired, covering the host).
+Every problem is printed as
   file:line:column: /json/path: reason
 
 Exit status: 0 valid ("ok: N hosts in M files"), 1 any problem (including
