@@ -22,14 +22,29 @@ interface Instance {
   httpsPort: number;
 }
 
-/** A proxy with an HTTPS listener whose default certificate (EC, for the ECDSA suites) names `default.test`. */
+/**
+ * A proxy with an HTTPS listener whose default certificate (EC, for the
+ * ECDSA suites) names `default.test`, and a vhost `sni.test` with its own
+ * certificate (chosen by SNI, from a secure context of its own).
+ */
 async function startTlsInstance(ca: TestCa, backendUrl: string, https: Record<string, unknown> = {}, workers = 1): Promise<Instance> {
   const leaf = makeLeaf(ca, { names: ['default.test'] });
+  const sni = makeLeaf(ca, { names: ['sni.test'] });
   const dir = tempDir('tls-listener');
   writeFileSync(join(dir, 'chain.pem'), leaf.chain);
   writeFileSync(join(dir, 'key.pem'), leaf.key);
+  writeFileSync(join(dir, 'sni-chain.pem'), sni.chain);
+  writeFileSync(join(dir, 'sni-key.pem'), sni.key);
   const httpsPort = await freePort();
-  const proxy = await startFileInstance(`vhosts:\n  default.test:\n    backends: ["${backendUrl}"]\n`, {
+  const vhosts = [
+    'vhosts:',
+    '  default.test:',
+    `    backends: ["${backendUrl}"]`,
+    '  sni.test:',
+    `    backends: ["${backendUrl}"]`,
+    `    tls: { cert: ${join(dir, 'sni-chain.pem')}, key: ${join(dir, 'sni-key.pem')} }`,
+  ].join('\n');
+  const proxy = await startFileInstance(vhosts + '\n', {
     workers,
     extra: { https: { port: httpsPort, bind: ['127.0.0.1'], cert: join(dir, 'chain.pem'), key: join(dir, 'key.pem'), ...https } },
   });
@@ -101,7 +116,7 @@ describe('the HTTPS listener', () => {
     ok.destroy();
   });
 
-  test('a session ticket issued by one worker resumes on the others: every reconnection is resumed, and both workers served', async () => {
+  test('a session ticket issued by one worker resumes on the others (with a certificate chosen by SNI): every reconnection is resumed, and both workers served', async () => {
     const two = await startTlsInstance(ca, backendUrl, {}, 2);
     const before = await two.proxy.status();
     const servedBefore = new Map(before.workers.map((w: { worker: string; requests: number }) => [w.worker, w.requests]));
@@ -109,12 +124,14 @@ describe('the HTTPS listener', () => {
     let resumed = 0;
     const rounds = 30;
     for (let i = 0; i < rounds; i++) {
-      const socket = await handshake(two.httpsPort, ca, session === undefined ? {} : { session });
+      const socket = await handshake(two.httpsPort, ca, { servername: 'sni.test', ...(session === undefined ? {} : { session }) });
       assert.ok(socket instanceof tls.TLSSocket, String(socket));
+      // A resumed handshake sends no certificate: the first one shows which was chosen.
+      if (i === 0) assert.match(socket.getPeerX509Certificate()?.subjectAltName ?? '', /sni\.test/);
       if (socket.isSessionReused()) resumed++;
       const ticket = once(socket, 'session');
       const closed = once(socket, 'close');
-      socket.write('GET / HTTP/1.1\r\nHost: default.test\r\nConnection: close\r\n\r\n');
+      socket.write('GET / HTTP/1.1\r\nHost: sni.test\r\nConnection: close\r\n\r\n');
       socket.resume();
       // TLS 1.3 sends its tickets after the handshake (a resumed one may send none): the newest serves the next connection.
       const wait = socket.isSessionReused() ? 200 : 2000;
