@@ -1,10 +1,11 @@
 // SPEC §7: certificates from Redis `tls:<host-or-pattern>` keys (the PEM
 // chain then the key, in a string), on real TLS handshakes with the
-// CLI-started proxy and a real redis-server, in every change-following
-// mode. A handshake that starts after a write returned gets the new
-// certificate (or, after a removal, the listener's default); bad values are
-// quarantined and the last good certificate stays. Every served certificate
-// is recognised by its SHA-256 fingerprint and verified with the test CA.
+// CLI-started proxy and a real redis-server, in every change-following mode
+// (and read through a replica). A handshake that starts after a write
+// returned gets the new certificate (or, after a removal, the listener's
+// default); bad values are quarantined and the last good certificate stays.
+// Every served certificate is recognised by its SHA-256 fingerprint and
+// verified with the test CA.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -64,16 +65,28 @@ interface Instance {
   fallback: string;
 }
 
-async function startInstance(mode: string, redisArgs: readonly string[], before: (redis: RedisServer) => Promise<void>, prefix = ''): Promise<Instance> {
-  const redis = await startRedis({ args: [...redisArgs] });
-  await before(redis);
+interface InstanceOptions {
+  mode: string;
+  redisArgs: readonly string[];
+  /** Writes made before the proxy starts. */
+  before?: (redis: RedisServer) => Promise<void>;
+  /** The driver URL's key prefix. */
+  prefix?: string;
+  /** Read from this Redis (a replica) and write to `master`, instead of starting one. */
+  replica?: { replica: RedisServer; master: RedisServer };
+}
+
+async function startInstance(opts: InstanceOptions): Promise<Instance> {
+  const redis = opts.replica?.replica ?? (await startRedis({ args: [...opts.redisArgs] }));
+  await opts.before?.(redis);
   const dir = tempDir('tls-redis');
   const fallbackCert = selfSignedCert();
   const [httpsPort, adminPort] = [await freePort(), await freePort()];
+  const prefix = opts.prefix === undefined ? '' : `#${opts.prefix}`;
   const config = {
-    ...hipacheConfig({ redisUrl: `${redis.url}${prefix === '' ? '' : `#${prefix}`}`, dir }),
+    ...hipacheConfig({ redisUrl: opts.replica === undefined ? `${redis.url}${prefix}` : [opts.replica.replica.url, opts.replica.master.url], dir }),
     https: { port: httpsPort, bind: ['127.0.0.1'], key: fallbackCert.key, cert: fallbackCert.cert },
-    redis: { tracking: mode },
+    redis: { tracking: opts.mode },
     admin: { port: adminPort },
   };
   const proxy = await startSwitchyard(config);
@@ -114,6 +127,8 @@ before(() => {
   leaf.quarantine = makeLeaf(ca, { names: ['q-parse.example.test', 'q-key.example.test', 'q-expired.example.test', 'q-cover.example.test', 'q-type.example.test'] });
   leaf.expired = makeLeaf(ca, { names: ['q-expired.example.test', 'q-none.example.test'], notBefore: opensslDate(now - 3 * DAY), notAfter: opensslDate(now - DAY) });
   leaf.other = makeLeaf(ca, { names: ['other.example.test'] });
+  leaf.masterA = makeLeaf(ca, { names: ['kept.example.test', 'dropped.example.test'] });
+  leaf.masterB = makeLeaf(ca, { names: ['kept.example.test', 'added.example.test'] });
 });
 
 for (const { mode, redisArgs } of MODES) {
@@ -121,10 +136,14 @@ for (const { mode, redisArgs } of MODES) {
     let it: Instance;
 
     before(async () => {
-      it = await startInstance(mode, redisArgs, async (redis) => {
-        await redis.cmd('SET', 'tls:boot.example.test', leaf.boot!.pem);
-        await redis.cmd('SET', 'tls:q-none.example.test', leaf.expired!.pem);
-        await redis.cmd('SET', 'tls:UP.example.test', leaf.wild!.pem);
+      it = await startInstance({
+        mode,
+        redisArgs,
+        before: async (redis) => {
+          await redis.cmd('SET', 'tls:boot.example.test', leaf.boot!.pem);
+          await redis.cmd('SET', 'tls:q-none.example.test', leaf.expired!.pem);
+          await redis.cmd('SET', 'tls:UP.example.test', leaf.wild!.pem);
+        },
       });
     });
 
@@ -321,9 +340,50 @@ for (const { mode, redisArgs } of MODES) {
   });
 }
 
+/** A master answers a replica at once (Redis 7 waits 5 s for more replicas by default). */
+const PROMPT_MASTER = ['--repl-diskless-sync-delay', '0'];
+
+for (const { mode, redisArgs } of MODES) {
+  describe(`"${mode}" mode, the [replica, master] driver: the replica's full resync`, () => {
+    /** Waits until `replica` follows `master`, in sync, holding `expected` (tls: name -> PEM, null: none). */
+    const synced = async (replica: RedisServer, master: RedisServer, expected: Record<string, string | null>): Promise<void> => {
+      await waitFor(
+        async () => {
+          const info = await replica.cmd('INFO', 'replication');
+          if (!info.includes(`master_port:${master.port}`) || !/master_link_status:up/.test(info) || !/master_sync_in_progress:0/.test(info)) return false;
+          for (const [name, pem] of Object.entries(expected)) if ((await replica.cmd('GET', `tls:${name}`)) !== (pem ?? '')) return false;
+          return true;
+        },
+        { timeoutMs: 15_000, intervalMs: 10, message: `the replica in sync with the master on ${master.port}` },
+      );
+    };
+
+    test('REPLICAOF a master with other certificates: the first handshakes after the resync get them', async () => {
+      const master = await startRedis({ args: PROMPT_MASTER });
+      const other = await startRedis({ args: PROMPT_MASTER });
+      const replica = await startRedis({ args: [...redisArgs, '--replicaof', '127.0.0.1', String(master.port)] });
+      await master.cmd('SET', 'tls:kept.example.test', leaf.masterA!.pem);
+      await master.cmd('SET', 'tls:dropped.example.test', leaf.masterA!.pem);
+      await other.cmd('SET', 'tls:kept.example.test', leaf.masterB!.pem);
+      await other.cmd('SET', 'tls:added.example.test', leaf.masterB!.pem);
+      await synced(replica, master, { 'kept.example.test': leaf.masterA!.pem, 'dropped.example.test': leaf.masterA!.pem });
+      const it = await startInstance({ mode, redisArgs, replica: { replica, master } });
+      const served = async (name: string) => (await handshake(it.httpsPort, ca, name)).fingerprint;
+      assert.equal(await served('kept.example.test'), leaf.masterA!.fingerprint);
+      assert.equal(await served('dropped.example.test'), leaf.masterA!.fingerprint);
+
+      await replica.cmd('REPLICAOF', '127.0.0.1', other.port);
+      await synced(replica, other, { 'kept.example.test': leaf.masterB!.pem, 'added.example.test': leaf.masterB!.pem, 'dropped.example.test': null });
+      assert.equal(await served('dropped.example.test'), it.fallback, 'a certificate the new master does not have');
+      assert.equal(await served('kept.example.test'), leaf.masterB!.fingerprint, 'a certificate the new master has otherwise');
+      assert.equal(await served('added.example.test'), leaf.masterB!.fingerprint, 'a certificate only the new master has');
+    });
+  });
+}
+
 describe('tls: keys under the driver URL\'s key prefix', () => {
   test('pfx:tls:<host> is served, tls:<host> without the prefix is not', async () => {
-    const it = await startInstance('keyspace', [], async (redis) => void (await redis.cmd('SET', 'pfx:tls:boot.example.test', leaf.boot!.pem)), 'pfx:');
+    const it = await startInstance({ mode: 'keyspace', redisArgs: [], prefix: 'pfx:', before: async (redis) => void (await redis.cmd('SET', 'pfx:tls:boot.example.test', leaf.boot!.pem)) });
     const serve = (name: string) => handshake(it.httpsPort, ca, name);
     assert.equal((await serve('boot.example.test')).fingerprint, leaf.boot!.fingerprint, 'read by the snapshot under the prefix');
     await it.redis.cmd('SET', 'pfx:tls:one.example.test', leaf.one!.pem);
