@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '../../src/log.js';
 import { checkCertificate } from '../../src/tls/certificate.js';
-import type { CertificateSpec, ConfigEvent, SourceName } from '../../src/vocabulary/events.js';
+import { assertNever, type CertificateSpec, type ConfigEvent, type SourceName } from '../../src/vocabulary/events.js';
 import type { QuarantinedCertificate } from '../../src/vocabulary/source.js';
 
 /** A `tls:` key as read: absent, of another type than a string, or a string (its digest, its text on demand). */
@@ -117,6 +117,8 @@ export class EmittedCertificates {
         if (held?.certificate === verdict.certificate) return null;
         this.#held.set(name, { digest: verdict.digest, certificate: verdict.certificate });
         return { type: 'certificate-set', source: this.source, certificate: verdict.certificate };
+      default:
+        return assertNever(verdict);
     }
   }
 
