@@ -6,7 +6,7 @@
 
 import { FrontendDigest, optionsKey } from '../../src/frontends/digest.js';
 import { FrontendSet } from '../../src/frontends/frontend-set.js';
-import type { ConfigEvent, ConfigVersion, DeadMark, FrontendSpec, SourceName } from '../../src/vocabulary/events.js';
+import type { CertificateSpec, ConfigEvent, ConfigVersion, DeadMark, FrontendSpec, SourceName } from '../../src/vocabulary/events.js';
 
 export class EmittedFrontends {
   #set = new FrontendSet();
@@ -19,10 +19,10 @@ export class EmittedFrontends {
   }
 
   /** The snapshot event for `frontends`; the set is moved into the table by it, so a copy is kept here. */
-  snapshot(frontends: FrontendSet, dead: DeadMark[]): ConfigEvent {
+  snapshot(frontends: FrontendSet, dead: DeadMark[], certificates: readonly CertificateSpec[] = []): ConfigEvent {
     this.#set = frontends.clone();
     this.#digest = this.#set.digest();
-    return { type: 'snapshot', source: this.source, version: this.#digest.version, frontends, dead };
+    return { type: 'snapshot', source: this.source, version: this.#digest.version, frontends, dead, certificates };
   }
 
   /** The event that makes the table hold `spec` for `key` (null: no frontend), or null when it already does. */

@@ -1,8 +1,8 @@
-// Frontend keys with a TTL. Redis deletes an expired key, and announces it,
+// Frontend and certificate (`tls:`) keys with a TTL. Redis deletes an expired key, and announces it,
 // only when its active expiry happens to sample it (in a database with 20,000
 // other keys with a TTL, 55 s after the deadline in one measurement) or when a
 // client reads it. Hipache read the key on every request, so its route ended
-// at the deadline; here the source re-reads each such key at its deadline (the
+// at the deadline (and a certificate must end there too); here the source re-reads each such key at its deadline (the
 // read expires it in Redis), and a request arriving after a deadline first
 // starts the re-reads that are due, then waits for them like for any re-read.
 

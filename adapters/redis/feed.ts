@@ -9,7 +9,7 @@ export type FeedMode = 'keyspace' | 'tracking' | 'per-request';
 
 /**
  * Keyspace event classes needed: K keyspace, g generic (del, expire, rename), l list, s set, x expired, e evicted,
- * and $ string: a SET over a frontend list replaces it and announces itself only as a string event.
+ * and $ string: a `tls:` key is one, and a SET over a frontend list replaces it and announces itself only as a string event.
  */
 const REQUIRED_FLAGS = ['K', 'g', '$', 'l', 's', 'x', 'e'];
 
@@ -157,7 +157,7 @@ export class ChangeFeed {
       // Only a *re*connect calls for a resync: this first connection is part of the one under way.
       sub.on('ready', () => this.onReconnect());
       const db = this.config.read.db;
-      await sub.pSubscribe([`__keyspace@${db}__:${this.keys.pattern('frontend')}`, `__keyspace@${db}__:${this.keys.pattern('dead')}`]);
+      await sub.pSubscribe((['frontend', 'dead', 'tls'] as const).map((kind) => `__keyspace@${db}__:${this.keys.pattern(kind)}`));
       this.#subscriber = sub;
     }
     return this.#subscriber.isReady;
@@ -174,7 +174,7 @@ export class ChangeFeed {
       }
       // A resync on a live connection finds tracking on; broadcast mode with these prefixes needs OFF first.
       await this.#tracker.send(['CLIENT', 'TRACKING', 'OFF']);
-      const prefixes = ['frontend:', 'dead:'].flatMap((p) => ['PREFIX', this.keys.prefix + p]);
+      const prefixes = ['frontend:', 'dead:', 'tls:'].flatMap((p) => ['PREFIX', this.keys.prefix + p]);
       await this.#tracker.send(['CLIENT', 'TRACKING', 'ON', 'BCAST', ...prefixes]);
       return true;
     } catch (err) {

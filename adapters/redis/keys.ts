@@ -1,9 +1,13 @@
 // Hipache key names: `<prefix>frontend:<host>` (a list) and `<prefix>dead:<host>` (a set);
+// `<prefix>tls:<host-or-pattern>` (a string: a certificate chain and its key, SPEC §7);
 // and Switchyard's own `<prefix>switchyard:marker` (a string).
 
 import { lookupKeys } from '../../src/frontends/host.js';
 
-export type KeyRef = { kind: 'frontend'; host: string } | { kind: 'dead'; host: string };
+export type KeyKind = 'frontend' | 'dead' | 'tls';
+
+/** A key of this source: its kind, and the host, pattern or name after the kind's prefix. */
+export type KeyRef = { kind: KeyKind; host: string };
 
 export class KeySpace {
   constructor(readonly prefix: string) {}
@@ -16,6 +20,11 @@ export class KeySpace {
     return `${this.prefix}dead:${host}`;
   }
 
+  /** The key of the certificate stored for `name`: an exact host or "*.example.com". */
+  tls(name: string): string {
+    return `${this.prefix}tls:${name}`;
+  }
+
   /** The key the feed connection WATCHes to notice a database replaced as a whole (tripwire.ts). */
   marker(): string {
     return `${this.prefix}switchyard:marker`;
@@ -26,11 +35,12 @@ export class KeySpace {
     const rest = redisKey.slice(this.prefix.length);
     if (rest.startsWith('frontend:')) return { kind: 'frontend', host: rest.slice(9) };
     if (rest.startsWith('dead:')) return { kind: 'dead', host: rest.slice(5) };
+    if (rest.startsWith('tls:')) return { kind: 'tls', host: rest.slice(4) };
     return null;
   }
 
   /** SCAN MATCH / PSUBSCRIBE pattern for every key of a kind. */
-  pattern(kind: KeyRef['kind']): string {
+  pattern(kind: KeyKind): string {
     return `${escapeGlob(this.prefix)}${kind}:*`;
   }
 
@@ -38,6 +48,17 @@ export class KeySpace {
   candidates(host: string): string[] {
     return lookupKeys(host).map((key) => this.frontend(key));
   }
+
+  /** Every certificate key that can serve `host` (an SNI name): exact, then the wildcard of one label. */
+  certificates(host: string): string[] {
+    return certificateNames(host).map((name) => this.tls(name));
+  }
+}
+
+/** The names a certificate for `host` can be stored under: the host, and `*.<parent>` (a wildcard covers one label). */
+export function certificateNames(host: string): string[] {
+  const dot = host.indexOf('.');
+  return dot > 0 && dot < host.length - 1 ? [host, `*${host.slice(dot)}`] : [host];
 }
 
 export function escapeGlob(text: string): string {

@@ -1,6 +1,6 @@
-// The read-your-writes barrier of the keyspace and tracking modes: a request
-// waits until every change Redis announced before it arrived has been re-read
-// (SPEC §1). Redis may send the notification after the writer's own reply, so
+// The read-your-writes barrier of the keyspace and tracking modes: a request,
+// or a TLS handshake (for its certificate, SPEC §7), waits until every change
+// Redis announced before it arrived has been re-read (SPEC §1). Redis may send the notification after the writer's own reply, so
 // with `readYourWrites` each batch of requests first waits for a PING on the
 // notification connection (PingBarrier), then for the re-reads of its host's
 // keys (including those whose TTL just ran out, expiries.ts); and, after a
@@ -54,7 +54,7 @@ export class ReadYourWrites {
   #afterKeyRereads(host: string, ready: () => void): boolean {
     this.pending.expiries.check();
     if (this.rereads.size === 0) return false;
-    const wait = this.rereads.pending([...this.keys.candidates(host), this.keys.dead(host)]);
+    const wait = this.rereads.pending([...this.keys.candidates(host), this.keys.dead(host), ...this.keys.certificates(host)]);
     if (wait === undefined) return false;
     void this.bounded(wait).then(ready);
     return true;

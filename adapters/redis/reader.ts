@@ -1,7 +1,8 @@
 import type { DeadMark, FrontendSpec } from '../../src/vocabulary/events.js';
 import type { Logger } from '../../src/log.js';
+import { digestOf, type StoredCertificate } from './emitted-certificates.js';
 import { frontendOfList, malformedBackends, warnMalformed } from './hipache-list.js';
-import type { KeySpace } from './keys.js';
+import type { KeyKind, KeySpace } from './keys.js';
 import type { Reply } from './wire.js';
 
 /** What reading needs of a connection: the worker's WireClient, or the CLI's node-redis client adapted. */
@@ -54,6 +55,27 @@ export class HipacheReader {
     return { frontend, until: frontend !== null && typeof pttl === 'number' && pttl >= 0 ? sentAt + pttl : null };
   }
 
+  /** The value of `tls:<name>`, as EmittedCertificates judges it. */
+  async certificate(name: string): Promise<StoredCertificate> {
+    let value: unknown;
+    try {
+      value = await this.client().send(['GET', this.keys.tls(name)]);
+    } catch (err) {
+      if (isWrongType(err)) return { kind: 'not-a-string' };
+      throw err;
+    }
+    if (typeof value !== 'string') return { kind: 'absent' };
+    const pem = value;
+    return { kind: 'pem', digest: digestOf(pem), text: () => pem };
+  }
+
+  /** The value of `tls:<name>` and when Redis will expire it (null: never), as frontendAndDeadline. */
+  async certificateAndDeadline(name: string): Promise<{ stored: StoredCertificate; until: number | null }> {
+    const sentAt = Date.now();
+    const [stored, pttl] = await Promise.all([this.certificate(name), this.client().send(['PTTL', this.keys.tls(name)])]);
+    return { stored, until: stored.kind !== 'absent' && typeof pttl === 'number' && pttl >= 0 ? sentAt + pttl : null };
+  }
+
   /** Dead marks of one requested host. */
   async dead(host: string, now = Date.now()): Promise<DeadMark[]> {
     const redisKey = this.keys.dead(host);
@@ -88,7 +110,7 @@ export class HipacheReader {
   }
 
   /** Every key of a kind, page by page, with SCAN (never KEYS). */
-  async scan(kind: 'frontend' | 'dead', onPage: (names: string[]) => Promise<void>): Promise<void> {
+  async scan(kind: KeyKind, onPage: (names: string[]) => Promise<void>): Promise<void> {
     let cursor = '0';
     const match = this.keys.pattern(kind);
     do {

@@ -3,6 +3,8 @@ import type { RedisEndpoint } from '../../src/config/types.js';
 import type { DeadMark } from '../../src/vocabulary/events.js';
 import type { Logger } from '../../src/log.js';
 import { FrontendSet } from '../../src/frontends/frontend-set.js';
+import type { JudgedCertificate, StoredCertificate, Verdict } from './emitted-certificates.js';
+import { digestOf } from './emitted-certificates.js';
 import { escapeGlob, type KeySpace } from './keys.js';
 import { malformedBackends, warnMalformed } from './hipache-list.js';
 import type { HipacheReader } from './reader.js';
@@ -14,6 +16,7 @@ const PAGE = 1000;
 const LRANGE = keyCommand('LRANGE', '0', '-1');
 const SMEMBERS = keyCommand('SMEMBERS');
 const PTTL = keyCommand('PTTL');
+const GET = keyCommand('GET');
 
 const enum Expect {
   Ok,
@@ -23,19 +26,27 @@ const enum Expect {
   FrontendTtl,
   DeadMembers,
   DeadTtl,
+  Certificate,
+  CertificateTtl,
 }
 
 export interface Snapshot {
   frontends: FrontendSet;
   dead: DeadMark[];
-  /** The frontend keys with a TTL, and when they expire (ms since the epoch, no later than Redis' deadline). */
+  /** The frontend and certificate keys with a TTL, and when they expire (ms since the epoch, no later than Redis' deadline). */
   expiring: [redisKey: string, until: number][];
+  /** Every `tls:` key, judged as it was read (a check costs about a millisecond: they are spread over the read). */
+  certificates: JudgedCertificate[];
 }
 
+/** What a `tls:` value means (EmittedCertificates.judge): called as each is read, with its text available during the call only. */
+export type CertificateJudge = (name: string, stored: StoredCertificate) => Verdict;
+
 /**
- * Reads every `frontend:*` and `dead:*` key into a snapshot, on a connection
- * of its own: one SCAN pass over the keyspace, each page's keys read by
- * pipelined LRANGE + PTTL (frontends) or SMEMBERS + PTTL (dead sets), and the next
+ * Reads every `frontend:*`, `dead:*` and `tls:*` key into a snapshot, on a
+ * connection of its own: one SCAN pass over the keyspace, each page's keys read by
+ * pipelined LRANGE + PTTL (frontends), SMEMBERS + PTTL (dead sets) or GET +
+ * PTTL (certificates), and the next
  * SCAN sent before the page's reads so Redis always has work queued. A
  * database where no key has a TTL (INFO keyspace) is read without the
  * frontends' PTTL.
@@ -58,6 +69,7 @@ export class SnapshotRead {
   readonly #frontends = new FrontendSet();
   readonly #dead: DeadMark[] = [];
   readonly #expiring: [string, number][] = [];
+  readonly #certificates: JudgedCertificate[] = [];
   readonly #prefix: Buffer;
   // What each reply on the wire answers, in order, and for which key: its bytes in #keys
   // (copied from the SCAN reply, which the read window overwrites).
@@ -88,6 +100,7 @@ export class SnapshotRead {
     private readonly hipache: HipacheReader,
     private readonly log: Logger,
     idleTimeoutMs: number,
+    private readonly judge: CertificateJudge,
   ) {
     this.#prefix = Buffer.from(keys.prefix);
     this.done = new Promise((resolve, reject) => (this.#settle = { resolve, reject }));
@@ -118,12 +131,12 @@ export class SnapshotRead {
   }
 
   /**
-   * One pass for both kinds: "[fd][re][oa][nd]*" matches "frontend:..." and
-   * "dead:..." (and a few other names, dropped here), where two patterns
-   * would walk the whole keyspace twice.
+   * One pass for every kind: "[fdt][rel][oas][nd:]*" matches "frontend:...",
+   * "dead:..." and "tls:..." (and a few other names, dropped here), where
+   * three patterns would walk the whole keyspace three times.
    */
   #scan(cursor: string): void {
-    this.#send(Expect.Scan, 'SCAN', cursor, 'MATCH', `${escapeGlob(this.keys.prefix)}[fd][re][oa][nd]*`, 'COUNT', String(PAGE));
+    this.#send(Expect.Scan, 'SCAN', cursor, 'MATCH', `${escapeGlob(this.keys.prefix)}[fdt][rel][oas][nd:]*`, 'COUNT', String(PAGE));
   }
 
   #send(expect: Expect, ...args: string[]): void {
@@ -186,7 +199,7 @@ export class SnapshotRead {
     const sentAt = this.#sentAt[h]!;
     const keyIn = this.#keys;
     if (this.#head >= 4096 && this.#head * 2 >= this.#expect.length) this.#dropRead();
-    if (reply.type === 45 /* - */ && (expect === Expect.Ok || expect === Expect.Scan || expect === Expect.DeadTtl || expect === Expect.FrontendTtl)) {
+    if (reply.type === 45 /* - */ && expect !== Expect.Keyspace && expect !== Expect.Frontend && expect !== Expect.DeadMembers && expect !== Expect.Certificate) {
       throw new Error(`snapshot read: ${reply.line()}`);
     }
     switch (expect) {
@@ -204,6 +217,10 @@ export class SnapshotRead {
         return this.#onDeadMembers(keyIn.toString('utf8', keyAt, keyEnd), reply);
       case Expect.DeadTtl:
         return this.#onDeadTtl(keyIn.toString('utf8', keyAt, keyEnd), reply);
+      case Expect.Certificate:
+        return this.#onCertificate(keyIn.toString('utf8', keyAt, keyEnd), reply);
+      case Expect.CertificateTtl:
+        return this.#onTtl(this.keys.tls(keyIn.toString('utf8', keyAt, keyEnd)), sentAt, reply);
     }
   }
 
@@ -249,6 +266,14 @@ export class SnapshotRead {
         const at = this.#keepKey(buf, start + prefix + DEAD.length, end);
         this.#expecting(Expect.DeadMembers, at, this.#keysEnd);
         this.#expecting(Expect.DeadTtl, at, this.#keysEnd);
+      } else if (startsWith(buf, start + prefix, end, TLS)) {
+        this.#out.keyed(GET.head, buf, start, end, GET.tail);
+        const at = this.#keepKey(buf, start + prefix + TLS.length, end);
+        this.#expecting(Expect.Certificate, at, this.#keysEnd);
+        if (this.#ttls) {
+          this.#out.keyed(PTTL.head, buf, start, end, PTTL.tail);
+          this.#expecting(Expect.CertificateTtl, at, this.#keysEnd);
+        }
       }
     }
     this.#flush();
@@ -289,6 +314,28 @@ export class SnapshotRead {
     if (pttl >= 0) this.#expiring.push([this.keys.frontend(keyIn.toString('utf8', keyAt, keyEnd)), sentAt + pttl]);
   }
 
+  #onTtl(redisKey: string, sentAt: number, reply: ReplyReader): void {
+    const pttl = reply.int();
+    if (pttl >= 0) this.#expiring.push([redisKey, sentAt + pttl]);
+  }
+
+  /** A `tls:` value, judged in place: its bytes become a string only when its digest is not known already. */
+  #onCertificate(name: string, reply: ReplyReader): void {
+    let stored: StoredCertificate;
+    if (reply.type === 45 /* - */) {
+      const error = reply.line();
+      if (!error.startsWith('WRONGTYPE')) throw new Error(`snapshot read: ${error}`);
+      stored = { kind: 'not-a-string' };
+    } else {
+      if (reply.buf[reply.pos + 1] === 45 /* $-1: nil */) return; // deleted since the SCAN
+      const start = reply.bulk();
+      const bytes = reply.buf.subarray(start, start + reply.length);
+      stored = { kind: 'pem', digest: digestOf(bytes), text: () => bytes.toString('utf8') };
+    }
+    const verdict = this.judge(name, stored);
+    if (verdict.kind !== 'absent') this.#certificates.push({ name, verdict });
+  }
+
   #parseBackends(reply: ReplyReader, n: number, end: number): void {
     const start = reply.pos;
     const backends: string[] = [];
@@ -321,7 +368,7 @@ export class SnapshotRead {
     if (this.#settled) return;
     this.#settled = true;
     this.#socket.destroy();
-    this.#settle.resolve({ frontends: this.#frontends, dead: this.#dead, expiring: this.#expiring });
+    this.#settle.resolve({ frontends: this.#frontends, dead: this.#dead, expiring: this.#expiring, certificates: this.#certificates });
   }
 
   #fail(err: Error): void {
@@ -334,6 +381,7 @@ export class SnapshotRead {
 
 const FRONTEND = Buffer.from('frontend:');
 const DEAD = Buffer.from('dead:');
+const TLS = Buffer.from('tls:');
 
 /** bytes[start, end) begins with `prefix`. */
 function startsWith(bytes: Buffer, start: number, end: number, prefix: Buffer): boolean {

@@ -2,11 +2,12 @@ import type { RedisDirectConfig, RedisEndpoint } from '../../src/config/types.js
 import { logger } from '../../src/log.js';
 import type { ConfigEvent, DeadMark, FrontendSpec } from '../../src/vocabulary/events.js';
 import type { ConfigSource, EventSink, SourceState, SourceStatus } from '../../src/vocabulary/source.js';
+import { EmittedCertificates } from './emitted-certificates.js';
 import { EmittedDeadMarks } from './emitted-dead.js';
 import { EmittedFrontends } from './emitted-frontends.js';
 import { FrontendExpiries } from './expiries.js';
 import { ChangeFeed } from './feed.js';
-import { KeySpace, type KeyRef } from './keys.js';
+import { certificateNames, KeySpace, type KeyRef } from './keys.js';
 import { Liveness } from './liveness.js';
 import { ReadYourWrites } from './read-your-writes.js';
 import { HipacheReader } from './reader.js';
@@ -23,13 +24,15 @@ const SNAPSHOT_IDLE_TIMEOUT_MS = 10_000;
 const MARKER_WRITE_TIMEOUT_MS = 2000;
 
 /**
- * Hipache's Redis keys as a ConfigSource. It coordinates its parts: a full
- * snapshot after every (re)connect (Resync), then one re-read per key the
- * change feed reports (KeyRereads), emitting only what differs from what it
- * said before (EmittedFrontends, EmittedDeadMarks). A request for a host
- * whose keys were just announced as changed waits for those re-reads
- * (ReadYourWrites), which makes a write visible to the very next request; in
- * per-request mode (no feed) every request reads its host's keys instead.
+ * Hipache's Redis keys, and the `tls:` certificates (SPEC §7), as a
+ * ConfigSource. It coordinates its parts: a full snapshot after every
+ * (re)connect (Resync), then one re-read per key the change feed reports
+ * (KeyRereads), emitting only what differs from what it said before
+ * (EmittedFrontends, EmittedDeadMarks, EmittedCertificates, which also keeps
+ * bad certificates out). A request, or a TLS handshake, for a host whose keys
+ * were just announced as changed waits for those re-reads (ReadYourWrites),
+ * which makes a write visible to the very next one; in per-request mode (no
+ * feed) each reads its host's keys instead.
  * A database replaced as a whole (DatasetTripwire) calls for a resync, which
  * the requests after it wait for like a re-read.
  */
@@ -47,6 +50,7 @@ export class RedisSource implements ConfigSource {
   readonly #expiries: FrontendExpiries;
   readonly #frontends = new EmittedFrontends(this.name);
   readonly #dead = new EmittedDeadMarks(this.name);
+  readonly #certificates: EmittedCertificates;
   #sink: EventSink = () => {};
   #state: SourceState = 'starting';
   #lastError: SourceStatus['lastError'] = null;
@@ -58,6 +62,7 @@ export class RedisSource implements ConfigSource {
 
   constructor(private readonly config: RedisDirectConfig) {
     this.#keys = new KeySpace(config.read.prefix);
+    this.#certificates = new EmittedCertificates(this.name, (name) => this.#keys.tls(name), this.#log);
     this.#data = connectWire(config.read, this.#log, { name: 'data' });
     this.#reader = new HipacheReader(() => this.#data, this.#keys, this.#log);
     const tripwire = new DatasetTripwire(this.#keys, (args) => this.#writeMarker(args), (armedBy) => this.#onReplaced(armedBy), this.#log);
@@ -73,7 +78,8 @@ export class RedisSource implements ConfigSource {
         await this.#feed.establish(this.#data, generation);
         await this.#data.ping(); // re-reads sent before are answered before the snapshot is read
       },
-      read: () => new SnapshotRead(this.config.read, this.#keys, this.#reader, this.#log, SNAPSHOT_IDLE_TIMEOUT_MS),
+      read: () =>
+        new SnapshotRead(this.config.read, this.#keys, this.#reader, this.#log, SNAPSHOT_IDLE_TIMEOUT_MS, (name, stored) => this.#certificates.judge(name, stored)),
       apply: (snapshot, changed) => this.#applySnapshot(snapshot, changed),
       failed: (err) => {
         this.#log.warn('redis resync failed; retrying', { error: err.message });
@@ -113,6 +119,7 @@ export class RedisSource implements ConfigSource {
       lastError: this.#lastError,
       lastSnapshotAt: this.#lastSnapshotAt,
       version: this.#frontends.version,
+      quarantinedCertificates: this.#certificates.quarantined,
     };
   }
 
@@ -140,18 +147,18 @@ export class RedisSource implements ConfigSource {
     this.#emit({ type: 'source-error', source: this.name, error: this.#lastError });
   }
 
-  #applySnapshot({ frontends, dead, expiring }: Snapshot, changedMeanwhile: readonly string[]): void {
+  #applySnapshot({ frontends, dead, expiring, certificates }: Snapshot, changedMeanwhile: readonly string[]): void {
     const count = frontends.size; // the set is moved into the table by the event
     this.#dead.replaceAll(dead);
     this.#expiries.replaceAll(expiring);
     this.#lastSnapshotAt = Date.now();
-    this.#emit(this.#frontends.snapshot(frontends, dead));
+    this.#emit(this.#frontends.snapshot(frontends, dead, this.#certificates.snapshot(certificates)));
     for (const key of changedMeanwhile) this.#rereads.changed(key);
     this.#liveness.set(true);
     if (this.#lastError !== null) this.#emit({ type: 'source-recovered', source: this.name });
     this.#lastError = null;
     this.#state = 'ready';
-    this.#log.info('redis snapshot loaded', { frontends: count, deadHosts: this.#dead.hosts, mode: this.#feed.mode, version: this.#frontends.version });
+    this.#log.info('redis snapshot loaded', { frontends: count, deadHosts: this.#dead.hosts, certificates: this.#certificates.size, mode: this.#feed.mode, version: this.#frontends.version });
     this.#firstSnapshot();
   }
 
@@ -200,6 +207,13 @@ export class RedisSource implements ConfigSource {
         this.#expiries.set(this.#keys.frontend(ref.host), until);
       };
     }
+    if (ref.kind === 'tls') {
+      const { stored, until } = await this.#reader.certificateAndDeadline(ref.host);
+      return () => {
+        this.#emit(this.#certificates.change(ref.host, stored));
+        this.#expiries.set(this.#keys.tls(ref.host), until);
+      };
+    }
     const marks = await this.#reader.dead(ref.host);
     return () => this.#emitDead(ref.host, marks);
   }
@@ -212,12 +226,22 @@ export class RedisSource implements ConfigSource {
     for (const event of this.#dead.change(host, marks)) this.#emit(event);
   }
 
-  /** Hipache mode: a request re-reads the keys that can serve its host. */
+  /**
+   * Hipache mode: a request (or a TLS handshake) re-reads the keys that can
+   * serve its host, its certificate's too: a GET or two more in the same
+   * round trip, answering nil for a host that has none.
+   */
   async #readHost(host: string): Promise<void> {
     const keys = this.#keys.candidates(host).map((k) => this.#keys.parse(k)!.host);
-    const [frontends, marks] = await Promise.all([Promise.all(keys.map((k) => this.#reader.frontend(k))), this.#reader.dead(host)]);
+    const names = certificateNames(host);
+    const [frontends, marks, certificates] = await Promise.all([
+      Promise.all(keys.map((k) => this.#reader.frontend(k))),
+      this.#reader.dead(host),
+      Promise.all(names.map((name) => this.#reader.certificate(name))),
+    ]);
     keys.forEach((key, i) => this.#emitFrontend(key, frontends[i] ?? null));
     this.#emitDead(host, marks);
+    names.forEach((name, i) => this.#emit(this.#certificates.change(name, certificates[i]!)));
   }
 }
 

@@ -1,16 +1,19 @@
 // The Redis adapter's snapshot read (adapters/redis/snapshot.ts) against a
 // real redis-server: one SCAN pass, pipelined reads parsed in place. Proves
 // that every kind of key comes through, over many pages and replies split
-// across socket reads, that malformed data is skipped with a log line, and
+// across socket reads, that malformed data is skipped with a log line, that
+// `tls:` certificates are judged as they are read and not again once known, and
 // that a silent server fails the read instead of hanging it.
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { before, describe, test } from 'node:test';
 import { HipacheReader, NO_EXPIRY } from '../../adapters/redis/reader.js';
 import { KeySpace } from '../../adapters/redis/keys.js';
-import { SnapshotRead } from '../../adapters/redis/snapshot.js';
+import { SnapshotRead, type CertificateJudge } from '../../adapters/redis/snapshot.js';
+import { EmittedCertificates } from '../../adapters/redis/emitted-certificates.js';
 import type { RedisEndpoint } from '../../src/config/types.js';
 import type { Logger } from '../../src/log.js';
+import { makeCa, makeLeaf } from '../helpers/certificates.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 
 interface Captured extends Logger {
@@ -27,9 +30,11 @@ function endpoint(port: number, extra: Partial<RedisEndpoint> = {}): RedisEndpoi
   return { host: '127.0.0.1', port, db: 0, prefix: '', display: `redis://127.0.0.1:${port}`, ...extra };
 }
 
-function read(at: RedisEndpoint, log: Logger, idleTimeoutMs = 5000): SnapshotRead {
+function read(at: RedisEndpoint, log: Logger, idleTimeoutMs = 5000, judge?: CertificateJudge): SnapshotRead {
   const keys = new KeySpace(at.prefix);
-  return new SnapshotRead(at, keys, new HipacheReader(() => { throw new Error('not used'); }, keys, log), log, idleTimeoutMs);
+  const certificates = new EmittedCertificates('redis', (name) => keys.tls(name), log);
+  judge ??= (name, stored) => certificates.judge(name, stored);
+  return new SnapshotRead(at, keys, new HipacheReader(() => { throw new Error('not used'); }, keys, log), log, idleTimeoutMs, judge);
 }
 
 describe('the Redis snapshot read', () => {
@@ -108,6 +113,49 @@ describe('the Redis snapshot read', () => {
     assert.equal(dead.length, 100);
     assert.ok(dead.every((m) => m.index === Number(/^h(\d+)\./.exec(m.host)![1]) % 3));
     assert.deepEqual(log.warnings, []);
+  });
+
+  test('tls: keys in the same pass, over many pages: each value checked as it is read, and not again once known by its digest', async () => {
+    await redis.cmd('FLUSHALL');
+    const ca = makeCa();
+    const wild = makeLeaf(ca, { names: ['*.many.test'] });
+    const COUNT = 2500;
+    await redis.cmd('EVAL', `for i = 0, ${COUNT - 1} do redis.call('SET', 'tls:c' .. i .. '.many.test', ARGV[1]) end`, '0', wild.pem);
+    await redis.cmd('SET', 'tls:*.many.test', wild.pem);
+    await redis.cmd('SET', 'tls:bad.test', wild.pem); // does not cover bad.test
+    await redis.cmd('RPUSH', 'tls:list.test', 'x');
+    await redis.cmd('PEXPIRE', 'tls:c0.many.test', 60_000);
+    for (const decoy of ['tl:x', 'tlsx:y', 'other:tls:z']) await redis.cmd('SET', decoy, wild.pem);
+    await redis.cmd('RPUSH', 'frontend:a.test', 'a', 'http://a:1');
+
+    const log = captureLog();
+    const emitted = new EmittedCertificates('redis', (name) => `tls:${name}`, log);
+    let texts = 0; // values made into a string, to be checked
+    const counting: CertificateJudge = (name, stored) => emitted.judge(name, stored.kind === 'pem' ? { ...stored, text: () => (texts++, stored.text()) } : stored);
+    const first = await read(endpoint(redis.port), log, 5000, counting).done;
+    assert.equal(first.frontends.size, 1, 'frontends read in the same pass');
+    assert.equal(first.certificates.length, COUNT + 3);
+    assert.equal(texts, COUNT + 2, 'every string value checked once (the list has no text)');
+    const verdicts = new Map(first.certificates.map(({ name, verdict }) => [name, verdict]));
+    assert.equal(verdicts.get('c7.many.test')?.kind, 'good');
+    assert.equal(verdicts.get('*.many.test')?.kind, 'good');
+    assert.match(verdicts.get('bad.test')?.kind === 'bad' ? verdicts.get('bad.test')!.reason : '', /^does not cover bad\.test/);
+    assert.match(verdicts.get('list.test')?.kind === 'bad' ? verdicts.get('list.test')!.reason : '', /^not a string/);
+    assert.deepEqual(first.expiring.map(([key]) => key), ['tls:c0.many.test'], 'the TTL of a tls: key is read');
+    const served = emitted.snapshot(first.certificates);
+    assert.equal(served.length, COUNT + 1);
+    assert.equal(served.find((c) => c.key === 'c7.many.test')?.fingerprint, wild.fingerprint);
+    assert.deepEqual(emitted.quarantined.map((q) => `${q.key}:${q.serving}`).sort(), ['bad.test:none', 'list.test:none']);
+    assert.equal(log.warnings.length, 2, log.warnings.join('\n'));
+    assert.ok(!log.warnings.join('\n').includes('BEGIN'), 'no PEM in the log');
+
+    texts = 0;
+    await redis.cmd('SET', 'tls:c1.many.test', `${wild.pem}\n`); // one value changed
+    const second = await read(endpoint(redis.port), log, 5000, counting).done;
+    assert.equal(texts, 1, 'only the changed value is checked (the bad one is known too)');
+    const again = emitted.snapshot(second.certificates);
+    assert.equal(again.find((c) => c.key === 'c7.many.test'), served.find((c) => c.key === 'c7.many.test'), 'an unchanged certificate is the one already held, not a copy');
+    assert.equal(log.warnings.length, 2, 'a value kept out already is not logged again');
   });
 
   test('password, db number and prefix: only prefix:frontend:* and prefix:dead:* of that db', async (t) => {
