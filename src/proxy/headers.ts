@@ -40,6 +40,8 @@ export interface RequestHeadFields {
   chunked: boolean;
   /** The X-Request-Id field; '' when it was sent more than once (which one would the backend believe?). */
   requestId: string | undefined;
+  /** X-Forwarded-Proto said "https" (believed only from a trusted peer: a TLS-terminating load balancer). */
+  forwardedHttps: boolean;
 }
 
 /**
@@ -48,7 +50,7 @@ export interface RequestHeadFields {
  * when their length matches keeps this cheap).
  */
 export function scanRequestHead(rawHeaders: string[]): RequestHeadFields {
-  const fields: RequestHeadFields = { host: undefined, hostRepeated: false, connection: undefined, debug: false, hasBody: false, chunked: false, requestId: undefined };
+  const fields: RequestHeadFields = { host: undefined, hostRepeated: false, connection: undefined, debug: false, hasBody: false, chunked: false, requestId: undefined, forwardedHttps: false };
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
     switch (name.length) {
@@ -70,9 +72,12 @@ export function scanRequestHead(rawHeaders: string[]): RequestHeadFields {
       case 14:
         if (name.toLowerCase() === 'content-length' && rawHeaders[i + 1] !== '0') fields.hasBody = true;
         break;
-      case 17:
-        if (name.toLowerCase() === 'transfer-encoding') fields.hasBody = fields.chunked = true;
+      case 17: {
+        const lower = name.toLowerCase();
+        if (lower === 'transfer-encoding') fields.hasBody = fields.chunked = true;
+        else if (lower === 'x-forwarded-proto') fields.forwardedHttps = rawHeaders[i + 1]!.trim().toLowerCase() === 'https';
         break;
+      }
     }
   }
   return fields;

@@ -75,11 +75,13 @@ export function handleRequest(ctx: ProxyContext, req: ClientRequest, res: Client
     if (route === 'not-loaded') return client.fail(503, 'NO_CONFIGURATION_YET');
     if (route === null) return client.fail(400, 'UNKNOWN_HOST');
     client.frontend = route.key;
-    if (redirectsToHttps(route, from.secure, target.path)) {
+    // Behind a load balancer that terminates TLS, the client's side is HTTPS if it says so.
+    const secure = from.secure || (from.trusted && fields.forwardedHttps);
+    if (redirectsToHttps(route, secure, target.path)) {
       const location = httpsLocation(target.host, target.path, ctx.settings.httpsPort);
       return location === null ? client.fail(400, 'MISSING_OR_INVALID_HOST') : client.redirect(location);
     }
-    client.sts = stsValue(route, from.secure);
+    client.sts = stsValue(route, secure);
     const forwarded = { path: target.path, headers, body: fields.hasBody ? body : null, chunked: fields.chunked };
     const exchange = new Exchange(ctx, client, { host: target.host, route }, forwarded);
     client.exchange = exchange;

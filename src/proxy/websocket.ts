@@ -43,7 +43,9 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
     if (route === 'not-loaded') return client.reject(503, 'NO_CONFIGURATION_YET');
     if (route === null) return client.reject(400, 'UNKNOWN_HOST');
     client.frontend = route.key;
-    if (redirectsToHttps(route, from.secure, target.path)) {
+    // Behind a load balancer that terminates TLS, the client's side is HTTPS if it says so.
+    const secure = from.secure || (from.trusted && fields.forwardedHttps);
+    if (redirectsToHttps(route, secure, target.path)) {
       const location = httpsLocation(target.host, target.path, ctx.settings.httpsPort);
       return location === null ? client.reject(400, 'MISSING_OR_INVALID_HOST') : client.redirect(location);
     }

@@ -200,6 +200,29 @@ describe('redirectHttps and hsts, per vhost, from the vhosts file', () => {
     assert.deepEqual(seen, []);
   });
 
+  test('behind a load balancer that terminates TLS: a trusted peer\'s X-Forwarded-Proto: https is proxied with the hsts, not redirected', async () => {
+    let res!: HttpResponse;
+    // Loopback is a trusted peer by default (server.trustedProxies).
+    const seen = await appSaw(async () => void (res = await request({ port: proxy.port, host: 'secure.test', path: '/lb', headers: { 'x-forwarded-proto': 'https' } })));
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(seen, ['GET /lb']);
+    assert.deepEqual(stsFields(res), ['max-age=31536000']);
+  });
+
+  test('an untrusted peer\'s X-Forwarded-Proto: https is not believed: redirected, no hsts', async () => {
+    const tls = selfSignedCert();
+    const untrusting = await startSwitchyard({
+      server: { workers: 1, trustedProxies: [], staticDir: null },
+      http: { bind: ['127.0.0.1'] },
+      https: { port: await freePort(), bind: ['127.0.0.1'], key: tls.key, cert: tls.cert },
+      file: { path: vhosts },
+    });
+    await waitFor(async () => (await request({ port: untrusting.port, host: 'plain.test' })).status === 200, { message: 'the vhosts file served' });
+    const res = await request({ port: untrusting.port, host: 'secure.test', path: '/lb', headers: { 'x-forwarded-proto': 'https' } });
+    assert.equal(res.status, 308);
+    assert.deepEqual(stsFields(res), []);
+  });
+
   test('the same request is proxied for a vhost without redirectHttps, on the same backend', async () => {
     const seen = await appSaw(async () => {
       const res = await request({ port: proxy.port, host: 'relay.test', path: '/p?q=1' });

@@ -103,7 +103,7 @@ describe('forwardResponseHeaders', () => {
 describe('scanRequestHead', () => {
   it('reads the first Host (and notes a second), every Connection, X-Debug and the body framing, names in any case', () => {
     const fields = scanRequestHead(['HOST', 'a.test', 'Host', 'b.test', 'connection', 'keep-alive', 'Connection', 'X-Secret', 'x-DEBUG', '1', 'Content-Length', '5']);
-    assert.deepEqual(fields, { host: 'a.test', hostRepeated: true, connection: 'keep-alive, X-Secret', debug: true, hasBody: true, chunked: false, requestId: undefined });
+    assert.deepEqual(fields, { host: 'a.test', hostRepeated: true, connection: 'keep-alive, X-Secret', debug: true, hasBody: true, chunked: false, requestId: undefined, forwardedHttps: false });
     assert.equal(scanRequestHead(['Host', 'a.test']).hostRepeated, false);
   });
 
@@ -121,6 +121,6 @@ describe('scanRequestHead', () => {
       [true, true],
     );
     // Same-length names that are not the ones looked for are ignored.
-    assert.deepEqual(scanRequestHead(['Hast', 'x', 'X-Debog', '1', 'Connectiom', 'close']), { host: undefined, hostRepeated: false, connection: undefined, debug: false, hasBody: false, chunked: false, requestId: undefined });
+    assert.deepEqual(scanRequestHead(['Hast', 'x', 'X-Debog', '1', 'Connectiom', 'close']), { host: undefined, hostRepeated: false, connection: undefined, debug: false, hasBody: false, chunked: false, requestId: undefined, forwardedHttps: false });
   });
 });
