@@ -38,7 +38,19 @@ export interface StaplerOptions {
   /** How often responses of certificates that left the table, or expired, are dropped. */
   sweepMs?: number;
   now?: () => number;
+  /** Schedules the refreshes (the tests' own clock); default setTimeout, unref'd. */
+  timers?: Timers;
 }
+
+export interface Timers {
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+const realTimers: Timers = {
+  set: (fn, ms) => setTimeout(fn, ms).unref(),
+  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 /** A response with no nextUpdate ("newer information is always available") is taken as current this long. */
 const NO_NEXT_UPDATE_MS = 60 * 60_000;
@@ -58,7 +70,7 @@ interface Entry {
   validUntil: number;
   error: OcspError | null;
   failures: number;
-  timer: NodeJS.Timeout | undefined;
+  timer: unknown;
 }
 
 /** node:crypto's fingerprint256 of a DER certificate, without parsing it. */
@@ -71,6 +83,7 @@ export class OcspStapler {
   readonly #fetch: OcspFetch;
   readonly #timeoutMs: number;
   readonly #now: () => number;
+  readonly #timers: Timers;
   readonly #sweep: NodeJS.Timeout;
   /** Fetches made, and those that failed (HTTP, timeout, or a response that did not pass the checks). */
   fetches = 0;
@@ -80,6 +93,7 @@ export class OcspStapler {
     this.#fetch = options.fetch ?? postOcspRequest;
     this.#timeoutMs = options.timeoutMs ?? 5000;
     this.#now = options.now ?? Date.now;
+    this.#timers = options.timers ?? realTimers;
     this.#sweep = setInterval(() => this.sweep(), options.sweepMs ?? 60_000).unref();
   }
 
@@ -116,7 +130,7 @@ export class OcspStapler {
     const served = new Set(this.options.inForce());
     for (const [fp, entry] of this.#entries) {
       if (!served.has(fp)) {
-        clearTimeout(entry.timer);
+        this.#timers.clear(entry.timer);
         this.#entries.delete(fp);
       } else this.#current(entry);
     }
@@ -124,7 +138,7 @@ export class OcspStapler {
 
   stop(): void {
     clearInterval(this.#sweep);
-    for (const entry of this.#entries.values()) clearTimeout(entry.timer);
+    for (const entry of this.#entries.values()) this.#timers.clear(entry.timer);
     this.#entries.clear();
   }
 
@@ -177,7 +191,7 @@ export class OcspStapler {
       this.#enter(entry, 'failed', error);
       next = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (entry.failures - 1));
     }
-    entry.timer = setTimeout(() => void this.#refresh(entry), next).unref();
+    entry.timer = this.#timers.set(() => void this.#refresh(entry), next);
   }
 
   /** Logs a change of state (or of the reason of a failure) once, not every retry. */
