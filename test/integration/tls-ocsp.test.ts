@@ -67,17 +67,19 @@ describe('OCSP stapling', () => {
     leaves['plain.test'] = makeLeaf(ca, { names: ['plain.test'] });
     leaves['hung.test'] = makeLeaf(ca, { names: ['hung.test'], ...withResponder(silent.url) });
     leaves['refused.test'] = makeLeaf(ca, { names: ['refused.test'], ...withResponder(refusedUrl) });
+    const fallback = makeLeaf(ca, { names: ['default.test'], ...withResponder(responderUrl) });
+    leaves['default.test'] = fallback;
     revoke(ca, leaves['revoked.test']);
     responder = await startOcspResponder(ca, responderPort);
     const backend = await startHttpBackend({ name: 'ocsp-backend' });
     const dir = tempDir('tls-ocsp');
     const lines = ['vhosts:'];
     for (const [name, leaf] of Object.entries(leaves)) {
+      if (name === 'default.test') continue;
       writeFileSync(join(dir, `${name}.chain.pem`), leaf.chain);
       writeFileSync(join(dir, `${name}.key.pem`), leaf.key);
       lines.push(`  ${name}:`, `    backends: ["${backend.url}"]`, `    tls: { cert: ${join(dir, `${name}.chain.pem`)}, key: ${join(dir, `${name}.key.pem`)} }`);
     }
-    const fallback = makeLeaf(ca, { names: ['default.test'] });
     writeFileSync(join(dir, 'default.chain.pem'), fallback.chain);
     writeFileSync(join(dir, 'default.key.pem'), fallback.key);
     httpsPort = await freePort();
@@ -100,6 +102,13 @@ describe('OCSP stapling', () => {
       assert.equal(state?.stapled, true);
       assert.equal(state?.responder, responder.url);
     }
+  });
+
+  test('the default certificate (https.cert, no SNI match) is stapled too', async () => {
+    const stapled = await waitFor(async () => (await handshake(httpsPort, ca, 'no-such-host.test', { checkServerIdentity: () => undefined })).staple, { timeoutMs: 10_000, message: 'a staple for the default certificate' });
+    const read = readStaple(ca, leaves['default.test']!, stapled);
+    assert.ok(read.verified && /: good/.test(read.text), read.text);
+    assert.equal((await stapling('default.test'))?.state, 'good');
   });
 
   test('the staple is served from the cache: more handshakes do not ask the responder again', async () => {
