@@ -23,6 +23,8 @@ export interface WorkerMetricsInput {
   sources: readonly ConfigSource[];
   /** Certificates served, by where they come from. */
   certificates: () => Record<string, number>;
+  /** OCSP fetches made and failed (SPEC §7 stapling); absent without an HTTPS listener. */
+  ocsp?: () => { fetches: number; failures: number };
 }
 
 /** A metric whose values are computed when scraped. */
@@ -84,6 +86,10 @@ function switchyardMetrics(input: WorkerMetricsInput): Metric[] {
     computed('switchyard_dead_backends', 'Backends marked dead now.', 'gauge', 'max', () => [{ value: table.deadBackends(), labels: {} }]),
     computed('switchyard_tls_certificates', 'TLS certificates served, by source.', 'gauge', 'max', () =>
       Object.entries(input.certificates()).map(([source, value]) => ({ value, labels: { source } }))),
+    computed('switchyard_ocsp_fetches_total', 'OCSP responses fetched for stapling, by result (failed: no answer, or one that did not pass the checks).', 'counter', 'sum', () => {
+      const ocsp = input.ocsp?.();
+      return ocsp === undefined ? [] : [{ value: ocsp.fetches - ocsp.failures, labels: { result: 'ok' } }, { value: ocsp.failures, labels: { result: 'failed' } }];
+    }),
   ];
 }
 

@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { SwitchyardConfig } from '../../src/config/types.js';
 import { logger } from '../../src/log.js';
 import { AccessLog } from '../../src/proxy/access-log.js';
@@ -8,6 +9,7 @@ import { LimitCounters } from '../../src/proxy/limits.js';
 import { BackendPools } from '../../src/proxy/pools.js';
 import { drain, frontStats, listen, ListenError, type Listener } from '../../src/proxy/server.js';
 import type { ProxyContext } from '../../src/proxy/settings.js';
+import { OcspStapler } from '../../src/proxy/tls/ocsp-stapler.js';
 import { RoutingTable } from '../../src/routing/table.js';
 import type { DeadMarkPublisher } from '../../src/vocabulary/dead-marks.js';
 import { MergedSources } from '../../src/sources/merged.js';
@@ -50,6 +52,8 @@ export class ProxyRuntime {
   workerName = String(process.pid);
   /** What the listeners loaded, for the admin status. */
   #certificates: CertificateInfo[] = [];
+  /** The default certificate's (https.cert), read at start: its OCSP response is kept like the table's. */
+  #defaultFingerprint: string | null = null;
   /** The master's word on this worker's generation and the last reload, for the admin status. */
   report: MasterReport | null = null;
   readonly #context: ProxyContext;
@@ -115,7 +119,14 @@ export class ProxyRuntime {
       limits,
       traffic: new TrafficCounters(),
       hostLabels: config.metrics.hosts.length > 0 ? new HostLabels(config.metrics.hosts) : null,
+      ocsp: config.https !== null ? new OcspStapler({ inForce: () => this.#fingerprintsInForce() }) : null,
     };
+  }
+
+  /** The certificates the TLS listener serves now: the default, and the table's. */
+  *#fingerprintsInForce(): Generator<string> {
+    if (this.#defaultFingerprint !== null) yield this.#defaultFingerprint;
+    for (const { certificate } of this.table.certificates.all()) yield certificate.fingerprint;
   }
 
   /** The read-your-writes barrier of the source (one per request: a single source's own, without a wrapper). */
@@ -145,7 +156,14 @@ export class ProxyRuntime {
       throw err;
     });
     this.#sweep = setInterval(() => this.table.sweepDead(), 10_000).unref();
-    if (this.config.https !== null) this.#certificates = [describeCertificateFile('config', this.config.https.cert)];
+    if (this.config.https !== null) {
+      this.#certificates = [describeCertificateFile('config', this.config.https.cert)];
+      try {
+        this.#defaultFingerprint = new X509Certificate(readFileSync(this.config.https.cert)).fingerprint256;
+      } catch {
+        // listen() read it: it is there; describeCertificateFile says why when not.
+      }
+    }
     return this.#listeners;
   }
 
@@ -161,7 +179,11 @@ export class ProxyRuntime {
       limits: () => ({ maxConnections: this.config.server.maxConnections, ...this.#context.limits }),
       metrics: async () => (await this.#workerMetrics()).json(),
       traffic: () => this.#context.traffic.summary(),
-      certificates: () => [...this.#certificates, ...describeTableCertificates(this.table.certificates)],
+      certificates: () => {
+        const stapling = this.#context.ocsp?.info.bind(this.#context.ocsp) ?? null;
+        const own = this.#certificates.map((c) => (stapling === null || this.#defaultFingerprint === null ? c : { ...c, ocsp: stapling(this.#defaultFingerprint) }));
+        return [...own, ...describeTableCertificates(this.table.certificates, stapling)];
+      },
       certificateCounts: () => this.#certificateCounts(),
     };
   }
@@ -176,7 +198,13 @@ export class ProxyRuntime {
     this.#metrics ??= import('../metrics/worker.js').then(
       ({ WorkerMetrics }) =>
         new WorkerMetrics(
-          { traffic: this.#context.traffic, table: this.table, sources: this.sources, certificates: () => this.#certificateCounts() },
+          {
+            traffic: this.#context.traffic,
+            table: this.table,
+            sources: this.sources,
+            certificates: () => this.#certificateCounts(),
+            ...(this.#context.ocsp != null ? { ocsp: () => this.#context.ocsp! } : {}),
+          },
           this.workerName,
         ),
     );
@@ -199,6 +227,7 @@ export class ProxyRuntime {
 
   async stop(): Promise<void> {
     clearInterval(this.#sweep);
+    this.#context.ocsp?.stop();
     await this.#source.stop();
     await this.#publisher?.close();
     await this.#accessLog?.close();

@@ -165,6 +165,7 @@ export async function listen(config: SwitchyardConfig, ctx: ProxyContext, secret
     };
     for (const bind of config.https.bind) {
       const server = attach(https.createServer({ ...serverOptions(config), ...tlsOptions }), ctx, timeouts);
+      if (ctx.ocsp != null) server.on('OCSPRequest', ctx.ocsp.onRequest);
       identifyClients(server, identity(true, config.https.proxyProtocol));
       plans.push({ server, bind, port: config.https.port, secure: true, fast: null });
     }

@@ -4,6 +4,7 @@ import type { ErrorPages } from './error-pages.js';
 import type { PassiveHealth } from './health.js';
 import type { LimitCounters } from './limits.js';
 import type { BackendPools } from './pools.js';
+import type { OcspStapler } from './tls/ocsp-stapler.js';
 import type { HostLabels, TrafficCounters } from './traffic.js';
 
 export interface ProxySettings {
@@ -36,6 +37,8 @@ export interface ProxyContext {
   traffic: TrafficCounters;
   /** metrics.hosts: which hosts' requests are also counted under their own label; null: none. */
   hostLabels: HostLabels | null;
+  /** OCSP stapling for the TLS listener's certificates; absent: none. */
+  ocsp?: OcspStapler | null;
 }
 
 /** How long a backend of `route` may keep us waiting (ms): the vhost's tcpTimeout, else the server's. */

@@ -21,6 +21,8 @@ export interface TestCertificate {
   pem: string;
   /** The leaf's SHA-256 fingerprint as node:crypto prints it (X509Certificate.fingerprint256). */
   fingerprint: string;
+  /** The leaf's file in the CA's directory (for `openssl ca -revoke`). */
+  file: string;
 }
 
 export interface LeafOptions {
@@ -31,6 +33,8 @@ export interface LeafOptions {
   notAfter?: string;
   /** "ec" (P-256, fast) or "rsa" (2048). */
   keyType?: 'ec' | 'rsa';
+  /** More X.509v3 extensions, as `openssl req -addext` takes them (e.g. `authorityInfoAccess=OCSP;URI:http://127.0.0.1:8888`). */
+  extensions?: string[];
 }
 
 const CA_CONFIG = `[ ca ]
@@ -77,7 +81,7 @@ export function makeLeaf(ca: TestCa, opts: LeafOptions): TestCertificate {
   const cn = opts.names[0] ?? `no-san-${n}.test`;
   execFileSync(
     'openssl',
-    ['req', '-new', ...keyArgs(opts.keyType ?? 'ec'), '-nodes', '-subj', `/CN=${cn}`, '-keyout', key, '-out', csr, ...(opts.names.length > 0 ? ['-addext', `subjectAltName=${opts.names.map((d) => `DNS:${d}`).join(',')}`] : [])],
+    ['req', '-new', ...keyArgs(opts.keyType ?? 'ec'), '-nodes', '-subj', `/CN=${cn}`, '-keyout', key, '-out', csr, ...(opts.names.length > 0 ? ['-addext', `subjectAltName=${opts.names.map((d) => `DNS:${d}`).join(',')}`] : []), ...(opts.extensions ?? []).flatMap((e) => ['-addext', e])],
     { cwd: dir, stdio: 'pipe' },
   );
   const now = Date.now();
@@ -93,5 +97,5 @@ export function makeLeaf(ca: TestCa, opts: LeafOptions): TestCertificate {
   const chain = leaf + ca.cert;
   const keyPem = readFileSync(path.join(dir, key), 'utf8');
   const fingerprint = execFileSync('openssl', ['x509', '-noout', '-fingerprint', '-sha256', '-in', out], { cwd: dir, encoding: 'utf8' }).trim().replace(/^.*=/, '');
-  return { chain, key: keyPem, pem: chain + keyPem, fingerprint };
+  return { chain, key: keyPem, pem: chain + keyPem, fingerprint, file: path.join(dir, out) };
 }
