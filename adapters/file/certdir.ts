@@ -149,7 +149,7 @@ export class CertDirSource implements ConfigSource {
   #snapshot(): void {
     this.#loaded = true;
     this.#lastSnapshotAt = Date.now();
-    this.#emit({ type: 'snapshot', source: this.name, version: NO_FRONTENDS, frontends: [], dead: [], certificates: this.#held.served });
+    this.#emit({ type: 'snapshot', source: this.name, version: NO_FRONTENDS, frontends: [], dead: [], certificates: this.#held.served, certificatesOnly: true });
     this.#firstSnapshot();
   }
 

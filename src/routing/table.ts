@@ -113,7 +113,7 @@ export class RoutingTable {
         this.#replaceSource(event.source, event.frontends, event.dead);
         this.certificates.replace(event.source, event.certificates ?? []);
         this.#versions.set(event.source, event.version);
-        this.#loaded = true;
+        if (event.certificatesOnly !== true) this.#loaded = true;
         break;
       case 'certificate-set':
         this.certificates.set(event.source, event.certificate);

@@ -94,6 +94,8 @@ export type ConfigEvent =
       dead: DeadMark[];
       /** The source's certificates, replacing those it gave before; absent: it has none. */
       certificates?: readonly CertificateSpec[];
+      /** A source of certificates alone (https.certDir): its snapshot says nothing of routes, so it does not make the table loaded. */
+      certificatesOnly?: true;
     }
   | { type: 'certificate-set'; source: SourceName; certificate: CertificateSpec }
   | { type: 'certificate-removed'; source: SourceName; key: string }

@@ -64,6 +64,16 @@ describe('RoutingTable lookup', () => {
     assert.equal(table.loaded, true);
   });
 
+  it('a certificates-only snapshot (certDir) indexes its certificates but does not make the table loaded: requests still wait for the routes', () => {
+    const table = new RoutingTable();
+    const certificate = { key: 'a.pem', names: ['a.test'], pem: '', notAfter: Date.now() + 60_000, fingerprint: 'f' };
+    table.apply({ type: 'snapshot', source: 'certdir', version: 'v', frontends: [], dead: [], certificates: [certificate], certificatesOnly: true });
+    assert.equal(table.loaded, false);
+    assert.equal(table.certificates.select('a.test')?.source, 'certdir');
+    table.apply({ type: 'snapshot', source: 'redis', version: 'v', frontends: [], dead: [] });
+    assert.equal(table.loaded, true);
+  });
+
   it('resolves a key defined by two sources by precedence', () => {
     const events = [set('h.test', ['http://redis:1'], 'redis'), set('h.test', ['http://file:1'], 'file')];
     assert.equal(RoutingTable.fromEvents(events, { precedence: ['redis', 'file'] }).lookup('h.test')?.source, 'redis');
