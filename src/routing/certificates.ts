@@ -55,13 +55,18 @@ export class CertificateIndex {
     for (const certificate of certificates) this.set(source, certificate);
   }
 
-  /** The certificate for an SNI name (lowercase), or null: the default certificate. */
-  select(servername: string): CertificateInForce | null {
-    const exact = this.#byName.get(servername);
-    if (exact !== undefined) return exact[0]!;
+  /**
+   * The certificate for an SNI name (lowercase), or null: the default
+   * certificate. One that expired while in the table is passed over (a
+   * client would refuse it; the next one may not): sources check expiry only
+   * when they read a certificate.
+   */
+  select(servername: string, now = Date.now()): CertificateInForce | null {
+    const exact = current(this.#byName.get(servername), now);
+    if (exact !== null) return exact;
     const dot = servername.indexOf('.');
     if (dot <= 0) return null;
-    return this.#byName.get(`*${servername.slice(dot)}`)?.[0] ?? null;
+    return current(this.#byName.get(`*${servername.slice(dot)}`), now);
   }
 
   /** The certificate a source keeps under `key`. */
@@ -80,4 +85,11 @@ export class CertificateIndex {
 
   readonly #better = (a: CertificateInForce, b: CertificateInForce): number =>
     this.rank(a.source) - this.rank(b.source) || b.certificate.notAfter - a.certificate.notAfter;
+}
+
+/** The best of `list` not expired at `now` (the list is best first). */
+function current(list: CertificateInForce[] | undefined, now: number): CertificateInForce | null {
+  if (list === undefined) return null;
+  for (const entry of list) if (entry.certificate.notAfter > now) return entry;
+  return null;
 }

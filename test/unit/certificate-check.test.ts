@@ -95,6 +95,18 @@ describe('CertificateIndex', () => {
     assert.equal(index.select('h.test')?.certificate.key, 'b');
   });
 
+  test('a certificate that expired while in the table is passed over: the next for that name, then the wildcard, then the default', () => {
+    const index = new CertificateIndex(rank);
+    const now = Date.now();
+    index.set('file', spec('soon', ['h.test'], now + 1000));
+    index.set('redis', spec('later', ['h.test'], now + 5000));
+    index.set('redis', spec('*.test', ['*.test'], now + 9000));
+    assert.equal(index.select('h.test', now)?.certificate.key, 'soon', 'precedence first while both are valid');
+    assert.equal(index.select('h.test', now + 2000)?.certificate.key, 'later');
+    assert.equal(index.select('h.test', now + 6000)?.certificate.key, '*.test');
+    assert.equal(index.select('h.test', now + 10_000), null);
+  });
+
   test('replacing a key drops its old names; a snapshot replaces all of a source', () => {
     const index = new CertificateIndex(rank);
     index.set('file', spec('x.pem', ['one.test', 'two.test']));
