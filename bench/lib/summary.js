@@ -77,6 +77,16 @@ function ratio(metric, cand, ref) {
   return median(use.map(([c, r]) => METRICS[metric](c) / METRICS[metric](r)));
 }
 
+// scenario -> the scenario of the same target its rate is compared with (in the notes).
+const PAIRED = { h2: 'tls', 'tls-resumed': 'tls-new' };
+
+/** Median over reps of rate(a) / rate(b), a and b runs of one target in two scenarios. */
+function ratioAcross(a, b) {
+  const pairs = a.map((x) => [x, b.find((y) => y.rep === x.rep)]).filter(([, y]) => y);
+  const cleanPairs = pairs.filter(([x, y]) => clean(x) && clean(y));
+  return median((cleanPairs.length ? cleanPairs : pairs).map(([x, y]) => METRICS.rate(x) / METRICS.rate(y)));
+}
+
 /** Rows of the table: { scenario, target, cells: {metric: text}, notes }. */
 export function summarize(records) {
   const rows = [];
@@ -101,7 +111,14 @@ export function summarize(records) {
         }
         cells[m] = text;
       }
-      rows.push({ scenario: sc, target: t === refName ? `${t} = ref` : t, cells, notes: notesFor(tr, used).join('; ') });
+      const notes = notesFor(tr, used);
+      const base = PAIRED[sc];
+      if (base) {
+        // The issue's targets compare scenarios of one target: h2 vs tls, tls-resumed vs tls-new (same rep).
+        const x = ratioAcross(tr, runs.filter((r) => r.scenario === base && r.target === t));
+        if (Number.isFinite(x)) notes.unshift(`${x.toFixed(2)}x its ${base} req/s`);
+      }
+      rows.push({ scenario: sc, target: t === refName ? `${t} = ref` : t, cells, notes: notes.join('; ') });
     }
     for (const f of records.filter((r) => r.type === 'error' && r.scenario === sc)) {
       rows.push({ scenario: sc, target: f.target, cells: {}, notes: `FAILED: ${f.message}` });
