@@ -19,6 +19,8 @@ import { HTTP_SCENARIOS, runHttpScenario } from './scenarios/http.js';
 import { runWsScenario } from './scenarios/ws.js';
 import { runHostsScenario } from './scenarios/hosts.js';
 import { runPropagationScenario } from './scenarios/propagation.js';
+import { TLS_SCENARIOS, runTlsScenario } from './scenarios/tls.js';
+import { makeCert } from './lib/tls.js';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDir);
@@ -26,7 +28,8 @@ const stamp = () => new Date().toISOString().slice(11, 19);
 
 function portsFrom(o) {
   const b = o.portBase;
-  return { backend: b, wsEcho: b + 1, switchyard: b + 10, nginxRef: b + 11, propA: b + 20, propB: b + 21, redis: o.redisPort };
+  return { backend: b, wsEcho: b + 1, switchyard: b + 10, nginxRef: b + 11, switchyardTls: b + 12, nginxTls: b + 13, tlsFloor: b + 14,
+    propA: b + 20, propB: b + 21, redis: o.redisPort };
 }
 
 /** Routes every scenario relies on: bench.local -> backend, ws.bench -> echo backend. */
@@ -58,6 +61,10 @@ async function main() {
   if (found.have.redis) needed.push(ports.redis);
   if (found.have.nginx) needed.push(ports.nginxRef);
   if (found.have.ws) needed.push(ports.wsEcho);
+  if (found.have.openssl && opts.scenarios.some((s) => TLS_SCENARIOS.includes(s))) {
+    needed.push(ports.switchyardTls, ports.tlsFloor);
+    if (found.have.nginx) needed.push(ports.nginxTls);
+  }
   await requireFreePorts(needed); // before anything is created or started
   const outDir = opts.out ?? join(benchDir, 'results');
   mkdirSync(outDir, { recursive: true });
@@ -112,13 +119,18 @@ async function main() {
   }
   await startBackend(ctx);
   if (found.have.ws) await startWsEcho(ctx);
+  if (TLS_SCENARIOS.some(run)) {
+    ctx.tls = await makeCert(work, opts.tlsKey);
+    ctx.log(`TLS certificate (${opts.tlsKey === 'rsa' ? 'RSA 2048' : 'EC P-256'}, CN bench.local): ${ctx.tls.cert}`);
+  }
 
   const t0 = Date.now();
   for (let rep = 1; rep <= opts.reps; rep++) {
-    for (const name of [...Object.keys(HTTP_SCENARIOS), 'ws']) {
+    for (const name of [...Object.keys(HTTP_SCENARIOS), 'ws', ...TLS_SCENARIOS]) {
       if (!run(name)) continue;
       ctx.log(`${name}: rep ${rep}/${opts.reps}`);
       if (name === 'ws') await runWsScenario(ctx, rep);
+      else if (TLS_SCENARIOS.includes(name)) await runTlsScenario(ctx, name, rep);
       else await runHttpScenario(ctx, name, rep);
     }
   }

@@ -1,6 +1,6 @@
 // Command-line options of `npm run bench` (node bench/run.js).
 
-export const ALL_SCENARIOS = ['small', '64k', '1m', 'post1k', 'ws', 'hosts', 'propagation'];
+export const ALL_SCENARIOS = ['small', '64k', '1m', 'post1k', 'ws', 'tls', 'tls-new', 'tls-resumed', 'h2', 'hosts', 'propagation'];
 
 export const USAGE = `Usage: npm run bench -- [options]     (or: node bench/run.js [options])
 
@@ -19,6 +19,10 @@ Options:
   --c1-duration S      seconds of each 1-connection run (default 5; --quick: 2)
   --warmup S           seconds of warm-up before measuring (default 2; --quick: 1)
   --ws-conns N         WebSocket sockets in the ws scenario (default 50)
+  --tls-key ec|rsa     the run's certificate: EC P-256 (default) or RSA 2048
+  --tls-clients N      openssl s_time processes side by side in tls-new/tls-resumed (default 4)
+  --h2-conns N         HTTP/2 connections in h2 (default 4)
+  --h2-streams N       concurrent streams per HTTP/2 connection in h2 (default 32)
   --frontends LIST     hosts scenario sizes (default 1000,100000,1000000; --quick: 1000)
   --prop-redis-n N     trials per Redis propagation case (default 200; --quick: 50)
   --prop-file-n N      saves per file propagation case (default 100; --quick: 50)
@@ -37,7 +41,7 @@ Options:
   --retry-budget N     retries allowed over the whole benchmark (default 12)
   --tool wrk|autocannon  load generator (default: wrk when installed)
   --wrk-threads N      wrk threads (default 1)
-  --port-base P        ports P..P+21 are used (default 19100); refuses to start if one is taken
+  --port-base P        ports P..P+21 are used (P+12..P+14: TLS listeners) (default 19100); refuses to start if one is taken
   --redis-port P       Redis port (default 6392)
   --out DIR            results directory (default bench/results)
   --keep-work          keep the work directory (configs, logs) even on success
@@ -86,6 +90,10 @@ export function parseArgs(argv) {
     warmup: given.warmup ? num(given.warmup, '--warmup') : q ? 1 : 2,
     wsConns: given.wsConns ? num(given.wsConns, '--ws-conns') : 50,
     wsSize: given.wsSize ? num(given.wsSize, '--ws-size') : 64,
+    tlsKey: given.tlsKey ?? 'ec',
+    tlsClients: given.tlsClients ? num(given.tlsClients, '--tls-clients') : 4,
+    h2Conns: given.h2Conns ? num(given.h2Conns, '--h2-conns') : 4,
+    h2Streams: given.h2Streams ? num(given.h2Streams, '--h2-streams') : 32,
     frontends: given.frontends ? nums(given.frontends) : q ? [1000] : [1000, 100000, 1000000],
     propRedisN: given.propRedisN ? num(given.propRedisN, '--prop-redis-n') : q ? 50 : 200,
     propFileN: given.propFileN ? num(given.propFileN, '--prop-file-n') : q ? 50 : 100,
@@ -106,6 +114,8 @@ export function parseArgs(argv) {
   for (const k of Object.keys(given)) if (!known.has(k)) throw new Error(`unknown option --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} (see --help)`);
   for (const s of o.scenarios) if (!ALL_SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s} (known: ${ALL_SCENARIOS.join(', ')})`);
   for (const c of o.propConn) if (!['new', 'keepalive'].includes(c)) throw new Error('--prop-conn: each mode is new or keepalive');
+  if (!['ec', 'rsa'].includes(o.tlsKey)) throw new Error('--tls-key must be ec or rsa');
+  if (o.tlsClients < 1 || o.h2Conns < 1 || o.h2Streams < 1) throw new Error('--tls-clients, --h2-conns and --h2-streams must be at least 1');
   if (o.tool && !['wrk', 'autocannon'].includes(o.tool)) throw new Error('--tool must be wrk or autocannon');
   if (o.reps < 1 || o.workers < 1 || o.conns < 1) throw new Error('--reps, --workers and --conns must be at least 1');
   return o;

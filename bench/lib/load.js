@@ -16,6 +16,7 @@ const AUTOCANNON_TOOL = join(HERE, '..', 'tools', 'autocannon-load.js');
  * @param {number} o.port  @param {string} o.host  @param {string} [o.path]
  * @param {number} o.conns @param {number} o.seconds @param {number} [o.threads]
  * @param {'get'|'post1k'|'random-host'} [o.kind]  @param {number} [o.hosts] K for random-host
+ * @param {'http'|'https'} [o.scheme] https: wrk only (the tls scenario)
  */
 export async function httpLoad(o) {
   const r = await (o.tool === 'wrk' ? wrk(o) : autocannon(o));
@@ -23,7 +24,7 @@ export async function httpLoad(o) {
   return r;
 }
 
-async function wrk({ port, host, path = '/', conns, seconds, threads = 1, kind = 'get', hosts = 0 }) {
+async function wrk({ port, host, path = '/', conns, seconds, threads = 1, kind = 'get', hosts = 0, scheme = 'http' }) {
   const args = [`-t${Math.min(threads, conns)}`, `-c${conns}`, `-d${seconds}s`, '--latency', '--timeout', '5s'];
   const env = { ...process.env, BENCH_WRK_DIR: WRK_DIR };
   if (kind === 'post1k') args.push('-s', join(WRK_DIR, 'post1k.lua'));
@@ -32,7 +33,7 @@ async function wrk({ port, host, path = '/', conns, seconds, threads = 1, kind =
     Object.assign(env, { K: String(hosts), HOST_PREFIX: 'h', HOST_SUFFIX: '.scale.test' });
   } else args.push('-s', join(WRK_DIR, 'report.lua'));
   if (kind !== 'random-host') args.push('-H', `Host: ${host}`);
-  args.push(`http://127.0.0.1:${port}${path}`);
+  args.push(`${scheme}://127.0.0.1:${port}${path}`);
   const r = await run('wrk', args, { env, timeoutMs: (seconds + 20) * 1000 });
   const line = r.stdout.split('\n').find((l) => l.startsWith('WRKJSON '));
   if (!line) throw new Error(`wrk produced no result${r.timedOut ? ' (killed: over time)' : ''}: ${(r.stderr || r.stdout).slice(0, 400)}`);

@@ -1,7 +1,8 @@
 // nginx configurations: the static backend (as the shared harness configures
 // it: 1 worker, access log off, 13-byte `return 200`, 100M keep-alive
 // requests; plus static 64 KiB / 1 MiB files) and the reference proxy
-// (1 worker, keep-alive upstream, access log off, X-Forwarded-* like Hipache).
+// (1 worker, keep-alive upstream, access log off, X-Forwarded-* like Hipache),
+// with a TLS listener (same certificate as Switchyard, HTTP/2) when asked.
 
 import { join } from 'node:path';
 
@@ -59,9 +60,16 @@ const PROXY_BLOCK = `      proxy_pass http://be;
  * echo backend; any other host gets 404, or (catchAll, for the many-hosts
  * scenario) goes to the backend too: nginx does no per-host lookup there.
  */
-export function proxyConf(work, { port, backendPort, wsPort, workers, catchAll }) {
+export function proxyConf(work, { port, backendPort, wsPort, workers, catchAll, tls }) {
+  // TLS scenarios: the same servers also listen on tls.port (nginx 1.22: `listen ... ssl http2`).
+  const tlsListen = (extra) => (tls ? `\n    listen 127.0.0.1:${tls.port} ssl http2${extra};` : '');
   return `${head(work, 'nginx-proxy', workers)}http {
-${common(work)}
+${common(work)}${tls ? `
+  ssl_certificate ${tls.cert};
+  ssl_certificate_key ${tls.key};
+  ssl_protocols TLSv1.2 TLSv1.3;
+  ssl_session_tickets on;
+  ssl_session_cache shared:bench:10m;` : ''}
   upstream be {
     server 127.0.0.1:${backendPort};
     keepalive 128;
@@ -69,11 +77,11 @@ ${common(work)}
     keepalive_timeout 300s;
   }
   server {
-    listen 127.0.0.1:${port} default_server backlog=4096;
+    listen 127.0.0.1:${port} default_server backlog=4096;${tlsListen(' default_server backlog=4096')}
     ${catchAll ? `location / {\n${PROXY_BLOCK}\n    }` : 'return 404;'}
   }
   server {
-    listen 127.0.0.1:${port};
+    listen 127.0.0.1:${port};${tlsListen('')}
     server_name bench.local;
     location / {
 ${PROXY_BLOCK}

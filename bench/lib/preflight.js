@@ -44,6 +44,8 @@ export async function detect(root) {
     redisCli: version('redis-cli', ['--version'], /redis-cli\s+(\S+)/),
     ws: await moduleVersion('ws'),
     autocannon: await moduleVersion('autocannon'),
+    openssl: version('openssl', ['version'], /OpenSSL\s+(\S+)/),
+    h2load: version('h2load', ['--version'], /h2load nghttp2\/(\S+)/),
   };
   if (!have.redisCli) have.redis = null; // both are needed
   const cpu = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model ?? '?';
@@ -89,10 +91,23 @@ export function plan(found, opts) {
       'Switchyard reads a vhosts file instead; hosts and Redis propagation skipped; install with apt-get install redis-server');
   say(Boolean(have.ws), `ws ${have.ws ?? 'module not found'}`, have.ws ? 'WebSocket scenario' : 'ws scenario skipped; npm ci installs it (devDependency)');
 
+  const tlsWanted = ['tls', 'tls-new', 'tls-resumed', 'h2'].some((x) => want.has(x));
+  if (tlsWanted) {
+    say(Boolean(have.openssl), `openssl ${have.openssl ?? 'not found'}`,
+      have.openssl ? `the run's certificate (${opts.tlsKey === 'rsa' ? 'RSA 2048' : 'EC P-256'}); s_time for tls-new, tls-resumed` :
+        'TLS scenarios skipped; install with apt-get install openssl');
+    say(Boolean(have.h2load), `h2load ${have.h2load ?? 'not found'}`,
+      have.h2load ? 'HTTP/2 load generator (h2)' : 'h2 skipped; install with apt-get install nghttp2-client');
+  }
   const skip = (scenario, reason) => {
     if (want.has(scenario)) skips.push({ scenario, reason });
   };
   if (!loadTool) for (const s of ['small', '64k', '1m', 'post1k', 'hosts']) skip(s, 'no load generator (wrk or autocannon)');
+  if (!have.openssl) for (const s of ['tls', 'tls-new', 'tls-resumed', 'h2']) skip(s, 'openssl not installed (certificate, s_time)');
+  else {
+    if (!have.wrk) skip('tls', 'wrk not installed (the only load generator here that speaks HTTPS)');
+    if (!have.h2load) skip('h2', 'h2load not installed (apt-get install nghttp2-client)');
+  }
   if (!have.ws) skip('ws', 'the ws module is not installed (npm ci)');
   if (!have.redis) skip('hosts', 'redis-server/redis-cli not installed');
   return { lines, skips, backendKind: have.nginx ? 'nginx' : 'node', loadTool, fileSource: !have.redis };

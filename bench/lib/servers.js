@@ -9,6 +9,7 @@ import { start, stop, waitHttp, requireFreePorts, sleep } from './procs.js';
 import { Redis } from './resp.js';
 import { backendConf, proxyConf } from './nginx.js';
 import { treePids } from './proc-stats.js';
+import { getTls } from './tls.js';
 
 export async function startRedis(ctx) {
   const port = ctx.ports.redis;
@@ -64,13 +65,14 @@ export async function startWsEcho(ctx) {
 }
 
 /** The nginx reference proxy; resolves { child, readyS }. */
-export async function startNginxRef(ctx, { catchAll = false, readyHost = 'bench.local' } = {}) {
+export async function startNginxRef(ctx, { catchAll = false, readyHost = 'bench.local', tls = false } = {}) {
   const port = ctx.ports.nginxRef;
-  await requireFreePorts([port]);
+  await requireFreePorts(tls ? [port, ctx.ports.nginxTls] : [port]);
   mkdirSync(join(ctx.work, 'nginx-tmp'), { recursive: true });
   const conf = join(ctx.work, 'nginx-proxy.conf');
   writeFileSync(conf, proxyConf(ctx.work, {
     port, backendPort: ctx.ports.backend, wsPort: ctx.ports.wsEcho, workers: ctx.opts.refWorkers, catchAll,
+    tls: tls ? { port: ctx.ports.nginxTls, cert: ctx.tls.cert, key: ctx.tls.key } : null,
   }));
   const t0 = performance.now();
   const child = start('nginx proxy', 'nginx', ['-c', conf, '-p', `${ctx.work}/`, '-e', join(ctx.work, 'nginx-proxy.err')],
@@ -80,21 +82,44 @@ export async function startNginxRef(ctx, { catchAll = false, readyHost = 'bench.
 }
 
 /**
+ * The TLS floor (tools/tls-floor.js): node:https answering by itself, one
+ * process, on the benchmark's certificate. Resolves { child, readyS }.
+ */
+export async function startTlsFloor(ctx) {
+  const port = ctx.ports.tlsFloor;
+  await requireFreePorts([port]);
+  const t0 = performance.now();
+  const child = start('tls floor', process.execPath, [join(ctx.benchDir, 'tools', 'tls-floor.js'), String(port), ctx.tls.cert, ctx.tls.key],
+    { logFile: join(ctx.work, 'tls-floor.log') });
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`tls floor exited (code ${child.exitCode ?? child.signalCode}) before answering (log: ${join(ctx.work, 'tls-floor.log')})`);
+    if ((await getTls(port, 'bench.local')).status === 200) break;
+    if (performance.now() - t0 > 10_000) {
+      await stop(child);
+      throw new Error(`tls floor did not answer on 127.0.0.1:${port} within 10 s`);
+    }
+    await sleep(20);
+  }
+  return { child, readyS: (performance.now() - t0) / 1000 };
+}
+
+/**
  * Switchyard as a user runs it (`node bin/switchyard.js --config F`), reading
  * routes from our Redis, or from a vhosts directory (`file`). Resolves
  * { child, readyS } once `readyHost` (a string or a function giving a host)
  * answers 2xx; readyS = process start -> first 2xx.
  */
-export async function startSwitchyard(ctx, { workers, file, readyHost = 'bench.local', readyTimeoutMs = 60_000, root = ctx.root, nodeArgs = [] }) {
+export async function startSwitchyard(ctx, { workers, file, readyHost = 'bench.local', readyTimeoutMs = 60_000, root = ctx.root, nodeArgs = [], tls = false }) {
   const port = ctx.ports.switchyard;
-  await requireFreePorts([port]);
+  await requireFreePorts(tls ? [port, ctx.ports.switchyardTls] : [port]);
   const config = {
     server: { workers, ...(ctx.opts.configExtra.server ?? {}) },
     http: { port, bind: ['127.0.0.1'] },
+    ...(tls ? { https: { port: ctx.ports.switchyardTls, bind: ['127.0.0.1'], cert: ctx.tls.cert, key: ctx.tls.key } } : {}),
     ...(file ? { file: { path: file } } : { driver: [`redis://127.0.0.1:${ctx.ports.redis}`] }),
     ...Object.fromEntries(Object.entries(ctx.opts.configExtra).filter(([k]) => k !== 'server')),
   };
-  const confFile = join(ctx.work, `switchyard-${file ? 'file' : 'redis'}-w${workers}.json`);
+  const confFile = join(ctx.work, `switchyard-${file ? 'file' : 'redis'}-w${workers}${tls ? '-tls' : ''}.json`);
   writeFileSync(confFile, JSON.stringify(config, null, 2));
   const logFile = join(ctx.work, 'switchyard.log');
   writeFileSync(logFile, `--- ${new Date().toISOString()} ${confFile}\n`, { flag: 'a' });

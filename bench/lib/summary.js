@@ -34,6 +34,14 @@ function notesFor(runs, used) {
   }
   const non2xx = used.reduce((a, r) => a + (r.cN.non2xx ?? 0) + (r.c1.non2xx ?? 0), 0);
   const errors = used.reduce((a, r) => a + (r.cN.errors ?? 0) + (r.c1.errors ?? 0), 0);
+  if (first.cN.resumed !== undefined) {
+    const res = used.reduce((a, r) => a + r.cN.resumed, 0);
+    const all = used.reduce((a, r) => a + r.cN.resumed + r.cN.full, 0);
+    notes.push(`resumed ${res}/${all}`);
+  }
+  if (Number.isFinite(first.c1.mean_us) && !Number.isFinite(first.c1.p50_us)) {
+    notes.push(`c1 mean ${fmtNum(median(used.map((r) => r.c1.mean_us / 1000)))} ms`);
+  }
   if (non2xx) notes.push(`non-2xx ${non2xx}`);
   if (errors) notes.push(`socket errors ${errors}`);
   if (runs.length > 1) {
@@ -69,6 +77,16 @@ function ratio(metric, cand, ref) {
   return median(use.map(([c, r]) => METRICS[metric](c) / METRICS[metric](r)));
 }
 
+// scenario -> the scenario of the same target its rate is compared with (in the notes).
+const PAIRED = { h2: 'tls', 'tls-resumed': 'tls-new' };
+
+/** Median over reps of rate(a) / rate(b), a and b runs of one target in two scenarios. */
+function ratioAcross(a, b) {
+  const pairs = a.map((x) => [x, b.find((y) => y.rep === x.rep)]).filter(([, y]) => y);
+  const cleanPairs = pairs.filter(([x, y]) => clean(x) && clean(y));
+  return median((cleanPairs.length ? cleanPairs : pairs).map(([x, y]) => METRICS.rate(x) / METRICS.rate(y)));
+}
+
 /** Rows of the table: { scenario, target, cells: {metric: text}, notes }. */
 export function summarize(records) {
   const rows = [];
@@ -93,11 +111,19 @@ export function summarize(records) {
         }
         cells[m] = text;
       }
-      rows.push({ scenario: sc, target: t === refName ? `${t} = ref` : t, cells, notes: notesFor(tr, used).join('; ') });
+      const notes = notesFor(tr, used);
+      const base = PAIRED[sc];
+      if (base) {
+        // The issue's targets compare scenarios of one target: h2 vs tls, tls-resumed vs tls-new (same rep).
+        const x = ratioAcross(tr, runs.filter((r) => r.scenario === base && r.target === t));
+        if (Number.isFinite(x)) notes.unshift(`${x.toFixed(2)}x its ${base} req/s`);
+      }
+      rows.push({ scenario: sc, target: t === refName ? `${t} = ref` : t, cells, notes: notes.join('; ') });
     }
     for (const f of records.filter((r) => r.type === 'error' && r.scenario === sc)) {
       rows.push({ scenario: sc, target: f.target, cells: {}, notes: `FAILED: ${f.message}` });
     }
+    for (const s of targetSkips(records, sc)) rows.push(s);
   }
   const props = records.filter((r) => r.type === 'prop');
   const order = [...new Set(props.map((r) => r.scenario))];
@@ -119,10 +145,21 @@ export function summarize(records) {
   for (const f of records.filter((r) => r.type === 'error' && !done.has(r.scenario))) {
     rows.push({ scenario: f.scenario, target: f.target, cells: {}, notes: `FAILED: ${f.message}` });
   }
-  for (const s of records.filter((r) => r.type === 'skip')) {
+  for (const s of records.filter((r) => r.type === 'skip' && !r.target)) {
     rows.push({ scenario: s.scenario, target: '-', cells: {}, notes: `skipped: ${s.reason}` });
   }
+  // Scenarios where every target was skipped (no run, no error row above).
+  for (const sc of new Set(records.filter((r) => r.type === 'skip' && r.target && !done.has(r.scenario)).map((r) => r.scenario))) {
+    rows.push(...targetSkips(records, sc));
+  }
   return rows;
+}
+
+/** One row per target skipped in a scenario (e.g. h2 not negotiated), whatever the number of reps. */
+function targetSkips(records, sc) {
+  const seen = new Map();
+  for (const r of records) if (r.type === 'skip' && r.target && r.scenario === sc && !seen.has(r.target)) seen.set(r.target, r.reason);
+  return [...seen].map(([target, reason]) => ({ scenario: sc, target, cells: {}, notes: `skipped: ${reason}` }));
 }
 
 const COLUMNS = [
@@ -148,6 +185,10 @@ p50/p99 ms: latency at --conns connections (ws: round trip; prop-*: change -> fi
 c1 p50/p99 ms: latency with 1 connection (1 socket). RSS MiB: peak resident memory of the whole process tree (master + workers).
 CPU µs/req: CPU time of the whole process tree per request, at --conns connections.
 (N.NNx): candidate / reference ("= ref") of the same scenario, per repetition, then the median; for req/s and MiB/s higher is better, for the others lower is better.
+tls: keep-alive GETs over TLS (wrk), reference nginx with the same certificate; node-https (floor): a bare node:https server answering by itself.
+tls-new / tls-resumed: connections per second, one GET each, full handshakes / resumed sessions (openssl s_time, --tls-clients side by side); reference the floor;
+  no p50/p99 (s_time gives none), notes: sessions resumed, c1 mean = time per connection with 1 client. Targets: tls-new >= 0.85x floor, tls-resumed >= 2x tls-new.
+h2: HTTP/2 requests per second, --h2-conns connections x --h2-streams streams (h2load), reference nginx; target: at least tls's req/s. tls: target >= 0.5x nginx.
 hosts-K: reference is nginx with a catch-all server (no per-host routing). ws: reference is a direct connection to the echo backend.
 Values are medians over repetitions; a repetition disturbed by foreign CPU (other processes + VM steal above --foreign-max) is left out when clean ones exist (⚠ in notes).`;
 

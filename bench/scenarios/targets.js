@@ -3,7 +3,7 @@
 // of a scenario is what the candidate's ratios are computed against.
 
 import { stop } from '../lib/procs.js';
-import { startNginxRef, startSwitchyard } from '../lib/servers.js';
+import { startNginxRef, startSwitchyard, startTlsFloor } from '../lib/servers.js';
 
 /**
  * Stops a proxy; says so when it needed SIGKILL (it did not finish its
@@ -14,14 +14,15 @@ async function stopTarget(ctx, name, child) {
   if (r.killed) ctx.log(`    note: ${name} had not exited ${r.seconds.toFixed(1)} s after SIGTERM (idle, load over): killed`);
 }
 
-export function switchyardTarget(ctx, { workers = ctx.opts.workers, readyHost, readyTimeoutMs, file, root } = {}) {
+export function switchyardTarget(ctx, { workers = ctx.opts.workers, readyHost, readyTimeoutMs, file, root, tls = false } = {}) {
+  const port = tls ? ctx.ports.switchyardTls : ctx.ports.switchyard;
   return {
     name: root ? 'switchyard-baseline' : `switchyard-w${workers}`,
     role: root ? 'extra' : 'candidate',
-    port: ctx.ports.switchyard,
+    port,
     async start() {
-      const h = await startSwitchyard(ctx, { workers, file: file ?? ctx.fileSourceDir, readyHost, readyTimeoutMs, root });
-      return { ...h, port: ctx.ports.switchyard, pid: h.child.pid };
+      const h = await startSwitchyard(ctx, { workers, file: file ?? ctx.fileSourceDir, readyHost, readyTimeoutMs, root, tls });
+      return { ...h, port, pid: h.child.pid };
     },
     stop(h) {
       return stopTarget(ctx, this.name, h.child);
@@ -29,14 +30,15 @@ export function switchyardTarget(ctx, { workers = ctx.opts.workers, readyHost, r
   };
 }
 
-export function nginxTarget(ctx, { catchAll = false, role = 'reference', readyHost } = {}) {
+export function nginxTarget(ctx, { catchAll = false, role = 'reference', readyHost, tls = false } = {}) {
+  const port = tls ? ctx.ports.nginxTls : ctx.ports.nginxRef;
   return {
     name: `nginx-w${ctx.opts.refWorkers}${catchAll ? ' (catch-all)' : ''}`,
     role,
-    port: ctx.ports.nginxRef,
+    port,
     async start() {
-      const h = await startNginxRef(ctx, { catchAll, readyHost });
-      return { ...h, port: ctx.ports.nginxRef, pid: h.child.pid };
+      const h = await startNginxRef(ctx, { catchAll, readyHost, tls });
+      return { ...h, port, pid: h.child.pid };
     },
     stop(h) {
       return stopTarget(ctx, this.name, h.child);
@@ -44,10 +46,26 @@ export function nginxTarget(ctx, { catchAll = false, role = 'reference', readyHo
   };
 }
 
-/** The candidate, and the --baseline build beside it when one is given. */
-export function switchyardTargets(ctx) {
-  const targets = [switchyardTarget(ctx)];
-  if (ctx.opts.baseline) targets.push(switchyardTarget(ctx, { root: ctx.opts.baseline }));
+/** The TLS floor: a bare node:https server answering by itself (tools/tls-floor.js). */
+export function tlsFloorTarget(ctx, { role = 'reference' } = {}) {
+  return {
+    name: 'node-https (floor)',
+    role,
+    port: ctx.ports.tlsFloor,
+    async start() {
+      const h = await startTlsFloor(ctx);
+      return { ...h, port: ctx.ports.tlsFloor, pid: h.child.pid };
+    },
+    stop(h) {
+      return stopTarget(ctx, this.name, h.child);
+    },
+  };
+}
+
+/** The candidate, and the --baseline build beside it when one is given (tls: on its HTTPS listener). */
+export function switchyardTargets(ctx, { tls = false } = {}) {
+  const targets = [switchyardTarget(ctx, { tls })];
+  if (ctx.opts.baseline) targets.push(switchyardTarget(ctx, { root: ctx.opts.baseline, tls }));
   return targets;
 }
 
