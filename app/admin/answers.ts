@@ -101,8 +101,17 @@ function route(state: AdminState, raw: string | null): QueryAnswer {
   const host = normalizeHost(raw ?? undefined);
   if (host === null) return { status: 400, body: { error: 'INVALID_HOST', message: 'give ?host=<host>' } };
   const found = state.table.lookup(host);
-  if (found === undefined) return { status: 404, body: { host, route: null, answer: 400, error: 'UNKNOWN_HOST' } };
-  return { status: 200, body: { host, route: describeRoute(state.table, found, host) } };
+  const certificate = certificateFor(state.table, host);
+  if (found === undefined) return { status: 404, body: { host, route: null, answer: 400, error: 'UNKNOWN_HOST', certificate } };
+  return { status: 200, body: { host, route: describeRoute(state.table, found, host), certificate } };
+}
+
+/** The certificate a TLS handshake naming `host` gets (SNI), without its PEM; null: the default (https.cert). */
+function certificateFor(table: RoutingTable, host: string) {
+  const hit = table.certificates.select(host);
+  if (hit === null) return null;
+  const { key, names, notAfter, fingerprint } = hit.certificate;
+  return { source: hit.source, key, names, notAfter: new Date(notAfter).toISOString(), fingerprint };
 }
 
 export async function answerQuery(state: AdminState, query: WorkerQuery): Promise<QueryAnswer> {

@@ -10,6 +10,7 @@ import tls from 'node:tls';
 import { before, describe, test } from 'node:test';
 import { startFileInstance, type FileInstance } from '../helpers/admin.js';
 import { startHttpBackend } from '../helpers/backends.js';
+import { shown, switchyard } from '../helpers/cli.js';
 import { makeCa, makeLeaf, type TestCa } from '../helpers/certificates.js';
 import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -114,6 +115,17 @@ describe('the HTTPS listener', () => {
     const ok = await handshake(strict.httpsPort, ca);
     assert.ok(ok instanceof tls.TLSSocket, String(ok));
     ok.destroy();
+  });
+
+  test('/route and `switchyard explain` name the certificate a handshake for the host gets', async () => {
+    const own = JSON.parse((await plain.proxy.get('/route?host=SNI.test')).text);
+    assert.equal(own.certificate.source, 'file');
+    assert.equal(own.certificate.key, 'sni.test');
+    assert.ok(!JSON.stringify(own).includes('PRIVATE KEY'), 'never the PEM');
+    assert.equal(JSON.parse((await plain.proxy.get('/route?host=default.test')).text).certificate, null, 'the default');
+    const explained = await switchyard(['explain', 'sni.test', '--admin', `http://127.0.0.1:${plain.proxy.adminPort}`]);
+    assert.equal(explained.status, 0, shown(explained));
+    assert.match(explained.stdout, /certificate: sni\.test from the file source, valid until \d{4}-/);
   });
 
   test('a session ticket issued by one worker resumes on the others (with a certificate chosen by SNI): every reconnection is resumed, and both workers served', async () => {

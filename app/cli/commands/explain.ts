@@ -12,7 +12,8 @@ const USAGE = `Usage: switchyard explain <host> [--admin URL | --config FILE] [-
 Explains how a running Switchyard routes requests for <host> (a Host header
 value: a port and a trailing dot are ignored): the rule that matches (exact,
 wildcard, catch-all), the source it comes from (redis or file), the vhost id,
-and every backend with its state for this host (live, or dead: no traffic).
+every backend with its state for this host (live, or dead: no traffic), and
+the TLS certificate a handshake naming the host gets.
 
 Options:
       --admin URL    the admin API, e.g. http://127.0.0.1:9090
@@ -34,6 +35,8 @@ const OPTIONS = {
 interface RouteReply {
   host: string;
   route: AdminRoute | null;
+  /** The certificate a handshake naming the host gets; null: the default; absent from an older proxy. */
+  certificate?: { source: string; key: string; notAfter: string } | null;
 }
 
 export const command: Command = {
@@ -50,7 +53,7 @@ export const command: Command = {
       return EXIT_FINDINGS;
     }
     if (reply.status !== 200) throw new CliError('PROTOCOL', `GET /route answered ${reply.status}`);
-    io.out(describe(host, route, await otherSources(target, route)));
+    io.out(describe(host, route, await otherSources(target, route)) + describeCertificate(reply.body.certificate));
     return EXIT_OK;
   },
 };
@@ -68,6 +71,12 @@ function describe(host: string, route: AdminRoute, others: string[]): string {
   if (route.backends.length === 0) lines.push('    (none: the proxy answers 502)');
   else if (live === 0) lines.push('    no live backend: the proxy answers 502');
   return `${lines.join('\n')}\n`;
+}
+
+function describeCertificate(certificate: RouteReply['certificate']): string {
+  if (certificate === undefined) return '';
+  if (certificate === null) return '  certificate: the default (https.cert): no other covers this name\n';
+  return `  certificate: ${certificate.key} from the ${certificate.source} source, valid until ${certificate.notAfter}\n`;
 }
 
 function stateOf(b: AdminRoute['backends'][number]): string {
