@@ -107,13 +107,21 @@ function renderDead(dead) {
     el('td', null, m.source), el('td', null, m.workers.join(', ')))), 'none: every backend is live');
 }
 
+/** OCSP stapling of a certificate: what handshakes get, and why not when they get nothing. */
+function ocspText(ocsp) {
+  if (!ocsp) return '-';
+  if (ocsp.stapled) return `stapled until ${new Date(ocsp.validUntil).toLocaleString()}`;
+  return ocsp.error ? `${ocsp.state}: ${ocsp.error}` : ocsp.state;
+}
+
 function renderCertificates(certificates, counts) {
   fill(byId('certificates'), (certificates ?? []).map((c) => {
-    if (c.error !== null) return el('tr', { class: 'bad' }, el('td', null, c.source), el('td', { colspan: 4, class: 'error' }, `${c.file}: ${c.error}`));
+    if (c.error !== null) return el('tr', { class: 'bad' }, el('td', null, c.source), el('td', { colspan: 5, class: 'error' }, `${c.file}: ${c.error}`));
     const soon = c.daysLeft < CERT_WARN_DAYS;
     return el('tr', { 'data-certificate': c.file },
       el('td', null, c.source), el('td', null, c.subject), el('td', { class: 'mono' }, c.names.join(', ') || '-'),
-      el('td', null, new Date(c.notAfter).toLocaleString()), el('td', { class: soon ? 'bad days-left' : 'days-left' }, c.daysLeft));
+      el('td', null, new Date(c.notAfter).toLocaleString()), el('td', { class: soon ? 'bad days-left' : 'days-left' }, c.daysLeft),
+      el('td', { class: c.ocsp?.error ? 'error ocsp' : 'ocsp' }, ocspText(c.ocsp)));
   }), 'no TLS listener');
   const bySource = Object.entries(counts ?? {});
   const total = bySource.reduce((n, [, count]) => n + count, 0);
