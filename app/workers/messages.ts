@@ -2,6 +2,8 @@
 // Other modules share the channel (prom-client has its own types): only the
 // types below are taken for ours.
 
+import type { PendingChallenge } from '../acme/store.js';
+
 /** What the instance's admin listener (in the master) asks a worker; see app/admin/answers.ts. */
 export type WorkerQuery =
   | { kind: 'status' }
@@ -11,7 +13,9 @@ export type WorkerQuery =
   /** The worker's metrics, as prom-client's getMetricsAsJSON gives them. */
   | { kind: 'metrics' }
   /** Whether every source has delivered its first snapshot. */
-  | { kind: 'readiness' };
+  | { kind: 'readiness' }
+  /** What the ACME orderer may order for (app/acme/hosts.ts); `issued`: the hosts it ordered before. */
+  | { kind: 'acme-hosts'; issued: string[] };
 
 /** A worker's answer to an admin query: the HTTP status and JSON body it would answer. */
 export interface QueryAnswer {
@@ -51,10 +55,12 @@ export type MasterMessage =
   | ({ type: 'report' } & MasterReport)
   | { type: 'query'; id: number; query: WorkerQuery }
   /** SIGUSR1 reached the master: reopen the access log (logrotate moved it away). */
-  | { type: 'reopen-logs' };
+  | { type: 'reopen-logs' }
+  /** An ACME HTTP-01 challenge the master's orderer set (or, null, removed): every worker answers it. */
+  | { type: 'acme-challenge'; token: string; challenge: PendingChallenge | null };
 
 const WORKER_TYPES = new Set<string>(['listening', 'failed', 'over-memory', 'answer', 'final-metrics']);
-const MASTER_TYPES = new Set<string>(['report', 'query', 'reopen-logs']);
+const MASTER_TYPES = new Set<string>(['report', 'query', 'reopen-logs', 'acme-challenge']);
 
 function typeOf(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null) return undefined;

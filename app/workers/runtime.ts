@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import type { SwitchyardConfig } from '../../src/config/types.js';
 import { logger } from '../../src/log.js';
 import { AccessLog } from '../../src/proxy/access-log.js';
@@ -16,6 +17,7 @@ import type { ConfigSource } from '../../src/vocabulary/source.js';
 import type { AdminState } from '../admin/answers.js';
 import { describeCertificateFile, describeTableCertificates, type CertificateInfo } from '../admin/certificates.js';
 import type { WorkerMetrics } from '../metrics/worker.js';
+import { ChallengeBook } from '../acme/challenges.js';
 import type { MasterReport } from './messages.js';
 
 const log = logger('runtime');
@@ -48,6 +50,8 @@ export class ProxyRuntime {
   #metrics: Promise<WorkerMetrics> | null = null;
   /** Shown by the admin API, so an operator knows which worker answered. */
   workerName = String(process.pid);
+  /** The ACME challenges the master tells this worker of (https.acme); null without ACME. */
+  readonly challenges: ChallengeBook | null;
   /** What the listeners loaded, for the admin status. */
   #certificates: CertificateInfo[] = [];
   /** The master's word on this worker's generation and the last reload, for the admin status. */
@@ -77,16 +81,31 @@ export class ProxyRuntime {
       const { CertDirSource } = await import('../../adapters/file/index.js');
       sources.push(new CertDirSource({ path: config.https.certDir }));
     }
-    return new ProxyRuntime(config, sources, publisher);
+    const acme = config.https?.acme ?? null;
+    let challenges: ChallengeBook | null = null;
+    if (acme !== null && config.redis?.write !== undefined) {
+      // Ordered certificates come as tls: keys, read by the Redis source; other instances' challenges from Redis.
+      const { RedisAcmeStore } = await import('../acme/redis-store.js');
+      challenges = new ChallengeBook(new RedisAcmeStore(config.redis.write));
+    } else if (acme !== null) {
+      // Without Redis the master writes ordered certificates to a directory, served as the `acme` source.
+      const [{ CertDirSource }, { certificatesDir }] = await Promise.all([import('../../adapters/file/index.js'), import('../acme/file-store.js')]);
+      mkdirSync(certificatesDir(acme.storage), { recursive: true, mode: 0o700 });
+      sources.push(new CertDirSource({ path: certificatesDir(acme.storage), name: 'acme' }));
+      challenges = new ChallengeBook(null);
+    }
+    return new ProxyRuntime(config, sources, publisher, challenges);
   }
 
   private constructor(
     private readonly config: SwitchyardConfig,
     sources: ConfigSource[],
     publisher: DeadMarkPublisher | null,
+    challenges: ChallengeBook | null,
   ) {
+    this.challenges = challenges;
     // A certificate a host names itself (vhosts `tls:`, a `tls:` key) wins over a certDir file covering the same name.
-    this.table = new RoutingTable({ precedence: config.precedence === 'file' ? ['file', 'redis', 'certdir', 'proxy'] : ['redis', 'file', 'certdir', 'proxy'] });
+    this.table = new RoutingTable({ precedence: config.precedence === 'file' ? ['file', 'redis', 'certdir', 'acme', 'proxy'] : ['redis', 'file', 'certdir', 'acme', 'proxy'] });
     const server = config.server;
     this.sources.push(...sources);
     this.#source = sources.length === 1 ? sources[0]! : new MergedSources(sources);
@@ -115,6 +134,7 @@ export class ProxyRuntime {
       limits,
       traffic: new TrafficCounters(),
       hostLabels: config.metrics.hosts.length > 0 ? new HostLabels(config.metrics.hosts) : null,
+      challenges,
     };
   }
 
@@ -203,5 +223,6 @@ export class ProxyRuntime {
     await this.#publisher?.close();
     await this.#accessLog?.close();
     await this.#pools.close();
+    await this.challenges?.close();
   }
 }

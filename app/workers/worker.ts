@@ -96,6 +96,7 @@ class WorkerProcess {
       runtime.report = { generation: message.generation, reload: message.reload };
       return;
     }
+    if (message.type === 'acme-challenge') return runtime.challenges?.set(message.token, message.challenge);
     if (message.type !== 'query') return; // reopen-logs has its own listener, set before the access log opens
     void answerQuery(admin, message.query)
       .catch((err: Error) => ({ status: 500, body: { error: 'INTERNAL', message: err.message } }))

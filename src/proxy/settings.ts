@@ -20,6 +20,15 @@ export interface ProxySettings {
   httpsPort: number;
 }
 
+/**
+ * The ACME HTTP-01 key authorizations this proxy answers itself (SPEC §7),
+ * kept by whoever orders certificates; the engine only asks.
+ */
+export interface AcmeChallenges {
+  /** Calls `done` with the key authorization pending for `token` on `host`, or null: not ours, the request goes on as usual. */
+  answer(host: string, token: string, done: (keyAuthorization: string | null) => void): void;
+}
+
 /** Everything a request needs, built once per worker. Requests only read it. */
 export interface ProxyContext {
   settings: ProxySettings;
@@ -36,6 +45,8 @@ export interface ProxyContext {
   traffic: TrafficCounters;
   /** metrics.hosts: which hosts' requests are also counted under their own label; null: none. */
   hostLabels: HostLabels | null;
+  /** ACME challenges answered on plain HTTP; null: https.acme is not configured. */
+  challenges: AcmeChallenges | null;
 }
 
 /** How long a backend of `route` may keep us waiting (ms): the vhost's tcpTimeout, else the server's. */

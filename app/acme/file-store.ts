@@ -1,0 +1,77 @@
+// The orderer's store without Redis: a directory (https.acme.storage) holding
+// `account.pem` and `certs/<host>.pem` (chain then key, one certificate per
+// file). The workers serve `certs/` as a certificate directory source named
+// `acme` (runtime.ts); the challenges reach them over IPC from the master,
+// the one orderer of the instance, so there is nothing to publish or lock.
+
+import { X509Certificate } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { AcmeStore, Issued, PendingChallenge } from './store.js';
+
+/** The certificate files' directory under `storage`, which the workers watch. */
+export function certificatesDir(storage: string): string {
+  return path.join(storage, 'certs');
+}
+
+export class FileAcmeStore implements AcmeStore {
+  constructor(private readonly storage: string) {}
+
+  async accountKey(create: () => Promise<string>): Promise<string> {
+    const file = path.join(this.storage, 'account.pem');
+    const held = await readFile(file, 'utf8').catch(() => null);
+    if (held !== null) return held;
+    const key = await create();
+    await mkdir(this.storage, { recursive: true, mode: 0o700 });
+    await writeAtomically(file, key);
+    return key;
+  }
+
+  async issued(): Promise<Map<string, Issued>> {
+    const dir = certificatesDir(this.storage);
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const issued = new Map<string, Issued>();
+    for (const name of names.filter((n) => n.endsWith('.pem'))) {
+      const leaf = await readFile(path.join(dir, name), 'utf8').then(leafDates, () => null);
+      if (leaf !== null) issued.set(name.slice(0, -'.pem'.length), leaf);
+    }
+    return issued;
+  }
+
+  async save(host: string, pem: string): Promise<void> {
+    const dir = certificatesDir(this.storage);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeAtomically(path.join(dir, `${host}.pem`), pem, this.storage); // outside certs/: its watcher never sees the temporary
+  }
+
+  async publishChallenge(_token: string, _challenge: PendingChallenge | null): Promise<void> {}
+
+  async challenge(): Promise<PendingChallenge | null> {
+    return null;
+  }
+
+  async lock(): Promise<boolean> {
+    return true;
+  }
+
+  async unlock(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}
+
+/** The leaf's validity (the first certificate of a PEM chain); null when there is none. */
+export function leafDates(pem: string): Issued | null {
+  try {
+    const leaf = new X509Certificate(pem);
+    return { notBefore: Date.parse(leaf.validFrom), notAfter: Date.parse(leaf.validTo) };
+  } catch {
+    return null;
+  }
+}
+
+/** A watcher never reads half a file: written elsewhere on the same file system, then renamed over. Private keys: owner only. */
+async function writeAtomically(file: string, text: string, beside = path.dirname(file)): Promise<void> {
+  const temporary = path.join(beside, `.${path.basename(file)}.${process.pid}.tmp`);
+  await writeFile(temporary, text, { mode: 0o600 });
+  await rename(temporary, file);
+}

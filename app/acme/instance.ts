@@ -1,0 +1,79 @@
+// The master's side of ACME: picks the store (Redis when the instance has
+// one, else the storage directory), runs the orderer, and passes each
+// challenge to every worker of the instance over IPC, including a worker
+// that starts while the challenge is pending.
+
+import type { Worker } from 'node:cluster';
+import type { AcmeConfig, SwitchyardConfig } from '../../src/config/types.js';
+import { logger } from '../../src/log.js';
+import type { MasterMessage } from '../workers/messages.js';
+import { FileAcmeStore } from './file-store.js';
+import type { AcmeHosts } from './hosts.js';
+import { AcmeOrderer, type OrderOutcome } from './orderer.js';
+import type { AcmeStore, PendingChallenge } from './store.js';
+
+const log = logger('acme');
+
+export interface InstanceAcmeDeps {
+  /** Asks a serving worker which hosts need a certificate (hosts.ts); null when none answered. */
+  hosts(issued: string[]): Promise<AcmeHosts | null>;
+  /** Every worker alive, of any generation: a draining one still answers plain HTTP. */
+  workers(): Worker[];
+  counted(outcome: OrderOutcome): void;
+}
+
+export class InstanceAcme {
+  readonly #pending = new Map<string, PendingChallenge>();
+  readonly #orderer: AcmeOrderer;
+
+  private constructor(
+    readonly config: AcmeConfig,
+    store: AcmeStore,
+    private readonly deps: InstanceAcmeDeps,
+  ) {
+    this.#orderer = new AcmeOrderer(config, {
+      store,
+      hosts: deps.hosts,
+      counted: deps.counted,
+      challenges: async (token, challenge) => {
+        if (challenge === null) this.#pending.delete(token);
+        else this.#pending.set(token, challenge);
+        // Redis first: a worker the IPC message has not reached yet finds it there.
+        await store.publishChallenge(token, challenge);
+        for (const worker of deps.workers()) tell(worker, token, challenge);
+      },
+    });
+  }
+
+  /** The orderer of `config`'s https.acme, started; null when ACME is not configured (or cannot run). */
+  static async start(config: SwitchyardConfig, deps: InstanceAcmeDeps): Promise<InstanceAcme | null> {
+    const acme = config.https?.acme ?? null;
+    if (acme === null) return null;
+    if (config.redis?.sentinel !== undefined) {
+      log.error('https.acme with Redis Sentinel is not supported: no certificate is ordered', {});
+      return null;
+    }
+    let store: AcmeStore;
+    if (config.redis !== null) {
+      const { RedisAcmeStore } = await import('./redis-store.js');
+      store = new RedisAcmeStore(config.redis.write);
+    } else store = new FileAcmeStore(acme.storage);
+    const instance = new InstanceAcme(acme, store, deps);
+    instance.#orderer.start();
+    log.info('ACME orderer started', { directory: acme.directory, storage: config.redis === null ? acme.storage : 'redis' });
+    return instance;
+  }
+
+  /** A worker that just listened learns the challenges pending now. */
+  greet(worker: Worker): void {
+    for (const [token, challenge] of this.#pending) tell(worker, token, challenge);
+  }
+
+  stop(): Promise<void> {
+    return this.#orderer.stop();
+  }
+}
+
+function tell(worker: Worker, token: string, challenge: PendingChallenge | null): void {
+  if (worker.isConnected()) worker.send({ type: 'acme-challenge', token, challenge } satisfies MasterMessage);
+}

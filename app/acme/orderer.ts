@@ -1,0 +1,130 @@
+// The instance's one ACME orderer (SPEC §7). It runs in the master: the one
+// process an instance has for its whole life (workers are replaced, reloads
+// bring new generations), so there is never a second orderer of the same
+// instance racing it, and a worker's death never interrupts an order. The
+// master holds no table: what needs a certificate is asked of a worker
+// (hosts.ts), which answers from its table. Hosts are ordered one at a
+// time, in the background; a failure backs the host off, doubling.
+
+import { logger } from '../../src/log.js';
+import type { AcmeConfig } from '../../src/config/types.js';
+import type { AcmeHosts } from './hosts.js';
+import { leafDates } from './file-store.js';
+import { AcmeAccount, type ChallengeSink } from './order.js';
+import { renewalDue, type AcmeStore, type Issued } from './store.js';
+
+const log = logger('acme');
+
+/** A failed host waits at most this long before it is tried again. */
+const MAX_BACKOFF_MS = 24 * 3600_000;
+/** Longer than any order takes: a lock left by an instance that died mid-order frees itself. */
+const LOCK_TTL_MS = 10 * 60_000;
+
+export type OrderOutcome = 'issued' | 'failed';
+
+export interface OrdererDeps {
+  store: AcmeStore;
+  /** A worker's answer (hosts.ts) for the hosts issued before; null when no worker answered. */
+  hosts(issued: string[]): Promise<AcmeHosts | null>;
+  /** Every worker of the instance (and, through the store, every instance) answers the challenge. */
+  challenges: ChallengeSink;
+  counted(outcome: OrderOutcome): void;
+}
+
+interface Backoff {
+  failures: number;
+  until: number;
+}
+
+export class AcmeOrderer {
+  readonly #backoff = new Map<string, Backoff>();
+  #account: Promise<AcmeAccount> | null = null;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | null = null;
+  #stopped = false;
+
+  constructor(
+    private readonly config: AcmeConfig,
+    private readonly deps: OrdererDeps,
+  ) {}
+
+  start(): void {
+    this.#timer = setInterval(() => this.check(), this.config.checkIntervalMs).unref();
+    this.check();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await this.#running;
+    await this.deps.store.close();
+  }
+
+  /** One look for hosts needing a certificate, unless the previous one is still ordering. */
+  check(): void {
+    if (this.#running !== null || this.#stopped) return;
+    this.#running = this.#round()
+      .catch((err: Error) => log.warn('ACME check failed; trying again at the next', { error: err.message }))
+      .finally(() => (this.#running = null));
+  }
+
+  async #round(): Promise<void> {
+    const issued = await this.deps.store.issued();
+    const now = Date.now();
+    const due = [...issued].filter(([, dates]) => renewalDue(dates, now)).map(([host]) => host);
+    const hosts = await this.deps.hosts(due);
+    if (hosts === null) return; // no worker to ask yet
+    // A certificate issued a moment ago may not have reached the table yet: not missing.
+    const missing = hosts.missing.filter((host) => !isCurrent(issued.get(host), now));
+    for (const host of new Set([...missing, ...hosts.configured])) {
+      if (this.#stopped) return;
+      if ((this.#backoff.get(host)?.until ?? 0) > Date.now()) continue;
+      await this.#orderLocked(host, issued.has(host) ? 'renewal' : 'new');
+    }
+  }
+
+  /** Orders for `host` unless another instance holds its lock or has just issued it. */
+  async #orderLocked(host: string, reason: 'new' | 'renewal'): Promise<void> {
+    const { store } = this.deps;
+    if (!(await store.lock(host, LOCK_TTL_MS))) return log.debug('another instance is ordering this host', { host });
+    try {
+      // Read again under the lock: the instance that held it before may have issued it.
+      if (isCurrent((await store.issued()).get(host), Date.now())) return;
+      await this.#order(host, reason);
+    } finally {
+      await store.unlock(host).catch((err: Error) => log.warn('could not release an ACME lock; it expires', { host, error: err.message }));
+    }
+  }
+
+  async #order(host: string, reason: 'new' | 'renewal'): Promise<void> {
+    const started = Date.now();
+    try {
+      const account = await this.#accountOnce();
+      const pem = await account.order(host, this.deps.challenges);
+      const dates = leafDates(pem);
+      if (dates === null) throw new Error('the CA sent no readable certificate');
+      await this.deps.store.save(host, pem, dates);
+      this.#backoff.delete(host);
+      this.deps.counted('issued');
+      log.info('ACME certificate issued', { host, outcome: 'issued', reason, notAfter: new Date(dates.notAfter).toISOString(), ms: Date.now() - started });
+    } catch (err) {
+      const failures = (this.#backoff.get(host)?.failures ?? 0) + 1;
+      const wait = Math.min(this.config.retryAfterMs * 2 ** (failures - 1), MAX_BACKOFF_MS);
+      this.#backoff.set(host, { failures, until: Date.now() + wait });
+      this.deps.counted('failed');
+      log.warn('ACME order failed; backing off', { host, outcome: 'failed', reason: (err as Error).message, failures, retryInS: Math.round(wait / 1000) });
+    }
+  }
+
+  /** The account, registered at the first order; a failure is retried at the next. */
+  #accountOnce(): Promise<AcmeAccount> {
+    this.#account ??= this.deps.store.accountKey(AcmeAccount.newKey).then((key) => new AcmeAccount(this.config, key));
+    this.#account.catch(() => (this.#account = null));
+    return this.#account;
+  }
+}
+
+/** Issued, not expired, not due for renewal. */
+function isCurrent(issued: Issued | undefined, now: number): boolean {
+  return issued !== undefined && issued.notAfter > now && !renewalDue(issued, now);
+}
