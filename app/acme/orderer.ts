@@ -29,6 +29,8 @@ export interface OrdererDeps {
   /** Every worker of the instance (and, through the store, every instance) answers the challenge. */
   challenges: ChallengeSink;
   counted(outcome: OrderOutcome): void;
+  /** The CA's side, given the account key (tests put a stand-in here); default: acme-client (order.ts). */
+  account?: (accountKey: string, config: AcmeConfig) => Pick<AcmeAccount, 'order'>;
 }
 
 interface Backoff {
@@ -38,7 +40,7 @@ interface Backoff {
 
 export class AcmeOrderer {
   readonly #backoff = new Map<string, Backoff>();
-  #account: Promise<AcmeAccount> | null = null;
+  #account: Promise<Pick<AcmeAccount, 'order'>> | null = null;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | null = null;
   #stopped = false;
@@ -49,8 +51,8 @@ export class AcmeOrderer {
   ) {}
 
   start(): void {
-    this.#timer = setInterval(() => this.check(), this.config.checkIntervalMs).unref();
-    this.check();
+    this.#timer = setInterval(() => void this.check(), this.config.checkIntervalMs).unref();
+    void this.check();
   }
 
   async stop(): Promise<void> {
@@ -60,12 +62,13 @@ export class AcmeOrderer {
     await this.deps.store.close();
   }
 
-  /** One look for hosts needing a certificate, unless the previous one is still ordering. */
-  check(): void {
-    if (this.#running !== null || this.#stopped) return;
-    this.#running = this.#round()
+  /** One look for hosts needing a certificate, unless the previous one is still ordering (then that one's end). */
+  check(): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    this.#running ??= this.#round()
       .catch((err: Error) => log.warn('ACME check failed; trying again at the next', { error: err.message }))
       .finally(() => (this.#running = null));
+    return this.#running;
   }
 
   async #round(): Promise<void> {
@@ -117,8 +120,9 @@ export class AcmeOrderer {
   }
 
   /** The account, registered at the first order; a failure is retried at the next. */
-  #accountOnce(): Promise<AcmeAccount> {
-    this.#account ??= this.deps.store.accountKey(AcmeAccount.newKey).then((key) => new AcmeAccount(this.config, key));
+  #accountOnce(): Promise<Pick<AcmeAccount, 'order'>> {
+    const make = this.deps.account ?? ((key, config) => new AcmeAccount(config, key));
+    this.#account ??= this.deps.store.accountKey(AcmeAccount.newKey).then((key) => make(key, this.config));
     this.#account.catch(() => (this.#account = null));
     return this.#account;
   }
