@@ -369,3 +369,29 @@ describe('the published schema', () => {
     assert.deepEqual(published, JSON.parse(JSON.stringify(ConfigFileSchema)));
   });
 });
+
+describe('https.acme', () => {
+  const https = { port: 8443, bind: ['127.0.0.1'], key: 'k.pem', cert: 'c.pem' };
+
+  test('paths resolved against the config file, storage next to it by default, seconds as ms', () => {
+    const dir = tempDir({ 'k.pem': 'key', 'c.pem': 'cert' });
+    const config = configFromObject(
+      { http: { port: 8080 }, https: { ...https, acme: { directory: 'https://127.0.0.1:14000/dir', email: 'ops@x.test', ca: 'pebble.pem' } } },
+      { origin: null, baseDir: dir },
+    );
+    assert.deepEqual(config.https?.acme, {
+      directory: 'https://127.0.0.1:14000/dir',
+      email: 'ops@x.test',
+      ca: join(dir, 'pebble.pem'),
+      storage: join(dir, 'acme'),
+      checkIntervalMs: 60_000,
+      retryAfterMs: 300_000,
+    });
+  });
+
+  test('needs the HTTP listener (HTTP-01 is validated on it); a directory must be a URL', () => {
+    const acme = { directory: 'https://127.0.0.1:14000/dir', email: 'ops@x.test' };
+    assert.throws(() => configFromObject({ http: { bind: [] }, https: { ...https, acme } }, { origin: null, baseDir: '/' }), /\/https\/acme.*HTTP listener/);
+    assert.throws(() => configFromObject({ https: { ...https, acme: { ...acme, directory: 'ftp://x' } } }, { origin: null, baseDir: '/' }), /directory/);
+  });
+});
