@@ -11,6 +11,9 @@ import type { AcmeStore, PendingChallenge } from './store.js';
 
 const log = logger('acme');
 
+/** A Redis that does not answer within this is taken as "not ours": the request goes on rather than hang. */
+const LOOKUP_TIMEOUT_MS = 1000;
+
 /** A pending token past this is dropped even if its removal never came (a master gone mid-order). */
 const HELD_MS = 10 * 60_000;
 
@@ -36,7 +39,9 @@ export class ChallengeBook implements AcmeChallenges {
     if (held !== undefined) this.#held.delete(token);
     if (this.shared === null) return done(null);
     // Only a well-formed token path of plain HTTP gets here (https-policy.ts isAcmeChallenge): one GET, and a failure is "not ours".
-    this.shared.challenge(token).then(
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${LOOKUP_TIMEOUT_MS} ms`)), LOOKUP_TIMEOUT_MS)));
+    Promise.race([this.shared.challenge(token), late]).finally(() => clearTimeout(timer)).then(
       (found) => done(found !== null && found.host === host ? found.keyAuthorization : null),
       (err: Error) => {
         log.warn('could not read an ACME challenge from Redis; the request goes on to the backend', { token, error: err.message });
