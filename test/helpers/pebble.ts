@@ -28,6 +28,8 @@ export interface Pebble {
 export interface PebbleOptions {
   /** The port pebble connects to for HTTP-01: the proxy's HTTP port. */
   httpPort: number;
+  /** Lifetime of the certificates it issues (pebble's default: about five years). */
+  validitySeconds?: number;
   scope?: CleanupScope;
 }
 
@@ -79,6 +81,7 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
       tlsPort: await freePort(),
       ocspResponderURL: '',
       externalAccountBindingRequired: false,
+      ...(opts.validitySeconds === undefined ? {} : { certificateValidityPeriod: opts.validitySeconds }),
     },
   }));
   const pebble = spawnCaptured('pebble', ['-config', configPath, '-dnsserver', `127.0.0.1:${dnsPort}`], {

@@ -155,6 +155,30 @@ describe('ACME without Redis: certificates kept in the storage directory', () =>
   });
 });
 
+describe('ACME renewal', () => {
+  test('a certificate this setup ordered is ordered again at two thirds of its lifetime, and the new one served', async () => {
+    const httpPort = await freePort();
+    const pebble = await startPebble({ httpPort, validitySeconds: 12 });
+    const root = await pebble.root();
+    const backend = await startHttpBackend();
+    const vhosts = join(tempDir('acme-renew'), 'vhosts.yaml');
+    writeFileSync(vhosts, `vhosts:\n  renew.acme.test:\n    backends: [${backend.url}]\n`);
+    const it = await startInstance(httpPort, pebble, { file: { path: vhosts } }, null);
+    const first = await waitForIssued(it.httpsPort, root, 'renew.acme.test', it.proxy);
+    const second = await waitFor(
+      async () => {
+        const served = await handshake(it.httpsPort, root, 'renew.acme.test');
+        return served.authorized && served.fingerprint !== first.fingerprint ? served : null;
+      },
+      { timeoutMs: 20_000, intervalMs: 200, message: `a renewed certificate; logs:\n${it.proxy.logs()}` },
+    );
+    assert.equal(second.subject, 'renew.acme.test');
+    await waitForLog(it.proxy, /ACME certificate issued.*host=renew\.acme\.test.*reason=renewal/);
+    assert.ok((await orders(it.adminPort, 'issued')) >= 2);
+    assert.equal(await orders(it.adminPort, 'failed'), 0);
+  });
+});
+
 describe('ACME with Redis: two instances, one order', () => {
   let pebble: Pebble;
   let redis: RedisServer;
