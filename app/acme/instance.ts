@@ -7,7 +7,7 @@ import type { Worker } from 'node:cluster';
 import type { AcmeConfig, SwitchyardConfig } from '../../src/config/types.js';
 import { logger } from '../../src/log.js';
 import type { MasterMessage } from '../workers/messages.js';
-import { FileAcmeStore } from './file-store.js';
+import { FileAcmeStore, workersOwner } from './file-store.js';
 import type { AcmeHosts } from './hosts.js';
 import { AcmeOrderer, type OrderOutcome } from './orderer.js';
 import type { AcmeStore, PendingChallenge } from './store.js';
@@ -57,7 +57,7 @@ export class InstanceAcme {
     if (config.redis !== null) {
       const { RedisAcmeStore } = await import('./redis-store.js');
       store = new RedisAcmeStore(config.redis.write);
-    } else store = new FileAcmeStore(acme.storage);
+    } else store = new FileAcmeStore(acme.storage, workersOwner(config.user));
     const instance = new InstanceAcme(acme, store, deps);
     instance.#orderer.start();
     log.info('ACME orderer started', { directory: acme.directory, storage: config.redis === null ? acme.storage : 'redis' });

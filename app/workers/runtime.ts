@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { chownSync, mkdirSync } from 'node:fs';
 import type { SwitchyardConfig } from '../../src/config/types.js';
 import { logger } from '../../src/log.js';
 import { AccessLog } from '../../src/proxy/access-log.js';
@@ -89,9 +89,14 @@ export class ProxyRuntime {
       challenges = new ChallengeBook(new RedisAcmeStore(config.redis.write));
     } else if (acme !== null) {
       // Without Redis the master writes ordered certificates to a directory, served as the `acme` source.
-      const [{ CertDirSource }, { certificatesDir }] = await Promise.all([import('../../adapters/file/index.js'), import('../acme/file-store.js')]);
-      mkdirSync(certificatesDir(acme.storage), { recursive: true, mode: 0o700 });
-      sources.push(new CertDirSource({ path: certificatesDir(acme.storage), name: 'acme' }));
+      const [{ CertDirSource }, { certificatesDir, workersOwner, STORAGE_MODE }] = await Promise.all([import('../../adapters/file/index.js'), import('../acme/file-store.js')]);
+      const dir = certificatesDir(acme.storage);
+      mkdirSync(acme.storage, { recursive: true, mode: STORAGE_MODE });
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      // A worker started as root reads it as `user` once it dropped privileges (worker.ts).
+      const owner = workersOwner(config.user);
+      if (owner !== null) chownSync(dir, owner.uid, owner.gid);
+      sources.push(new CertDirSource({ path: dir, name: 'acme' }));
       challenges = new ChallengeBook(null);
     }
     return new ProxyRuntime(config, sources, publisher, challenges);
