@@ -13,6 +13,8 @@ import { AcmeOrderer, type OrderOutcome } from './orderer.js';
 import type { AcmeStore, PendingChallenge } from './store.js';
 
 const log = logger('acme');
+/** A worker that has not said it holds a challenge by then (busy, dying) is not waited for any longer. */
+const HELD_TIMEOUT_MS = 2000;
 
 export interface InstanceAcmeDeps {
   /** Asks a serving worker which hosts need a certificate (hosts.ts); null when none answered. */
@@ -24,6 +26,8 @@ export interface InstanceAcmeDeps {
 
 export class InstanceAcme {
   readonly #pending = new Map<string, PendingChallenge>();
+  /** Challenges told to the workers, each with those that have not said they hold it yet. */
+  readonly #unheld = new Map<string, { workers: Set<Worker>; done: () => void }>();
   readonly #orderer: AcmeOrderer;
 
   private constructor(
@@ -38,9 +42,9 @@ export class InstanceAcme {
       challenges: async (token, challenge) => {
         if (challenge === null) this.#pending.delete(token);
         else this.#pending.set(token, challenge);
-        // Redis first: a worker the IPC message has not reached yet finds it there.
+        // Redis first, for the other instances; then every worker here, and the CA is let validate once they hold it.
         await store.publishChallenge(token, challenge);
-        for (const worker of deps.workers()) tell(worker, token, challenge);
+        await this.#tellWorkers(token, challenge);
       },
     });
   }
@@ -62,6 +66,33 @@ export class InstanceAcme {
     instance.#orderer.start();
     log.info('ACME orderer started', { directory: acme.directory, storage: config.redis === null ? acme.storage : 'redis' });
     return instance;
+  }
+
+  /** Resolves once every worker alive said it holds the challenge (or after HELD_TIMEOUT_MS); at once for a removal. */
+  #tellWorkers(token: string, challenge: PendingChallenge | null): Promise<void> {
+    const workers = this.deps.workers().filter((w) => w.isConnected());
+    if (challenge === null || workers.length === 0) {
+      for (const worker of workers) tell(worker, token, challenge);
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#unheld.delete(token);
+        resolve();
+      };
+      const timer = setTimeout(done, HELD_TIMEOUT_MS);
+      this.#unheld.set(token, { workers: new Set(workers), done });
+      for (const worker of workers) tell(worker, token, challenge);
+    });
+  }
+
+  /** A worker's word that it answers `token` now. */
+  held(worker: Worker, token: string): void {
+    const unheld = this.#unheld.get(token);
+    if (unheld === undefined) return;
+    unheld.workers.delete(worker);
+    if (unheld.workers.size === 0) unheld.done();
   }
 
   /** A worker that just listened learns the challenges pending now. */

@@ -178,6 +178,7 @@ export class Master {
     // Answers come from draining workers too.
     if (message.type === 'answer') return this.#queries.answered(message.id, message.answer);
     if (message.type === 'final-metrics') return this.#metrics.seen(worker.id, message.metrics);
+    if (message.type === 'acme-challenge-held') return this.#acme?.held(worker, message.token);
     const generation = this.#generationOf(worker);
     if (generation === null) return;
     switch (message.type) {

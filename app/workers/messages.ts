@@ -31,7 +31,9 @@ export type WorkerMessage =
   | { type: 'over-memory'; rss: number }
   | { type: 'answer'; id: number; answer: QueryAnswer }
   /** A draining worker's last metrics, so that the instance's counters never go back when it exits. */
-  | { type: 'final-metrics'; metrics: unknown[] };
+  | { type: 'final-metrics'; metrics: unknown[] }
+  /** The worker now answers this ACME challenge: the orderer may let the CA validate it. */
+  | { type: 'acme-challenge-held'; token: string };
 
 /** How the last SIGHUP ended. The master owns it; workers only show it. */
 export interface ReloadOutcome {
@@ -59,7 +61,7 @@ export type MasterMessage =
   /** An ACME HTTP-01 challenge the master's orderer set (or, null, removed): every worker answers it. */
   | { type: 'acme-challenge'; token: string; challenge: PendingChallenge | null };
 
-const WORKER_TYPES = new Set<string>(['listening', 'failed', 'over-memory', 'answer', 'final-metrics']);
+const WORKER_TYPES = new Set<string>(['listening', 'failed', 'over-memory', 'answer', 'final-metrics', 'acme-challenge-held']);
 const MASTER_TYPES = new Set<string>(['report', 'query', 'reopen-logs', 'acme-challenge']);
 
 function typeOf(value: unknown): string | undefined {
