@@ -6,7 +6,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { chown, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AcmeStore, Issued, PendingChallenge } from './store.js';
 
@@ -57,8 +57,9 @@ export class FileAcmeStore implements AcmeStore {
     const names = await readdir(dir).catch(() => [] as string[]);
     const issued = new Map<string, Issued>();
     for (const name of names.filter((n) => n.endsWith('.pem'))) {
-      const leaf = await readFile(path.join(dir, name), 'utf8').then(leafDates, () => null);
-      if (leaf !== null) issued.set(name.slice(0, -'.pem'.length), leaf);
+      const file = path.join(dir, name);
+      const [leaf, saved] = await Promise.all([readFile(file, 'utf8').then(leafDates, () => null), stat(file).catch(() => null)]);
+      if (leaf !== null && saved !== null) issued.set(name.slice(0, -'.pem'.length), { ...leaf, savedAt: saved.mtimeMs });
     }
     return issued;
   }
@@ -87,7 +88,7 @@ export class FileAcmeStore implements AcmeStore {
 }
 
 /** The leaf's validity (the first certificate of a PEM chain); null when there is none. */
-export function leafDates(pem: string): Issued | null {
+export function leafDates(pem: string): Omit<Issued, 'savedAt'> | null {
   try {
     const leaf = new X509Certificate(pem);
     return { notBefore: Date.parse(leaf.validFrom), notAfter: Date.parse(leaf.validTo) };

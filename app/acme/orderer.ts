@@ -17,6 +17,13 @@ const log = logger('acme');
 
 /** A failed host waits at most this long before it is tried again. */
 const MAX_BACKOFF_MS = 24 * 3600_000;
+/**
+ * A certificate stored this recently may not be in the table yet (a tls: key
+ * being re-read, a file being noticed): a host the table lacks is not ordered
+ * again within it. After it, a host the table lacks is ordered again even if
+ * we issued it (its tls: key or file was removed).
+ */
+const RECENT_MS = 60_000;
 /** Longer than any order takes: a lock left by an instance that died mid-order frees itself. */
 const LOCK_TTL_MS = 10 * 60_000;
 
@@ -78,45 +85,64 @@ export class AcmeOrderer {
     const hosts = await this.deps.hosts(due);
     if (hosts === null) return; // no worker to ask yet
     // A certificate issued a moment ago may not have reached the table yet: not missing.
-    const missing = hosts.missing.filter((host) => !isCurrent(issued.get(host), now));
-    for (const host of new Set([...missing, ...hosts.configured])) {
+    const missing = hosts.missing.filter((host) => !justSaved(issued.get(host), now));
+    const wanted = new Map<string, Reason>([
+      // One we issued and still current, yet not in the table: its tls: key or file was removed, or it was refused.
+      ...missing.map((host): [string, Reason] => [host, isCurrent(issued.get(host), now) ? 'reissue' : 'new']),
+      ...hosts.configured.map((host): [string, Reason] => [host, 'renewal']),
+    ]);
+    for (const [host, reason] of wanted) {
       if (this.#stopped) return;
       if ((this.#backoff.get(host)?.until ?? 0) > Date.now()) continue;
-      await this.#orderLocked(host, issued.has(host) ? 'renewal' : 'new');
+      await this.#orderLocked(host, reason);
     }
   }
 
   /** Orders for `host` unless another instance holds its lock or has just issued it. */
-  async #orderLocked(host: string, reason: 'new' | 'renewal'): Promise<void> {
+  async #orderLocked(host: string, reason: Reason): Promise<void> {
     const { store } = this.deps;
     if (!(await store.lock(host, LOCK_TTL_MS))) return log.debug('another instance is ordering this host', { host });
     try {
       // Read again under the lock: the instance that held it before may have issued it.
-      if (isCurrent((await store.issued()).get(host), Date.now())) return;
+      const now = Date.now();
+      const issued = (await store.issued()).get(host);
+      if (reason === 'renewal' ? isCurrent(issued, now) : justSaved(issued, now)) return;
       await this.#order(host, reason);
     } finally {
       await store.unlock(host).catch((err: Error) => log.warn('could not release an ACME lock; it expires', { host, error: err.message }));
     }
   }
 
-  async #order(host: string, reason: 'new' | 'renewal'): Promise<void> {
+  async #order(host: string, reason: Reason): Promise<void> {
     const started = Date.now();
     try {
       const account = await this.#accountOnce();
       const pem = await account.order(host, this.deps.challenges);
       const dates = leafDates(pem);
       if (dates === null) throw new Error('the CA sent no readable certificate');
-      await this.deps.store.save(host, pem, dates);
-      this.#backoff.delete(host);
+      await this.deps.store.save(host, pem, { ...dates, savedAt: Date.now() });
       this.deps.counted('issued');
-      log.info('ACME certificate issued', { host, outcome: 'issued', reason, notAfter: new Date(dates.notAfter).toISOString(), ms: Date.now() - started });
+      const notAfter = new Date(dates.notAfter).toISOString();
+      if (reason !== 'reissue') {
+        this.#backoff.delete(host);
+        return log.info('ACME certificate issued', { host, outcome: 'issued', reason, notAfter, ms: Date.now() - started });
+      }
+      // Should the table keep refusing it (see the certificate logs), the CA's rate limits are spared: backed off as a failure.
+      const { failures, wait } = this.#backOff(host);
+      log.warn('ACME certificate issued again: the one issued before is not in the table', { host, outcome: 'issued', reason, notAfter, failures, retryInS: Math.round(wait / 1000) });
     } catch (err) {
-      const failures = (this.#backoff.get(host)?.failures ?? 0) + 1;
-      const wait = Math.min(this.config.retryAfterMs * 2 ** (failures - 1), MAX_BACKOFF_MS);
-      this.#backoff.set(host, { failures, until: Date.now() + wait });
+      const { failures, wait } = this.#backOff(host);
       this.deps.counted('failed');
-      log.warn('ACME order failed; backing off', { host, outcome: 'failed', reason: (err as Error).message, failures, retryInS: Math.round(wait / 1000) });
+      log.warn('ACME order failed; backing off', { host, outcome: 'failed', reason: (err as Error).message, order: reason, failures, retryInS: Math.round(wait / 1000) });
     }
+  }
+
+  /** One more failure in a row for `host`: the next try waits twice as long as the last. */
+  #backOff(host: string): { failures: number; wait: number } {
+    const failures = (this.#backoff.get(host)?.failures ?? 0) + 1;
+    const wait = Math.min(this.config.retryAfterMs * 2 ** (failures - 1), MAX_BACKOFF_MS);
+    this.#backoff.set(host, { failures, until: Date.now() + wait });
+    return { failures, wait };
   }
 
   /** The account, registered at the first order; a failure is retried at the next. */
@@ -126,6 +152,14 @@ export class AcmeOrderer {
     this.#account.catch(() => (this.#account = null));
     return this.#account;
   }
+}
+
+/** Why a host is ordered: the table has no certificate for it (none of ours, or ours is not there), or ours is due. */
+type Reason = 'new' | 'reissue' | 'renewal';
+
+/** Stored a moment ago and current: the table is about to have it. */
+function justSaved(issued: Issued | undefined, now: number): boolean {
+  return issued !== undefined && now - issued.savedAt < RECENT_MS && isCurrent(issued, now);
 }
 
 /** Issued, not expired, not due for renewal. */

@@ -64,8 +64,8 @@ export class RedisAcmeStore implements AcmeStore {
     const issued = new Map<string, Issued>();
     for (const [host, text] of Object.entries(all)) {
       try {
-        const { notBefore, notAfter } = JSON.parse(text) as Issued;
-        if (typeof notBefore === 'number' && typeof notAfter === 'number') issued.set(host, { notBefore, notAfter });
+        const { notBefore, notAfter, savedAt } = JSON.parse(text) as Issued;
+        if (typeof notBefore === 'number' && typeof notAfter === 'number') issued.set(host, { notBefore, notAfter, savedAt: typeof savedAt === 'number' ? savedAt : 0 });
       } catch {
         // not ours to read: ordered again as if never issued
       }

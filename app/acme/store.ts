@@ -8,6 +8,8 @@
 export interface Issued {
   notBefore: number;
   notAfter: number;
+  /** When it was stored (a CA may backdate notBefore by an hour): until a little after, the table may not have it yet. */
+  savedAt: number;
 }
 
 /** A pending HTTP-01 challenge: the host it is for and the body to answer. */

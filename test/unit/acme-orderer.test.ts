@@ -79,9 +79,9 @@ describe('the ACME orderer', () => {
   test('renews at two thirds of the lifetime, only a host still configured', async () => {
     const store = new MemoryStore();
     const now = Date.now();
-    store.held.set('due.x.test', { notBefore: now - 61 * DAY, notAfter: now + 29 * DAY }); // 61 of 90 days gone
-    store.held.set('fresh.x.test', { notBefore: now - 59 * DAY, notAfter: now + 31 * DAY });
-    store.held.set('gone.x.test', { notBefore: now - 80 * DAY, notAfter: now + 10 * DAY });
+    store.held.set('due.x.test', { notBefore: now - 61 * DAY, notAfter: now + 29 * DAY, savedAt: now - 61 * DAY }); // 61 of 90 days gone
+    store.held.set('fresh.x.test', { notBefore: now - 59 * DAY, notAfter: now + 31 * DAY, savedAt: now - 59 * DAY });
+    store.held.set('gone.x.test', { notBefore: now - 80 * DAY, notAfter: now + 10 * DAY, savedAt: now - 80 * DAY });
     const { it, ordered } = orderer(store, { missing: [], configured: ['due.x.test', 'fresh.x.test'] });
     await it.check();
     assert.deepEqual(ordered, ['due.x.test']);
@@ -115,9 +115,22 @@ describe('the ACME orderer', () => {
 
   test('an expired certificate of ours counts as none', async () => {
     const store = new MemoryStore();
-    store.held.set('old.x.test', { notBefore: Date.now() - 100 * DAY, notAfter: Date.now() - DAY });
+    store.held.set('old.x.test', { notBefore: Date.now() - 100 * DAY, notAfter: Date.now() - DAY, savedAt: Date.now() - 100 * DAY });
     const { it, ordered } = orderer(store, { missing: ['old.x.test'], configured: [] });
     await it.check();
     assert.deepEqual(ordered, ['old.x.test']);
+  });
+
+  test('ours, current, yet not in the table a minute after it was stored (its tls: key removed): ordered again, then backed off', async () => {
+    const store = new MemoryStore();
+    const now = Date.now();
+    store.held.set('lost.x.test', { notBefore: now - DAY, notAfter: now + 89 * DAY, savedAt: now - 120_000 });
+    const { it, ordered, counted } = orderer(store, { missing: ['lost.x.test'], configured: [] });
+    await it.check();
+    assert.deepEqual(ordered, ['lost.x.test']);
+    assert.deepEqual(counted, ['issued']);
+    store.held.set('lost.x.test', { notBefore: now - DAY, notAfter: now + 89 * DAY, savedAt: now - 120_000 }); // the table refuses it still
+    await it.check();
+    assert.deepEqual(ordered, ['lost.x.test'], 'not again within retryAfter: a table that keeps refusing it must not spend the CA\'s rate limits');
   });
 });
