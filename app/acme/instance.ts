@@ -9,7 +9,7 @@ import { logger } from '../../src/log.js';
 import type { MasterMessage } from '../workers/messages.js';
 import { FileAcmeStore, workersOwner } from './file-store.js';
 import type { AcmeHosts } from './hosts.js';
-import { AcmeOrderer, type OrderOutcome } from './orderer.js';
+import { AcmeOrderer, type AcmeStatus, type OrderOutcome } from './orderer.js';
 import type { AcmeStore, PendingChallenge } from './store.js';
 
 const log = logger('acme');
@@ -93,6 +93,10 @@ export class InstanceAcme {
     if (unheld === undefined) return;
     unheld.workers.delete(worker);
     if (unheld.workers.size === 0) unheld.done();
+  }
+
+  status(): AcmeStatus {
+    return this.#orderer.status();
   }
 
   /** A worker that just listened learns the challenges pending now. */

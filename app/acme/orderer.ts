@@ -40,6 +40,17 @@ export interface OrdererDeps {
   account?: (accountKey: string, config: AcmeConfig) => Pick<AcmeAccount, 'order'>;
 }
 
+/** What /status shows of the orderer. */
+export interface AcmeStatus {
+  directory: string;
+  /** When the last look for hosts ended (ISO 8601); null before the first. */
+  lastCheckAt: string | null;
+  /** The host being ordered now; null: none. */
+  ordering: string | null;
+  /** Hosts whose last order failed, with when they are tried again. */
+  backoff: { host: string; failures: number; retryAt: string }[];
+}
+
 interface Backoff {
   failures: number;
   until: number;
@@ -51,6 +62,8 @@ export class AcmeOrderer {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | null = null;
   #stopped = false;
+  #lastCheckAt: number | null = null;
+  #ordering: string | null = null;
 
   constructor(
     private readonly config: AcmeConfig,
@@ -74,7 +87,10 @@ export class AcmeOrderer {
     if (this.#stopped) return Promise.resolve();
     this.#running ??= this.#round()
       .catch((err: Error) => log.warn('ACME check failed; trying again at the next', { error: err.message }))
-      .finally(() => (this.#running = null));
+      .finally(() => {
+        this.#running = null;
+        this.#lastCheckAt = Date.now();
+      });
     return this.#running;
   }
 
@@ -113,8 +129,18 @@ export class AcmeOrderer {
     }
   }
 
+  status(): AcmeStatus {
+    return {
+      directory: this.config.directory,
+      lastCheckAt: this.#lastCheckAt === null ? null : new Date(this.#lastCheckAt).toISOString(),
+      ordering: this.#ordering,
+      backoff: [...this.#backoff].map(([host, { failures, until }]) => ({ host, failures, retryAt: new Date(until).toISOString() })),
+    };
+  }
+
   async #order(host: string, reason: Reason): Promise<void> {
     const started = Date.now();
+    this.#ordering = host;
     try {
       const account = await this.#accountOnce();
       const pem = await account.order(host, this.deps.challenges);
@@ -134,6 +160,8 @@ export class AcmeOrderer {
       const { failures, wait } = this.#backOff(host);
       this.deps.counted('failed');
       log.warn('ACME order failed; backing off', { host, outcome: 'failed', reason: (err as Error).message, order: reason, failures, retryInS: Math.round(wait / 1000) });
+    } finally {
+      this.#ordering = null;
     }
   }
 

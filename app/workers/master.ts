@@ -86,6 +86,7 @@ export class Master {
     queries: this.#queries,
     metrics: this.#metrics,
     precedence: () => this.#serving.config.precedence,
+    acme: () => this.#acme?.status() ?? null,
     summary: () => ({
       pid: process.pid,
       startedAt: this.#startedAt,

@@ -148,6 +148,11 @@ describe('ACME without Redis: certificates kept in the storage directory', () =>
     await waitForLog(it.proxy, /ACME order failed.*host=bad\.acme\.test.*failures=2 retryInS=4/, 20_000);
     const failed = await orders(it.adminPort, 'failed');
     assert.ok(failed >= 2, `counted: ${failed}`);
+    const status = await request({ port: it.adminPort, host: '127.0.0.1', path: '/status' });
+    const acme = (JSON.parse(status.text) as { acme: { directory: string; backoff: { host: string; failures: number }[] } }).acme;
+    assert.equal(acme.directory, pebble.directory);
+    assert.ok(acme.backoff.some((b) => b.host === 'bad.acme.test' && b.failures >= 2), 'the backoff shown in /status');
+    assert.ok(!acme.backoff.some((b) => b.host === 'shop.acme.test'));
     // The next try is 4 s away: with a check every 0.5 s, nothing more within 3 s.
     const lines = countLog(it.proxy, 'ACME order failed');
     await delay(3000);
