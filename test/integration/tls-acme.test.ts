@@ -201,7 +201,9 @@ describe('ACME with Redis: two instances, one order', () => {
     backend = await startHttpBackend();
     await redis.cmd('RPUSH', 'frontend:shared.acme.test', 'shared', backend.url);
     const source = { driver: [redis.url] };
-    [a, b] = await Promise.all([startInstance(httpPort, pebble, source, null), startInstance(await freePort(), pebble, source, null)]);
+    // A listens first: an order B made before A listened would fail its validation (nobody on the port pebble dials).
+    a = await startInstance(httpPort, pebble, source, null);
+    b = await startInstance(await freePort(), pebble, source, null);
   });
 
   test('exactly one instance orders; both serve the certificate, which is in tls:<host>', async (t) => {
@@ -215,7 +217,8 @@ describe('ACME with Redis: two instances, one order', () => {
     await delay(2000); // more checks on both: none orders again
     const issued = (await orders(a.adminPort, 'issued')) + (await orders(b.adminPort, 'issued'));
     assert.equal(issued, 1, 'one order for the host over both instances');
-    assert.equal((await orders(a.adminPort, 'failed')) + (await orders(b.adminPort, 'failed')), 0);
+    const acmeLines = () => [a, b].map((it) => it.proxy.logs().split('\n').filter((l) => l.includes('[acme]')).join('\n')).join('\n---\n');
+    assert.equal((await orders(a.adminPort, 'failed')) + (await orders(b.adminPort, 'failed')), 0, acmeLines());
     assert.equal(await redis.cmd('EXISTS', 'acme:lock:shared.acme.test'), '0', 'the lock released');
     const by = countLog(a.proxy, 'ACME certificate issued') === 1 ? 'A' : 'B';
     t.diagnostic(`ordered by instance ${by}${by === 'B' ? ' (A answered its challenge from Redis)' : ''}`);
