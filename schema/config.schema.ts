@@ -101,6 +101,24 @@ export const HttpSchema = Type.Object(
   { additionalProperties: false },
 );
 
+export const AcmeSchema = Type.Object(
+  {
+    directory: Type.String({ pattern: '^https?://', description: 'The ACME directory URL, e.g. "https://acme-v02.api.letsencrypt.org/directory".' }),
+    email: Type.String({ minLength: 3, description: 'The ACME account\'s contact address (mailto:).' }),
+    ca: Type.Optional(Path('CA bundle (PEM) the directory\'s own TLS certificate is checked against, relative to the config file; default: the system\'s CAs.')),
+    storage: Type.Optional(
+      Path('Directory for the ACME account key and the certificates ordered, when no Redis is configured (with Redis they are kept under acme: and tls: keys); relative to the config file (default "acme").'),
+    ),
+    checkInterval: Type.Optional(Seconds('Seconds between looks for configured hosts that need a certificate (default 60).')),
+    retryAfter: Type.Optional(Seconds('Seconds before a host whose order failed is tried again; doubled at each failure in a row, up to a day (default 300).')),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Certificates ordered from an ACME CA (HTTP-01, answered by the proxy on its HTTP listener) for the exact hosts of the table that have none; renewed at two thirds of their lifetime.',
+  },
+);
+
 export const HttpsSchema = Type.Object(
   {
     port: Type.Optional(Port('Port to listen on (default 443).')),
@@ -118,6 +136,7 @@ export const HttpsSchema = Type.Object(
     ),
     minVersion: Type.Optional(Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], { description: 'Oldest TLS version accepted (default "TLSv1.2").' })),
     proxyProtocol: Type.Optional(ProxyProtocol),
+    acme: Type.Optional(AcmeSchema),
   },
   { additionalProperties: false },
 );
@@ -243,3 +262,4 @@ export const ConfigFileSchema = Type.Object(
 export type ConfigFile = Static<typeof ConfigFileSchema>;
 export type ServerSection = Static<typeof ServerSchema>;
 export type SentinelSection = Static<typeof SentinelSchema>;
+export type AcmeSection = Static<typeof AcmeSchema>;

@@ -11,11 +11,13 @@ as_root() {
 }
 
 # What the integration tests run for real: redis-server, python3 (one
-# test's raw client), and Debian's Chromium for the status page test (test/helpers/browser.ts; playwright-core
+# test's raw client), pebble (the ACME test), and Debian's Chromium for the status page test (test/helpers/browser.ts; playwright-core
 # drives it and downloads no browser of its own).
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v python3 >/dev/null 2>&1 || missing+=(python3) # a client with a small receive buffer (admin-slow-readers.test.ts)
+# A real ACME server and its fake DNS for tls-acme.test.ts (test/helpers/pebble.ts); both from the Debian package.
+command -v pebble >/dev/null 2>&1 && command -v pebble-challtestsrv >/dev/null 2>&1 || missing+=(pebble)
 [ -x "${SWITCHYARD_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
 if [ "${#missing[@]}" -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then

@@ -15,6 +15,8 @@ export interface CertDirSourceOptions {
   /** The safety-net re-check for file systems that miss change events. Default 2000. */
   pollIntervalMs?: number;
   debounceMs?: number;
+  /** The source's name in events and the table's precedence (default `certdir`; the ACME certificates' directory is `acme`). */
+  name?: string;
 }
 
 export interface CertDirSourceStatus extends SourceStatus {
@@ -38,13 +40,13 @@ const NO_FRONTENDS = FrontendDigest.of([]).version;
  * last good certificate read from it stays served.
  */
 export class CertDirSource implements ConfigSource {
-  readonly name = 'certdir';
-  readonly #log = logger('certdir');
+  readonly name: string;
+  readonly #log: ReturnType<typeof logger>;
   readonly #path: string;
   readonly #pollMs: number;
   readonly #coalescer: Coalescer;
   readonly #watcher: DirectoryWatcher;
-  readonly #held = new HeldCertificates(this.#log);
+  readonly #held: HeldCertificates;
   /** Set by a watch event: the next read reads every file, where the periodic re-check only compares stat signatures. */
   #changed = true;
   #signature: string | undefined;
@@ -61,6 +63,9 @@ export class CertDirSource implements ConfigSource {
   readonly #started = new Promise<void>((resolve) => (this.#firstSnapshot = resolve));
 
   constructor(options: CertDirSourceOptions) {
+    this.name = options.name ?? 'certdir';
+    this.#log = logger(this.name);
+    this.#held = new HeldCertificates(this.#log);
     this.#path = resolve(options.path);
     this.#pollMs = options.pollIntervalMs ?? 2000;
     this.#coalescer = new Coalescer(options.debounceMs ?? 15, () => this.#reload());

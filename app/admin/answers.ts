@@ -11,6 +11,7 @@ import type { Route, RoutingTable } from '../../src/routing/table.js';
 import type { ConfigSource } from '../../src/vocabulary/source.js';
 import type { MasterReport, QueryAnswer, WorkerQuery } from '../workers/messages.js';
 import { assertNever } from '../../src/vocabulary/events.js';
+import { acmeHosts } from '../acme/hosts.js';
 import { daysLeft, type CertificateInfo } from './certificates.js';
 
 /** Dead marks a status lists (all are counted): enough for a page, bounded when a wildcard fails for many hosts. */
@@ -134,6 +135,8 @@ export async function answerQuery(state: AdminState, query: WorkerQuery): Promis
       const waiting = state.sources.filter((s) => s.status().lastSnapshotAt === null).map((s) => s.name);
       return { status: waiting.length === 0 ? 200 : 503, body: { waiting } };
     }
+    case 'acme-hosts':
+      return { status: 200, body: acmeHosts(table, query.issued) };
     default:
       return assertNever(query);
   }

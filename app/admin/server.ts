@@ -17,6 +17,7 @@ import { authorized, REALM } from './auth.js';
 import { EventFeed } from './event-feed.js';
 import { EventStreams } from './event-stream.js';
 import { statusPage } from './page/page.js';
+import type { AcmeStatus } from '../acme/orderer.js';
 import { mergeStatus, type InstanceSummary } from './status.js';
 
 const log = logger('admin');
@@ -30,6 +31,8 @@ export interface Instance {
   /** Whose definition of a host wins when several sources define it. */
   precedence(): 'redis' | 'file';
   summary(): InstanceSummary;
+  /** The ACME orderer's state (app/acme/orderer.ts); null without https.acme. */
+  acme(): AcmeStatus | null;
 }
 
 
@@ -58,7 +61,8 @@ async function relay(instance: Instance, query: WorkerQuery): Promise<Reply> {
 async function status(instance: Instance, _url: URL, streams: EventStreams): Promise<Reply> {
   const workers = instance.serving();
   const answers = await instance.queries.askAll(workers, { kind: 'status' });
-  const body = { ...mergeStatus(instance.summary(), instance.precedence(), workers, answers), eventStreams: streams.open };
+  const acme = instance.acme();
+  const body = { ...mergeStatus(instance.summary(), instance.precedence(), workers, answers), eventStreams: streams.open, ...(acme === null ? {} : { acme }) };
   // 503 (with what the master knows) until a worker answers: the table and sources are theirs.
   return { status: answers.some((a) => a !== null) ? 200 : 503, body };
 }

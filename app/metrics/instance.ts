@@ -26,6 +26,8 @@ function perProcess(metrics: MetricJson[]): MetricJson[] {
 export class InstanceMetrics {
   readonly #registry = new Registry();
   readonly restarts: Counter;
+  /** The master's ACME orders (app/acme/orderer.ts), by outcome. */
+  readonly acmeOrders: Counter<'outcome'>;
   /** What the workers that are gone had counted (CARRIED metrics only), added up. */
   #departed: MetricJson[] = [];
   /** Each live worker's latest metrics, kept for when it goes. */
@@ -38,6 +40,12 @@ export class InstanceMetrics {
     this.restarts = new Counter({
       name: 'switchyard_worker_restarts_total',
       help: 'Workers replaced after they died or went over their memory limit.',
+      registers: [this.#registry],
+    });
+    this.acmeOrders = new Counter({
+      name: 'switchyard_acme_orders_total',
+      help: 'Certificates ordered from the ACME CA (https.acme), by outcome: issued or failed.',
+      labelNames: ['outcome'],
       registers: [this.#registry],
     });
     new Gauge({

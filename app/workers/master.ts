@@ -4,6 +4,8 @@ import { loadConfigFile } from '../../src/config/load.js';
 import type { AdminConfig, SwitchyardConfig } from '../../src/config/types.js';
 import { logger, setLogFormat, setLogProcess } from '../../src/log.js';
 import { assertNever } from '../../src/vocabulary/events.js';
+import type { InstanceAcme } from '../acme/instance.js';
+import type { AcmeHosts } from '../acme/hosts.js';
 import type { AdminListener, Instance } from '../admin/server.js';
 import { InstanceMetrics } from '../metrics/instance.js';
 import { Generation } from './generation.js';
@@ -69,6 +71,8 @@ export class Master {
    * whichever worker accepts its next connection.
    */
   readonly #ticketKeys = randomBytes(48).toString('base64');
+  /** The instance's ACME orderer (https.acme): in the master, see app/acme/orderer.ts for why. */
+  #acme: InstanceAcme | null = null;
   /** The admin listener and the config it runs with. */
   #admin: { listener: AdminListener; config: AdminConfig } | null = null;
 
@@ -82,6 +86,7 @@ export class Master {
     queries: this.#queries,
     metrics: this.#metrics,
     precedence: () => this.#serving.config.precedence,
+    acme: () => this.#acme?.status() ?? null,
     summary: () => ({
       pid: process.pid,
       startedAt: this.#startedAt,
@@ -127,6 +132,34 @@ export class Master {
     for (let i = 0; i < workers; i++) this.#fork(this.#serving);
     log.info('started', { workers, pid: process.pid });
     void this.#serveAdmin(this.#serving.config.admin);
+    void this.#serveAcme(this.#serving.config);
+  }
+
+  /** The orderer follows the serving generation's https.acme (a reload may add, change or remove it). */
+  async #serveAcme(config: SwitchyardConfig): Promise<void> {
+    const wanted = config.https?.acme ?? null;
+    if (JSON.stringify(this.#acme?.config ?? null) === JSON.stringify(wanted) && JSON.stringify(config.redis) === JSON.stringify(this.#acmeRedis)) return;
+    const current = this.#acme;
+    this.#acme = null;
+    await current?.stop();
+    if (wanted === null || this.#stopping) return;
+    this.#acmeRedis = config.redis;
+    const { InstanceAcme } = await import('../acme/instance.js');
+    this.#acme = await InstanceAcme.start(config, {
+      hosts: (issued) => this.#acmeHosts(issued),
+      workers: () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined),
+      counted: (outcome) => this.#metrics.acmeOrders.inc({ outcome }),
+    });
+  }
+
+  #acmeRedis: SwitchyardConfig['redis'] = null;
+
+  /** The oldest serving worker's word on which hosts need a certificate; null when none is listening or it did not answer. */
+  async #acmeHosts(issued: string[]): Promise<AcmeHosts | null> {
+    const [oldest] = this.#serving.listeningWorkers().sort((a, b) => a.id - b.id);
+    if (oldest === undefined) return null;
+    const answer = await this.#queries.ask(oldest, { kind: 'acme-hosts', issued }, 10_000).catch(() => null);
+    return answer?.status === 200 ? (answer.body as AcmeHosts) : null;
   }
 
   #fork(generation: Generation): Worker {
@@ -146,11 +179,13 @@ export class Master {
     // Answers come from draining workers too.
     if (message.type === 'answer') return this.#queries.answered(message.id, message.answer);
     if (message.type === 'final-metrics') return this.#metrics.seen(worker.id, message.metrics);
+    if (message.type === 'acme-challenge-held') return this.#acme?.held(worker, message.token);
     const generation = this.#generationOf(worker);
     if (generation === null) return;
     switch (message.type) {
       case 'listening':
         generation.listened(worker);
+        this.#acme?.greet(worker);
         return this.#report(worker, generation);
       case 'failed': {
         const cause = `worker ${worker.id} ${message.cause}`;
@@ -242,6 +277,7 @@ export class Master {
     this.#retire(previous);
     log.info('reload applied; the previous generation drains', { generation: generation.id, previous: previous.id, workers });
     void this.#serveAdmin(generation.config.admin);
+    void this.#serveAcme(generation.config);
     this.#decide('applied', null, generation.id);
   }
 
@@ -304,6 +340,7 @@ export class Master {
     if (this.#stopping) return;
     this.#stopping = true;
     if (this.#probation !== null) clearTimeout(this.#probation.timer);
+    void this.#acme?.stop();
     const delay = this.#serving.config.server.shutdownDelay;
     if (delay > 0) {
       // /readyz says 503 from now on: load balancers stop sending while the listeners still serve.

@@ -2,6 +2,8 @@
 // Other modules share the channel (prom-client has its own types): only the
 // types below are taken for ours.
 
+import type { PendingChallenge } from '../acme/store.js';
+
 /** What the instance's admin listener (in the master) asks a worker; see app/admin/answers.ts. */
 export type WorkerQuery =
   | { kind: 'status' }
@@ -11,7 +13,9 @@ export type WorkerQuery =
   /** The worker's metrics, as prom-client's getMetricsAsJSON gives them. */
   | { kind: 'metrics' }
   /** Whether every source has delivered its first snapshot. */
-  | { kind: 'readiness' };
+  | { kind: 'readiness' }
+  /** What the ACME orderer may order for (app/acme/hosts.ts); `issued`: the hosts it ordered before. */
+  | { kind: 'acme-hosts'; issued: string[] };
 
 /** A worker's answer to an admin query: the HTTP status and JSON body it would answer. */
 export interface QueryAnswer {
@@ -27,7 +31,9 @@ export type WorkerMessage =
   | { type: 'over-memory'; rss: number }
   | { type: 'answer'; id: number; answer: QueryAnswer }
   /** A draining worker's last metrics, so that the instance's counters never go back when it exits. */
-  | { type: 'final-metrics'; metrics: unknown[] };
+  | { type: 'final-metrics'; metrics: unknown[] }
+  /** The worker now answers this ACME challenge: the orderer may let the CA validate it. */
+  | { type: 'acme-challenge-held'; token: string };
 
 /** How the last SIGHUP ended. The master owns it; workers only show it. */
 export interface ReloadOutcome {
@@ -51,10 +57,12 @@ export type MasterMessage =
   | ({ type: 'report' } & MasterReport)
   | { type: 'query'; id: number; query: WorkerQuery }
   /** SIGUSR1 reached the master: reopen the access log (logrotate moved it away). */
-  | { type: 'reopen-logs' };
+  | { type: 'reopen-logs' }
+  /** An ACME HTTP-01 challenge the master's orderer set (or, null, removed): every worker answers it. */
+  | { type: 'acme-challenge'; token: string; challenge: PendingChallenge | null };
 
-const WORKER_TYPES = new Set<string>(['listening', 'failed', 'over-memory', 'answer', 'final-metrics']);
-const MASTER_TYPES = new Set<string>(['report', 'query', 'reopen-logs']);
+const WORKER_TYPES = new Set<string>(['listening', 'failed', 'over-memory', 'answer', 'final-metrics', 'acme-challenge-held']);
+const MASTER_TYPES = new Set<string>(['report', 'query', 'reopen-logs', 'acme-challenge']);
 
 function typeOf(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null) return undefined;

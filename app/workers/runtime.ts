@@ -1,5 +1,5 @@
 import { randomBytes, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readFileSync } from 'node:fs';
 import type { SwitchyardConfig } from '../../src/config/types.js';
 import { logger } from '../../src/log.js';
 import { AccessLog } from '../../src/proxy/access-log.js';
@@ -18,6 +18,7 @@ import type { ConfigSource } from '../../src/vocabulary/source.js';
 import type { AdminState } from '../admin/answers.js';
 import { describeCertificateFile, describeTableCertificates, type CertificateInfo } from '../admin/certificates.js';
 import type { WorkerMetrics } from '../metrics/worker.js';
+import { ChallengeBook } from '../acme/challenges.js';
 import type { MasterReport } from './messages.js';
 
 const log = logger('runtime');
@@ -50,6 +51,8 @@ export class ProxyRuntime {
   #metrics: Promise<WorkerMetrics> | null = null;
   /** Shown by the admin API, so an operator knows which worker answered. */
   workerName = String(process.pid);
+  /** The ACME challenges the master tells this worker of (https.acme); null without ACME. */
+  readonly challenges: ChallengeBook | null;
   /** What the listeners loaded, for the admin status. */
   #certificates: CertificateInfo[] = [];
   /** The default certificate's (https.cert), read at start: its OCSP response is kept like the table's. */
@@ -81,16 +84,36 @@ export class ProxyRuntime {
       const { CertDirSource } = await import('../../adapters/file/index.js');
       sources.push(new CertDirSource({ path: config.https.certDir }));
     }
-    return new ProxyRuntime(config, sources, publisher);
+    const acme = config.https?.acme ?? null;
+    let challenges: ChallengeBook | null = null;
+    if (acme !== null && config.redis?.write !== undefined) {
+      // Ordered certificates come as tls: keys, read by the Redis source; other instances' challenges from Redis.
+      const { RedisAcmeStore } = await import('../acme/redis-store.js');
+      challenges = new ChallengeBook(new RedisAcmeStore(config.redis.write));
+    } else if (acme !== null) {
+      // Without Redis the master writes ordered certificates to a directory, served as the `acme` source.
+      const [{ CertDirSource }, { certificatesDir, workersOwner, STORAGE_MODE }] = await Promise.all([import('../../adapters/file/index.js'), import('../acme/file-store.js')]);
+      const dir = certificatesDir(acme.storage);
+      mkdirSync(acme.storage, { recursive: true, mode: STORAGE_MODE });
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      // A worker started as root reads it as `user` once it dropped privileges (worker.ts).
+      const owner = workersOwner(config.user);
+      if (owner !== null) chownSync(dir, owner.uid, owner.gid);
+      sources.push(new CertDirSource({ path: dir, name: 'acme' }));
+      challenges = new ChallengeBook(null);
+    }
+    return new ProxyRuntime(config, sources, publisher, challenges);
   }
 
   private constructor(
     private readonly config: SwitchyardConfig,
     sources: ConfigSource[],
     publisher: DeadMarkPublisher | null,
+    challenges: ChallengeBook | null,
   ) {
+    this.challenges = challenges;
     // A certificate a host names itself (vhosts `tls:`, a `tls:` key) wins over a certDir file covering the same name.
-    this.table = new RoutingTable({ precedence: config.precedence === 'file' ? ['file', 'redis', 'certdir', 'proxy'] : ['redis', 'file', 'certdir', 'proxy'] });
+    this.table = new RoutingTable({ precedence: config.precedence === 'file' ? ['file', 'redis', 'certdir', 'acme', 'proxy'] : ['redis', 'file', 'certdir', 'acme', 'proxy'] });
     const server = config.server;
     this.sources.push(...sources);
     this.#source = sources.length === 1 ? sources[0]! : new MergedSources(sources);
@@ -120,6 +143,7 @@ export class ProxyRuntime {
       traffic: new TrafficCounters(),
       hostLabels: config.metrics.hosts.length > 0 ? new HostLabels(config.metrics.hosts) : null,
       ocsp: config.https !== null ? new OcspStapler({ inForce: () => this.#fingerprintsInForce() }) : null,
+      challenges,
     };
   }
 
@@ -232,5 +256,6 @@ export class ProxyRuntime {
     await this.#publisher?.close();
     await this.#accessLog?.close();
     await this.#pools.close();
+    await this.challenges?.close();
   }
 }

@@ -96,6 +96,11 @@ class WorkerProcess {
       runtime.report = { generation: message.generation, reload: message.reload };
       return;
     }
+    if (message.type === 'acme-challenge') {
+      runtime.challenges?.set(message.token, message.challenge);
+      if (message.challenge !== null) send({ type: 'acme-challenge-held', token: message.token });
+      return;
+    }
     if (message.type !== 'query') return; // reopen-logs has its own listener, set before the access log opens
     void answerQuery(admin, message.query)
       .catch((err: Error) => ({ status: 500, body: { error: 'INTERNAL', message: err.message } }))

@@ -5,11 +5,12 @@
 // every problem is collected before throwing, like schema errors are.
 
 import { resolve } from 'node:path';
-import type { ConfigFile, SentinelSection, ServerSection } from '../../schema/config.schema.js';
+import type { AcmeSection, ConfigFile, SentinelSection, ServerSection } from '../../schema/config.schema.js';
 import { ConfigError, problem } from './errors.js';
 import { checkHostPort, checkRedisUrl, DEFAULT_SENTINEL_PORT, redisEndpoint } from './redis-url.js';
 import { DEFAULT_TRUSTED_PROXIES, parseTrustEntry, TRUST_ENTRY_EXPECTED } from './trusted-proxies.js';
 import type {
+  AcmeConfig,
   AdminConfig,
   FileSourceConfig,
   HttpsListenConfig,
@@ -56,6 +57,8 @@ export function normalizeConfig(raw: ConfigFile, opts: NormalizeOptions): Switch
   if (http === null && https === null && problems.length === 0) {
     ctx.report('/', 'no listener: enable "http" or "https" (an empty "bind" disables one)');
   }
+  // HTTP-01 is validated on port 80 of the host: the proxy answers it on its HTTP listener.
+  if (https?.acme != null && http === null) ctx.report('/https/acme', 'needs the HTTP listener: the ACME server validates HTTP-01 challenges on it');
   const config: SwitchyardConfig = {
     server: normalizeServer(raw.server ?? {}, ctx),
     http,
@@ -165,6 +168,7 @@ function tlsListener(
     certDir?: string | undefined;
     ciphers?: string | undefined;
     minVersion?: TlsVersion | undefined;
+    acme?: AcmeSection | undefined;
   },
   ctx: Context,
 ): HttpsListenConfig | null {
@@ -179,9 +183,21 @@ function tlsListener(
     certDir: tls.certDir === undefined ? null : ctx.path(tls.certDir),
     ciphers: tls.ciphers ?? null,
     minVersion: tls.minVersion ?? 'TLSv1.2',
+    acme: tls.acme === undefined ? null : normalizeAcme(tls.acme, ctx),
   };
   if (tls.ca !== undefined) https.ca = toList(tls.ca).map(ctx.path);
   return https;
+}
+
+function normalizeAcme(acme: AcmeSection, ctx: Context): AcmeConfig {
+  return {
+    directory: acme.directory,
+    email: acme.email,
+    ca: acme.ca === undefined ? null : ctx.path(acme.ca),
+    storage: ctx.path(acme.storage ?? 'acme'),
+    checkIntervalMs: (acme.checkInterval ?? 60) * 1000,
+    retryAfterMs: (acme.retryAfter ?? 300) * 1000,
+  };
 }
 
 /** An empty bind list turns the listener off (Hipache's way of disabling HTTPS). */

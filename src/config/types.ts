@@ -96,6 +96,21 @@ export interface HttpsListenConfig extends ListenConfig {
   /** OpenSSL cipher list; null: Mozilla's intermediate profile (src/proxy/tls-profile.ts). */
   ciphers: string | null;
   minVersion: TlsVersion;
+  /** Certificates ordered from an ACME CA (SPEC §7); null: none. */
+  acme: AcmeConfig | null;
+}
+
+export interface AcmeConfig {
+  directory: string;
+  email: string;
+  /** CA bundle for the directory's TLS (absolute); null: the system's. */
+  ca: string | null;
+  /** Where the account key and the certificates are kept without Redis (absolute). */
+  storage: string;
+  /** Between looks for hosts that need a certificate (ms). */
+  checkIntervalMs: number;
+  /** Before a failed host is tried again, doubled at each failure in a row (ms). */
+  retryAfterMs: number;
 }
 
 /** server.accessLogFormat: nginx "combined" (followed by the request id), or one JSON object a line. */

@@ -6,7 +6,7 @@ import { connectionClient } from './client-identity.js';
 import { Exchange, type ClientSide } from './exchange.js';
 import type { ErrorCode } from './failure.js';
 import { forwardRequestHeaders, scanRequestHead, type RequestHeadFields } from './headers.js';
-import { httpsLocation, redirectsToHttps, stsValue } from './https-policy.js';
+import { httpsLocation, isAcmeChallenge, redirectsToHttps, stsValue } from './https-policy.js';
 import { RequestRecord } from './request-end.js';
 import { requestIdFor } from './request-id.js';
 import type { ProxyContext } from './settings.js';
@@ -71,18 +71,29 @@ export function handleRequest(ctx: ProxyContext, req: ClientRequest, res: Client
     res.shouldKeepAlive = false; // the body's end is unknowable: the connection cannot be reused
     return client.fail(400, 'AMBIGUOUS_FRAMING');
   }
+  // Behind a load balancer that terminates TLS, the client's side is HTTPS if it says so.
+  const secure = from.secure || (from.trusted && fields.forwardedHttps);
+  const forward = (): void => routeRequest(ctx, client, target, secure, fields.hasBody ? body : null, fields.chunked, headers);
+  // The proxy's own HTTP-01 answer comes before routing (the host may have no backend up yet); a token
+  // it does not hold goes on to the backend, whose own ACME client may be waiting for it.
+  if (ctx.challenges !== null && !from.secure && req.method === 'GET' && isAcmeChallenge(target.path)) {
+    const token = target.path.slice(target.path.lastIndexOf('/') + 1);
+    return ctx.challenges.answer(target.host, token, (keyAuthorization) => (keyAuthorization === null ? forward() : client.acme(keyAuthorization)));
+  }
+  forward();
+}
+
+function routeRequest(ctx: ProxyContext, client: Client, target: Target, secure: boolean, body: RequestBody | null, chunked: boolean, headers: string[]): void {
   resolveRoute(ctx, target.host, (route) => {
     if (route === 'not-loaded') return client.fail(503, 'NO_CONFIGURATION_YET');
     if (route === null) return client.fail(400, 'UNKNOWN_HOST');
     client.frontend = route.key;
-    // Behind a load balancer that terminates TLS, the client's side is HTTPS if it says so.
-    const secure = from.secure || (from.trusted && fields.forwardedHttps);
     if (redirectsToHttps(route, secure, target.path)) {
       const location = httpsLocation(target.host, target.path, ctx.settings.httpsPort);
       return location === null ? client.fail(400, 'MISSING_OR_INVALID_HOST') : client.redirect(location);
     }
     client.sts = stsValue(route, secure);
-    const forwarded = { path: target.path, headers, body: fields.hasBody ? body : null, chunked: fields.chunked };
+    const forwarded = { path: target.path, headers, body, chunked };
     const exchange = new Exchange(ctx, client, { host: target.host, route }, forwarded);
     client.exchange = exchange;
     exchange.start();
@@ -152,6 +163,12 @@ class Client extends RequestRecord implements ClientSide {
   /** A redirectHttps vhost's answer to plain HTTP: 308 keeps the method and the body for the new URL; nothing reaches a backend. */
   redirect(location: string): void {
     this.#answer(308, ['Location', location, 'Content-Length', '0', 'X-Request-Id', this.requestId], null);
+  }
+
+  /** The key authorization of an ACME HTTP-01 challenge this proxy holds (RFC 8555 §8.3). */
+  acme(keyAuthorization: string): void {
+    const body = Buffer.from(keyAuthorization);
+    this.#answer(200, ['Content-Type', 'text/plain', 'Content-Length', String(body.length), 'Cache-Control', 'no-store', 'X-Request-Id', this.requestId], body);
   }
 
   /** The proxy's own answer, written through either front end's ClientResponse. */

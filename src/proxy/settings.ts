@@ -21,6 +21,15 @@ export interface ProxySettings {
   httpsPort: number;
 }
 
+/**
+ * The ACME HTTP-01 key authorizations this proxy answers itself (SPEC §7),
+ * kept by whoever orders certificates; the engine only asks.
+ */
+export interface AcmeChallenges {
+  /** Calls `done` with the key authorization pending for `token` on `host`, or null: not ours, the request goes on as usual. */
+  answer(host: string, token: string, done: (keyAuthorization: string | null) => void): void;
+}
+
 /** Everything a request needs, built once per worker. Requests only read it. */
 export interface ProxyContext {
   settings: ProxySettings;
@@ -39,6 +48,8 @@ export interface ProxyContext {
   hostLabels: HostLabels | null;
   /** OCSP stapling for the TLS listener's certificates; absent: none. */
   ocsp?: OcspStapler | null;
+  /** ACME challenges answered on plain HTTP; null: https.acme is not configured. */
+  challenges: AcmeChallenges | null;
 }
 
 /** How long a backend of `route` may keep us waiting (ms): the vhost's tcpTimeout, else the server's. */

@@ -55,7 +55,7 @@ describe('config generations', () => {
     const config = loadConfigFile(file);
     assert.deepEqual(config.server, { ...DEFAULT_SERVER, accessLog: '/var/log/switchyard/access.log', workers: 2, httpKeepAlive: false });
     assert.deepEqual(config.http, { port: 80, bind: ['127.0.0.1', '::1'], proxyProtocol: false });
-    assert.deepEqual(config.https, { port: 443, bind: ['127.0.0.1'], key: join(dir, 'k.pem'), cert: join(dir, 'c.pem'), proxyProtocol: false, certDir: null, ciphers: null, minVersion: 'TLSv1.2' });
+    assert.deepEqual(config.https, { port: 443, bind: ['127.0.0.1'], key: join(dir, 'k.pem'), cert: join(dir, 'c.pem'), proxyProtocol: false, certDir: null, ciphers: null, minVersion: 'TLSv1.2', acme: null });
     const endpoint = { host: '127.0.0.1', port: 6379, db: 0, password: 'password', prefix: 'prefix:', display: 'redis://:***@127.0.0.1:6379/0#prefix:' };
     assert.deepEqual(config.redis, { read: endpoint, write: endpoint, tracking: 'auto', syncTimeoutMs: 250, readYourWrites: true });
     assert.equal(config.user, 'www-data');
@@ -72,7 +72,7 @@ describe('config generations', () => {
     const config = loadConfigFile(join(dir, 'config.json'));
     assert.equal(config.server.workers, 3);
     assert.deepEqual(config.http, { port: 8080, bind: ['127.0.0.1', '::1'], proxyProtocol: false });
-    assert.deepEqual(config.https, { port: 8443, bind: ['127.0.0.1', '::1'], key: join(dir, 'ssl/k.pem'), cert: join(dir, 'ssl/c.pem'), proxyProtocol: false, certDir: null, ciphers: null, minVersion: 'TLSv1.2' });
+    assert.deepEqual(config.https, { port: 8443, bind: ['127.0.0.1', '::1'], key: join(dir, 'ssl/k.pem'), cert: join(dir, 'ssl/c.pem'), proxyProtocol: false, certDir: null, ciphers: null, minVersion: 'TLSv1.2', acme: null });
     assert.deepEqual(config.redis?.read, { host: '10.0.0.1', port: 6380, db: 2, password: 'pw', prefix: '', display: 'redis://:***@10.0.0.1:6380/2' });
     assert.deepEqual(config.redis?.write, { host: '10.0.0.2', port: 6379, db: 2, password: 'mpw', prefix: '', display: 'redis://:***@10.0.0.2:6379/2' });
   });
@@ -367,5 +367,31 @@ describe('the published schema', () => {
   test('schema/config.schema.json, which the validator reads, is generated from the TypeBox source (run scripts/gen-schemas.ts)', () => {
     const published = JSON.parse(readFileSync(new URL('../../schema/config.schema.json', import.meta.url), 'utf8'));
     assert.deepEqual(published, JSON.parse(JSON.stringify(ConfigFileSchema)));
+  });
+});
+
+describe('https.acme', () => {
+  const https = { port: 8443, bind: ['127.0.0.1'], key: 'k.pem', cert: 'c.pem' };
+
+  test('paths resolved against the config file, storage next to it by default, seconds as ms', () => {
+    const dir = tempDir({ 'k.pem': 'key', 'c.pem': 'cert' });
+    const config = configFromObject(
+      { http: { port: 8080 }, https: { ...https, acme: { directory: 'https://127.0.0.1:14000/dir', email: 'ops@x.test', ca: 'pebble.pem' } } },
+      { origin: null, baseDir: dir },
+    );
+    assert.deepEqual(config.https?.acme, {
+      directory: 'https://127.0.0.1:14000/dir',
+      email: 'ops@x.test',
+      ca: join(dir, 'pebble.pem'),
+      storage: join(dir, 'acme'),
+      checkIntervalMs: 60_000,
+      retryAfterMs: 300_000,
+    });
+  });
+
+  test('needs the HTTP listener (HTTP-01 is validated on it); a directory must be a URL', () => {
+    const acme = { directory: 'https://127.0.0.1:14000/dir', email: 'ops@x.test' };
+    assert.throws(() => configFromObject({ http: { bind: [] }, https: { ...https, acme } }, { origin: null, baseDir: '/' }), /\/https\/acme.*HTTP listener/);
+    assert.throws(() => configFromObject({ https: { ...https, acme: { ...acme, directory: 'ftp://x' } } }, { origin: null, baseDir: '/' }), /directory/);
   });
 });
