@@ -72,6 +72,8 @@ export class H2Response implements ClientResponse {
   shouldKeepAlive = true;
   /** Node ends the stream with the HEADERS frame of an answer that has no body (HEAD, 204, 205, 304): later writes are dropped. */
   #bodiless = false;
+  /** end() was called: the answer is whole once the stream has flushed it. */
+  #ended = false;
 
   constructor(
     private readonly stream: ServerHttp2Stream,
@@ -88,8 +90,14 @@ export class H2Response implements ClientResponse {
     return this.stream.headersSent;
   }
 
+  /**
+   * The answer went out whole. Not the stream's own writableFinished: Node
+   * sets that on a stream the client reset as well, and the engine must
+   * tell that client gone (its backend request aborted, Exchange.clientLeft).
+   */
   get writableFinished(): boolean {
-    return this.stream.writableFinished;
+    const stream = this.stream;
+    return this.#ended && stream.writableFinished && (stream.rstCode === undefined || stream.rstCode === NGHTTP2_NO_ERROR);
   }
 
   writeHead(status: number, _reason: string | undefined, headers: string[]): void {
@@ -118,8 +126,9 @@ export class H2Response implements ClientResponse {
   }
 
   end(chunk?: Buffer): void {
+    this.#ended = true;
     const stream = this.stream;
-    if (stream.destroyed || stream.writableEnded) return;
+    if (stream.destroyed || stream.writableEnded) return; // a bodiless answer: Node ended the stream with its HEADERS
     if (chunk !== undefined && chunk.length > 0 && !this.#bodiless) stream.end(chunk);
     else stream.end();
   }
