@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import http2, { type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
+import http from 'node:http';
 import https from 'node:https';
 import net, { type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -291,6 +292,67 @@ describe('HTTP/2 streams and their backend requests', () => {
     };
     proxy = await startSwitchyard(config);
     await redis.cmd('RPUSH', 'frontend:upload.test', 'upload', `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`);
+    const big = http.createServer((req, res) => {
+      const sent = { bytes: 0 };
+      bigSent.push(sent);
+      res.writeHead(200, { 'content-length': String(BIG) });
+      const chunk = Buffer.alloc(64 * 1024, 'b');
+      const pump = (): void => {
+        while (sent.bytes < BIG) {
+          sent.bytes += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      pump();
+      req.resume();
+    });
+    await new Promise<void>((resolve) => big.listen(0, '127.0.0.1', resolve));
+    onCleanup(() => {
+      big.closeAllConnections();
+      return new Promise<void>((resolve) => big.close(() => resolve()));
+    });
+    await redis.cmd('RPUSH', 'frontend:big.test', 'big', `http://127.0.0.1:${(big.address() as net.AddressInfo).port}`);
+  });
+
+  /** Each big answer's backend: the bytes it could hand to its socket so far (it respects backpressure). */
+  const bigSent: { bytes: number }[] = [];
+  const BIG = 64 * 1024 * 1024;
+
+  test('streams whose client does not read hold their backends back (flow control), and deliver everything once read', async () => {
+    const session = await h2Connect(httpsPort);
+    const streams = Array.from({ length: 4 }, () => {
+      const stream = session.request({ ':method': 'GET', ':path': '/big', ':authority': 'big.test' });
+      stream.on('error', () => {});
+      stream.pause();
+      return stream;
+    });
+    await waitFor(() => bigSent.length === 4, { message: 'the four backend requests' });
+    // Let whatever can be buffered be buffered.
+    let last = -1;
+    await waitFor(
+      () => {
+        const now = bigSent.reduce((n, s) => n + s.bytes, 0);
+        const still = now === last;
+        last = now;
+        return still;
+      },
+      { intervalMs: 500, timeoutMs: 15_000, message: 'the backends held back' },
+    );
+    for (const sent of bigSent) assert.ok(sent.bytes < 16 * 1024 * 1024, `a backend could send ${sent.bytes} bytes to a client that reads nothing`);
+    const lengths = await Promise.all(
+      streams.map(
+        (stream) =>
+          new Promise<number>((resolve, reject) => {
+            let n = 0;
+            stream.on('data', (c: Buffer) => (n += c.length));
+            stream.on('end', () => resolve(n));
+            stream.on('close', () => (stream.rstCode ? reject(new Error(`reset ${stream.rstCode}`)) : undefined));
+            stream.resume();
+          }),
+      ),
+    );
+    assert.deepEqual(lengths, [BIG, BIG, BIG, BIG]);
   });
 
   test('a stream the client resets mid-upload aborts its backend request; the session goes on', async () => {
