@@ -21,6 +21,8 @@ export interface RawH2 {
   /** Sends a HEADERS frame (END_HEADERS set; END_STREAM when `endStream`). */
   headers(stream: number, fields: [string, string][], endStream?: boolean): void;
   data(stream: number, body: Buffer, endStream?: boolean): void;
+  /** Sends RST_STREAM with `code`. */
+  reset(stream: number, code: number): void;
   /** The first frame of `type` on `stream` (waits for it). */
   next(stream: number, types: number[]): Promise<Frame>;
   close(): void;
@@ -82,6 +84,11 @@ export async function connectRawH2(port: number): Promise<RawH2> {
       socket.write(frame(FRAME.HEADERS, 0x4 | (endStream ? 0x1 : 0), stream, block));
     },
     data: (stream, body, endStream = true) => void socket.write(frame(FRAME.DATA, endStream ? 1 : 0, stream, body)),
+    reset: (stream, code) => {
+      const payload = Buffer.alloc(4);
+      payload.writeUInt32BE(code);
+      socket.write(frame(FRAME.RST_STREAM, 0, stream, payload));
+    },
     next: (stream, types) =>
       waitFor(() => frames.find((f) => f.stream === stream && types.includes(f.type)), { message: `a frame of type ${types.join('/')} on stream ${stream}` }),
     close: () => void socket.destroy(),

@@ -256,6 +256,19 @@ describe('HTTP/2 on the HTTPS listener', () => {
     assert.doesNotMatch(proxy.logs(), /worker .*(exited|died)|uncaught/i);
   });
 
+  test('a client that opens and resets streams in a burst ("rapid reset", CVE-2023-44487) loses its session; the worker serves others', async () => {
+    const raw = await connectRawH2(httpsPort);
+    for (let i = 0, id = 1; i < 2000 && !raw.socket.destroyed; i++, id += 2) {
+      raw.headers(id, [[':method', 'GET'], [':scheme', 'https'], [':authority', 'h2.test'], [':path', '/rapid']]);
+      raw.reset(id, NGHTTP2_CANCEL);
+    }
+    await waitFor(() => raw.frames.find((f) => f.type === FRAME.GOAWAY) ?? raw.socket.destroyed, { message: 'the session ended' });
+    raw.close();
+    const session = await h2Connect(httpsPort);
+    assert.equal((await get(session, '/after-rapid-reset')).status, 200);
+    assert.ok(!proxy.hasExited());
+  });
+
   test('h2 requests are in the access log as HTTP/2.0 and counted in switchyard_requests_total', async () => {
     const before = total((await scrape(adminPort)).samples, 'switchyard_requests_total', { method: 'GET', code: '200' });
     const session = await h2Connect(httpsPort);
