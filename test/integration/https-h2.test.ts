@@ -300,7 +300,7 @@ describe('HTTP/2 streams and their backend requests', () => {
     const tls = selfSignedCert();
     httpsPort = await freePort();
     const config = {
-      ...hipacheConfig({ redisUrl: redis.url, dir: tempDir('https-h2-reset'), server: { tcpTimeout: 30 } }),
+      ...hipacheConfig({ redisUrl: redis.url, dir: tempDir('https-h2-reset'), server: { tcpTimeout: 30, keepAliveTimeout: 1 } }),
       https: { port: httpsPort, bind: ['127.0.0.1'], key: tls.key, cert: tls.cert },
     };
     proxy = await startSwitchyard(config);
@@ -379,5 +379,25 @@ describe('HTTP/2 streams and their backend requests', () => {
     await waitFor(() => c.closed, { message: 'the backend connection closed once the client reset its stream' });
     assert.ok(!session.destroyed && !session.closed, 'the session is still open');
     assert.ok(!proxy.hasExited());
+  });
+  test('a session without an open stream for keepAliveTimeout is closed', { timeout: 10_000 }, async () => {
+    const session = await h2Connect(httpsPort);
+    const closed = new Promise<void>((resolve) => session.once('close', resolve));
+    assert.equal((await h2Request(session, { ':method': 'HEAD', ':path': '/big', ':authority': 'big.test' })).status, 200);
+    const started = Date.now();
+    await closed;
+    assert.ok(Date.now() - started < 4000, `closed after ${Date.now() - started} ms`);
+  });
+
+  // Last: it stops the proxy.
+  test('on shutdown an idle HTTP/2 session gets GOAWAY and does not hold the worker until drainTimeout', { timeout: 25_000 }, async () => {
+    const session = await h2Connect(httpsPort);
+    const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
+    await new Promise<void>((resolve, reject) => session.ping((err) => (err ? reject(err) : resolve())));
+    const started = Date.now();
+    const code = await proxy.stop('SIGTERM', 20_000);
+    await goaway;
+    assert.equal(code, 0);
+    assert.ok(Date.now() - started < 10_000, `stopped after ${Date.now() - started} ms (drainTimeout is 30 s)`);
   });
 });
