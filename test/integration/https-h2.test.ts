@@ -169,6 +169,22 @@ describe('HTTP/2 on the HTTPS listener', () => {
     assert.equal(backend.anomalies.length, 0, backend.anomalies.join('\n'));
   });
 
+  test('a POST with Expect: 100-continue gets its 100 before sending the body', { timeout: 10_000 }, async () => {
+    const session = await h2Connect(httpsPort);
+    const stream = session.request({ ':method': 'POST', ':path': '/continue', ':authority': 'h2.test', 'content-length': '5', expect: '100-continue' }, { endStream: false });
+    await new Promise<void>((resolve, reject) => stream.once('continue', resolve).once('error', reject));
+    stream.end('hello');
+    const status = await new Promise<number>((resolve, reject) => {
+      stream.on('response', (h) => resolve(Number(h[':status'])));
+      stream.on('error', reject);
+    });
+    stream.resume();
+    assert.equal(status, 200);
+    const [req] = seen('/continue');
+    assert.equal(req?.body.toString(), 'hello');
+    assert.deepEqual(header(req!, 'expect'), []);
+  });
+
   test('HEAD gets the headers without a body; a 204 ends the stream without one', async () => {
     const session = await h2Connect(httpsPort);
     const head = await h2Request(session, { ':method': 'HEAD', ':path': '/head', ':authority': 'h2.test' });

@@ -20,6 +20,8 @@ export interface H2RequestHead {
    * without a Content-Length framed chunked, as the backend must get it.
    */
   rawHeaders: string[];
+  /** `Expect: 100-continue` with a body to come: the client waits for a 100 (node:http sends it on HTTP/1.1). */
+  expectContinue: boolean;
 }
 
 /** Why a request cannot be served: `malformed` is a stream error (PROTOCOL_ERROR); `connect` a refused method. */
@@ -34,6 +36,7 @@ export function readH2RequestHead(raw: readonly string[], endStream: boolean): H
   const rawHeaders: string[] = [];
   const cookies: string[] = [];
   let length = false;
+  let expectContinue = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
@@ -57,6 +60,7 @@ export function readH2RequestHead(raw: readonly string[], endStream: boolean): H
     }
     if (name === 'host' && authority !== undefined) continue;
     if (name === 'content-length') length = true;
+    else if (name === 'expect' && value.trim().toLowerCase() === '100-continue') expectContinue = !endStream;
     rawHeaders.push(name, value);
   }
   if (method === 'CONNECT') return 'connect';
@@ -65,5 +69,5 @@ export function readH2RequestHead(raw: readonly string[], endStream: boolean): H
   if (authority !== undefined) rawHeaders.unshift('host', authority);
   if (cookies.length > 0) rawHeaders.push('cookie', cookies.join('; '));
   if (!endStream && !length) rawHeaders.push('transfer-encoding', 'chunked');
-  return { method, url: path, rawHeaders };
+  return { method, url: path, rawHeaders, expectContinue };
 }

@@ -108,6 +108,7 @@ function serveStream(stream: ServerHttp2Stream, raw: string[], handle: StreamHan
   }
   session[OPEN]!++;
   stream.once('close', () => session[OPEN]!--);
+  if (head.expectContinue) stream.additionalHeaders({ [HTTP2_HEADER_STATUS]: 100 });
   const req = new H2Request(stream, head, socket);
   handle(req, new H2Response(stream, head.method === 'HEAD'), stream.endAfterHeaders ? null : req);
 }
