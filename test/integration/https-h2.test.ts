@@ -208,6 +208,11 @@ describe('HTTP/2 on the HTTPS listener', () => {
     assert.ok(res.body.length > 0);
     assert.ok(res.headers['x-request-id']);
     assert.equal((await get(session, '/after-400')).status, 200);
+    // With a body the proxy never reads: the page arrives whole all the same.
+    const post = await h2Request(session, { ':method': 'POST', ':path': '/', ':authority': 'unknown.invalid', 'content-length': '200000' }, Buffer.alloc(200_000, 'p'));
+    assert.equal(post.status, 400);
+    assert.equal(post.body.length, Number(post.headers['content-length']));
+    assert.equal((await get(session, '/after-post-400')).status, 200);
   });
 
   test('malformed requests get a stream error (PROTOCOL_ERROR), reach no backend, and the session and its other streams go on', async () => {
