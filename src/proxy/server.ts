@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { SwitchyardConfig } from '../config/types.js';
 import { logger } from '../log.js';
 import { identifyClients } from './client-identity.js';
-import { H2Sessions, h2Options, serveH2 } from './h2/session.js';
+import { h2Options, serveH2, type H2Sessions } from './h2/session.js';
 import { FastConnection, FastFront, type ClientTimeouts, type Handoff, type RequestHandler } from './front/connection.js';
 import { ConnectionLimit } from './limits.js';
 import { oneAtATime } from './pipeline.js';
