@@ -4,8 +4,7 @@
 // the PROXY header names (SPEC §6). Requests never look at the socket's
 // remoteAddress themselves.
 
-import type { Server } from 'node:http';
-import type { Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { logger } from '../log.js';
 import type { ClientSocketInfo } from './client.js';
@@ -22,6 +21,18 @@ type Identified = { [CLIENT]?: ClientInfo };
 export function connectionClient(socket: ClientSocketInfo): ClientInfo {
   // Every listener identifies its connections; a socket that was not is nobody to trust.
   return (socket as Identified)[CLIENT] ?? { remoteAddress: clientAddress(socket.remoteAddress), localPort: socket.localPort ?? 0, secure: socket.encrypted === true, trusted: false };
+}
+
+/**
+ * A plain object that stands for `socket` with its client: for what outlives
+ * the socket's own object (an HTTP/2 session's socket is a proxy that throws
+ * once the session is gone, while its streams are still being logged).
+ */
+export function carryIdentity(socket: ClientSocketInfo): ClientSocketInfo {
+  const carried: ClientSocketInfo & Identified = { remoteAddress: socket.remoteAddress, localPort: socket.localPort, encrypted: socket.encrypted === true };
+  const client = (socket as Identified)[CLIENT];
+  if (client !== undefined) carried[CLIENT] = client;
+  return carried;
 }
 
 export interface IdentifyOptions {

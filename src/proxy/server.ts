@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import http, { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import https from 'node:https';
+import http2, { type Http2SecureServer } from 'node:http2';
 import { isIPv4, isIPv6, type Socket } from 'node:net';
+import type { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { SwitchyardConfig } from '../config/types.js';
 import { logger } from '../log.js';
 import { identifyClients } from './client-identity.js';
+import { h2Options, serveH2, type H2Sessions } from './h2/session.js';
 import { FastConnection, FastFront, type ClientTimeouts, type Handoff, type RequestHandler } from './front/connection.js';
 import { ConnectionLimit } from './limits.js';
 import { oneAtATime } from './pipeline.js';
@@ -40,7 +42,8 @@ function refusalTail(): string {
  */
 const FAST_FRONT = process.env.SWITCHYARD_FRONT !== 'node';
 
-function attach(server: Server, ctx: ProxyContext, timeouts: ClientTimeouts): Server {
+/** The HTTP/1.1 side of a listener: node:http's Server, or an Http2SecureServer's HTTP/1.1 connections (allowHTTP1). */
+function attach<S extends EventEmitter>(server: S, ctx: ProxyContext, timeouts: ClientTimeouts): S {
   server.on('request', oneAtATime((req, res) => handleRequest(ctx, req, res, req), timeouts.clientStall));
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(ctx, req, socket, head));
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
@@ -78,6 +81,18 @@ function serverOptions(config: SwitchyardConfig): http.ServerOptions {
   };
 }
 
+/**
+ * The HTTPS listener: HTTP/2 to clients that offer it (ALPN "h2"), HTTP/1.1
+ * to the others, WebSocket upgrades included (SPEC §7). Its HTTP/1.1
+ * connections are node:http's, configured as the plain listener's are
+ * (serverOptions): an Http2SecureServer takes those as properties.
+ */
+function secureServer(config: SwitchyardConfig, tlsOptions: http2.SecureServerOptions): Http2SecureServer {
+  const server = http2.createSecureServer({ ...tlsOptions, ...h2Options(), noDelay: true } as http2.SecureServerOptions);
+  Object.assign(server, serverOptions(config));
+  return server;
+}
+
 /** The client-side timeouts the fast front end applies as node:http does (serverOptions). */
 function clientTimeouts(config: SwitchyardConfig, ctx: ProxyContext): ClientTimeouts {
   const server = config.server;
@@ -100,12 +115,14 @@ function serveFast(server: Server, ctx: ProxyContext, timeouts: ClientTimeouts):
 }
 
 export interface Listener {
-  server: Server;
+  server: Server | Http2SecureServer;
   address: string;
   port: number;
   secure: boolean;
   /** The fast front end (plain HTTP only, unless SWITCHYARD_FRONT=node). */
   fast: FastFront | null;
+  /** The HTTP/2 sessions (the HTTPS listener only). */
+  h2: H2Sessions | null;
 }
 
 /** What the fast front ends of a worker's listeners did, for the admin API. */
@@ -137,7 +154,7 @@ export interface TlsSecrets {
 
 /** Starts every configured listener (http and https, each bind address). */
 export async function listen(config: SwitchyardConfig, ctx: ProxyContext, secrets: TlsSecrets | null = null): Promise<Listener[]> {
-  const plans: { server: Server; bind: string; port: number; secure: boolean; fast: FastFront | null }[] = [];
+  const plans: { server: Server | Http2SecureServer; bind: string; port: number; secure: boolean; fast: FastFront | null; h2: H2Sessions | null }[] = [];
   // "::" is dual-stack by default and would collide with an IPv4 bind on the same port.
   const ipv6Only = (bind: string, all: string[]) => isIPv6(bind) && all.some((b) => isIPv4(b));
   const trust = TrustedProxies.compile(config.server.trustedProxies);
@@ -148,7 +165,7 @@ export async function listen(config: SwitchyardConfig, ctx: ProxyContext, secret
       const server = attach(http.createServer(serverOptions(config)), ctx, timeouts);
       const fast = FAST_FRONT ? serveFast(server, ctx, timeouts) : null;
       identifyClients(server, identity(false, config.http.proxyProtocol));
-      plans.push({ server, bind, port: config.http.port, secure: false, fast });
+      plans.push({ server, bind, port: config.http.port, secure: false, fast, h2: null });
     }
   }
   if (config.https !== null) {
@@ -164,10 +181,11 @@ export async function listen(config: SwitchyardConfig, ctx: ProxyContext, secret
       SNICallback: sniCallback(ctx, contexts),
     };
     for (const bind of config.https.bind) {
-      const server = attach(https.createServer({ ...serverOptions(config), ...tlsOptions }), ctx, timeouts);
+      const server = attach(secureServer(config, tlsOptions), ctx, timeouts);
       if (ctx.ocsp != null) server.on('OCSPRequest', ctx.ocsp.onRequest);
+      const h2 = serveH2(server, (req, res, body) => handleRequest(ctx, req, res, body), config.server.keepAliveTimeout * 1000);
       identifyClients(server, identity(true, config.https.proxyProtocol));
-      plans.push({ server, bind, port: config.https.port, secure: true, fast: null });
+      plans.push({ server, bind, port: config.https.port, secure: true, fast: null, h2 });
     }
   }
   // Last, so that it comes before everything else a connection meets (a PROXY header, the fast front end, TLS).
@@ -182,7 +200,7 @@ export async function listen(config: SwitchyardConfig, ctx: ProxyContext, secret
           p.server.listen({ port: p.port, host: p.bind, ipv6Only: ipv6Only(p.bind, all) }, () => {
             p.server.off('error', reject);
             p.server.on('error', (err) => log.error('listener error', { error: err.message }));
-            resolve({ server: p.server, address: p.bind, port: p.port, secure: p.secure, fast: p.fast });
+            resolve({ server: p.server, address: p.bind, port: p.port, secure: p.secure, fast: p.fast, h2: p.h2 });
           });
         }),
     ),
@@ -224,13 +242,16 @@ export function drain(listeners: Listener[]): Promise<void> {
         new Promise<void>((resolve) => {
           // node:http closes the connections idle now; one that finishes a request later would
           // stay open for keepAliveTimeout (75 s): close those as they become idle too.
-          const sweep = setInterval(() => l.server.closeIdleConnections(), DRAIN_SWEEP_MS);
+          // (An Http2SecureServer has the method for its HTTP/1.1 connections; its type does not say so.)
+          const closeIdle = (): void => (l.server as Server).closeIdleConnections();
+          const sweep = setInterval(closeIdle, DRAIN_SWEEP_MS);
           l.server.close(() => {
             clearInterval(sweep);
             resolve();
           });
-          l.server.closeIdleConnections();
+          closeIdle();
           for (const connection of l.fast?.connections ?? []) connection.drain();
+          l.h2?.drain();
         }),
     ),
   ).then(() => undefined);

@@ -24,7 +24,7 @@ export async function acceptsThenCloses(port: number, address: string): Promise<
  * ClientHello leave in one write (the proxy reads both at once); otherwise
  * the header is sent alone and the handshake starts a moment later.
  */
-export async function tlsBehindProxyHeader(port: number, header: Buffer, together: boolean): Promise<tls.TLSSocket> {
+export async function tlsBehindProxyHeader(port: number, header: Buffer, together: boolean, ALPNProtocols?: string[]): Promise<tls.TLSSocket> {
   const raw = net.connect(port, '127.0.0.1');
   raw.on('error', () => {});
   await once(raw, 'connect');
@@ -35,7 +35,7 @@ export async function tlsBehindProxyHeader(port: number, header: Buffer, togethe
     raw.write(header);
     await delay(50); // no way to see the proxy has read it: give it the time to, so the handshake comes in a later read
   }
-  const socket = tls.connect({ socket: transport, rejectUnauthorized: false, servername: 'localhost' });
+  const socket = tls.connect({ socket: transport, rejectUnauthorized: false, servername: 'localhost', ...(ALPNProtocols ? { ALPNProtocols } : {}) });
   await once(socket, 'secureConnect');
   return socket;
 }

@@ -4,6 +4,7 @@
 // headers, the trust decision, X-Debug, the access log). UNKNOWN and LOCAL
 // keep the peer. The tests are the load balancer: they write the header.
 import assert from 'node:assert/strict';
+import http2 from 'node:http2';
 import { before, describe, test } from 'node:test';
 import { startWsBackend, type Counted, type WsBackend } from '../helpers/backends.js';
 import { firstResponse, RawConnection, rawRequest, statusOf } from '../helpers/http.js';
@@ -191,6 +192,28 @@ describe('client identity: the PROXY protocol', () => {
       }
     });
   }
+
+  test('HTTP/2: every stream of a session behind a PROXY header has the header\'s source as its client', async () => {
+    const socket = await tlsBehindProxyHeader(lbHttps, proxyV1({ source: PUBLIC, destination: '10.0.0.1' }), true, ['h2']);
+    assert.equal(socket.alpnProtocol, 'h2');
+    const session = http2.connect(`https://127.0.0.1:${lbHttps}`, { createConnection: () => socket });
+    session.on('error', () => {});
+    const claims = Object.fromEntries(CLAIMS.map((line) => line.split(': ').map((part, i) => (i === 0 ? part.toLowerCase() : part))));
+    const before = backend.heads.length;
+    for (let i = 0; i < 2; i++) {
+      const status = await new Promise<number>((resolve, reject) => {
+        const stream = session.request({ ':path': '/', ':authority': 'pp.test', ...claims });
+        let got = 0;
+        stream.on('response', (h) => (got = Number(h[':status'])));
+        stream.on('end', () => resolve(got));
+        stream.on('error', reject);
+        stream.resume();
+      });
+      assert.equal(status, 200);
+      assert.deepEqual(identityLines(backend.heads[before + i]), proxyOwnLines(PUBLIC, lbHttps, 'https'));
+    }
+    session.destroy();
+  });
 
   test('HTTPS: a WebSocket upgrade behind a PROXY header', async () => {
     const before = ws.upgrades.length;
