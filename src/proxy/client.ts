@@ -42,6 +42,12 @@ export interface RequestBody {
   off(event: 'end', listener: () => void): unknown;
   pause(): unknown;
   resume(): unknown;
+  /**
+   * The whole body, when all of it has arrived and none was taken yet; it
+   * is taken then (no 'data' nor 'end' follow). Lets the head and a small
+   * body leave in one write. Absent (node:http's request) or null: stream it.
+   */
+  takeWhole?(): Buffer | null;
 }
 
 export interface ClientResponse {

@@ -69,6 +69,25 @@ describe('FastBody', () => {
     assert.equal(body.complete, true);
   });
 
+  test('takeWhole(): the whole body once all of it is here and none was taken, then nothing more is delivered', async () => {
+    const body = new FastBody(6, reader());
+    body.take(Buffer.from('abc'));
+    assert.equal(body.takeWhole(), null, 'not all here yet');
+    body.take(Buffer.from('def'));
+    assert.equal(body.takeWhole()?.toString(), 'abcdef');
+    assert.equal(body.didRead, true, 'a retry would lose it');
+    let events = 0;
+    body.on('data', () => events++);
+    body.on('end', () => events++);
+    await tick();
+    assert.equal(events, 0);
+    const streamed = new FastBody(2, reader());
+    streamed.on('data', () => {});
+    await tick();
+    streamed.take(Buffer.from('xy'));
+    assert.equal(streamed.takeWhole(), null, 'already delivered');
+  });
+
   test('a second consumer while one listens is a programming error', () => {
     const body = new FastBody(1, reader());
     body.on('data', () => {});

@@ -96,6 +96,17 @@ export class FastBody implements RequestBody {
     return this;
   }
 
+  takeWhole(): Buffer | null {
+    if (!this.complete || this.didRead || this.#discarding || this.#held.length === 0) return null;
+    const whole = this.#held.length === 1 ? this.#held[0]! : Buffer.concat(this.#held);
+    this.#held = [];
+    this.readableLength = 0;
+    this.didRead = true;
+    this.#ended = true;
+    this.#startReading();
+    return whole;
+  }
+
   /** Drops what is held and what is still to come (see #discarding). */
   discard(): void {
     this.#discarding = true;

@@ -154,8 +154,19 @@ export class BackendConnection implements ResponseSink {
     let head = requestHeadLines(request.method, request.path, request.headers);
     if (request.chunked) head += 'Transfer-Encoding: chunked\r\n';
     if (request.close) head += 'Connection: close\r\n';
-    this.socket.write(head + '\r\n', 'latin1');
     // Body bytes are read from the client only once the backend accepted the connection, so a refused connection can be retried with the body intact.
+    const whole = this.#connected && !request.chunked ? (request.body?.takeWhole?.() ?? null) : null;
+    if (whole !== null) {
+      // A body already all here: head and body in one write (one system call, one segment when small).
+      this.socket.cork();
+      this.socket.write(head + '\r\n', 'latin1');
+      this.socket.write(whole);
+      this.socket.uncork();
+      this.#bodyWatch?.moved(whole.length);
+      this.#stopBody();
+      return;
+    }
+    this.socket.write(head + '\r\n', 'latin1');
     if (this.#connected && request.body !== null) this.#streamBody();
   }
 
