@@ -4,10 +4,9 @@ import { logger } from '../../src/log.js';
 import type { ConfigEvent } from '../../src/vocabulary/events.js';
 import type { ConfigSource, EventSink, SourceStatus } from '../../src/vocabulary/source.js';
 import { certDirSignature, scanCertDir } from './certdir-scan.js';
-import { Coalescer } from './coalesce.js';
 import { HeldCertificates, type CertificateChanges } from './held-certificates.js';
 import { errorReason } from './pem-files.js';
-import { DirectoryWatcher } from './watch.js';
+import { WatchLoop } from './watch-loop.js';
 
 export interface CertDirSourceOptions {
   /** The directory (https.certDir). */
@@ -43,12 +42,8 @@ export class CertDirSource implements ConfigSource {
   readonly name: string;
   readonly #log: ReturnType<typeof logger>;
   readonly #path: string;
-  readonly #pollMs: number;
-  readonly #coalescer: Coalescer;
-  readonly #watcher: DirectoryWatcher;
+  readonly #loop: WatchLoop;
   readonly #held: HeldCertificates;
-  /** Set by a watch event: the next read reads every file, where the periodic re-check only compares stat signatures. */
-  #changed = true;
   #signature: string | undefined;
   #seenHash: string | undefined;
   #skipped: string[] = [];
@@ -57,7 +52,6 @@ export class CertDirSource implements ConfigSource {
   #stopped = false;
   #lastError: SourceStatus['lastError'] = null;
   #lastSnapshotAt: number | null = null;
-  #poll: NodeJS.Timeout | undefined;
   #checks = 0;
   #firstSnapshot!: () => void;
   readonly #started = new Promise<void>((resolve) => (this.#firstSnapshot = resolve));
@@ -67,24 +61,19 @@ export class CertDirSource implements ConfigSource {
     this.#log = logger(this.name);
     this.#held = new HeldCertificates(this.#log);
     this.#path = resolve(options.path);
-    this.#pollMs = options.pollIntervalMs ?? 2000;
-    this.#coalescer = new Coalescer(options.debounceMs ?? 15, () => this.#reload());
-    this.#watcher = new DirectoryWatcher(this.#path, () => this.#onChange(), this.#log);
+    this.#loop = new WatchLoop(this.#path, { pollMs: options.pollIntervalMs ?? 2000, debounceMs: options.debounceMs ?? 15 }, () => this.#reload(), this.#log);
   }
 
   /** Resolves once the first read was emitted as a snapshot: bad files quarantined, an unreadable directory as none. */
   start(sink: EventSink): Promise<void> {
     this.#sink = sink;
-    this.#poll = setInterval(() => this.#coalescer.trigger(), this.#pollMs).unref();
-    this.#coalescer.trigger(0);
+    this.#loop.start();
     return this.#started;
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearInterval(this.#poll);
-    this.#coalescer.stop();
-    this.#watcher.close();
+    this.#loop.stop();
   }
 
   status(): CertDirSourceStatus {
@@ -104,16 +93,10 @@ export class CertDirSource implements ConfigSource {
     };
   }
 
-  #onChange(): void {
-    this.#changed = true;
-    this.#coalescer.trigger();
-  }
-
   async #reload(): Promise<void> {
     try {
-      await this.#watcher.refresh();
-      const changed = this.#changed;
-      this.#changed = false;
+      // An announced change reads every file; the periodic re-check only compares stat signatures.
+      const changed = await this.#loop.settle();
       const signature = await certDirSignature(this.#path);
       if (!changed && signature === this.#signature) return;
       const scan = await scanCertDir(this.#path, this.#seenHash);

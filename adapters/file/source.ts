@@ -4,14 +4,13 @@ import type { FileSourceConfig } from '../../src/config/types.js';
 import { FrontendDigest } from '../../src/frontends/digest.js';
 import { logger } from '../../src/log.js';
 import type { ConfigSource, EventSink, QuarantinedFrontend, SourceStatus } from '../../src/vocabulary/source.js';
-import { Coalescer } from './coalesce.js';
 import { problemFields, type FileProblem } from './problems.js';
 import { readVhosts } from './read.js';
 import { buildVersion, describeProblems, type Version } from './version.js';
 import type { CertificateChanges } from './held-certificates.js';
 import { VhostCertificates } from './vhost-certificates.js';
 import type { TlsReferences } from './vhost-tls.js';
-import { DirectoryWatcher } from './watch.js';
+import { WatchLoop } from './watch-loop.js';
 
 /** `pollIntervalMs`: the safety-net re-read for file systems that miss change events (NFS, some bind mounts). */
 export interface FileSourceOptions extends FileSourceConfig {
@@ -45,12 +44,8 @@ export class FileSource implements ConfigSource {
   readonly name = 'file';
   readonly #log = logger('file');
   readonly #path: string;
-  readonly #pollMs: number;
-  readonly #coalescer: Coalescer;
-  readonly #watcher: DirectoryWatcher;
+  readonly #loop: WatchLoop;
   readonly #certificates: VhostCertificates;
-  /** Set by a watch event: the next read reads the certificate files, where the periodic re-check compares stat signatures. */
-  #announced = true;
   /** The last valid definition of every host served. */
   #applied = new Map<string, FrontendSpec>();
   /** The digest of #applied: the version events carry. */
@@ -64,32 +59,27 @@ export class FileSource implements ConfigSource {
   #stopped = false;
   #lastError: SourceStatus['lastError'] = null;
   #lastSnapshotAt: number | null = null;
-  #poll: NodeJS.Timeout | undefined;
   #checks = 0;
   #firstSnapshot!: () => void;
   readonly #started = new Promise<void>((resolve) => (this.#firstSnapshot = resolve));
 
   constructor(options: FileSourceOptions) {
     this.#path = resolve(options.path);
-    this.#pollMs = options.pollIntervalMs ?? DEFAULT_POLL_MS;
-    this.#coalescer = new Coalescer(options.debounceMs ?? DEFAULT_DEBOUNCE_MS, () => this.#reload());
-    this.#watcher = new DirectoryWatcher(this.#path, () => this.#onChange(), this.#log);
-    this.#certificates = new VhostCertificates(() => this.#onChange(), this.#log);
+    const timing = { pollMs: options.pollIntervalMs ?? DEFAULT_POLL_MS, debounceMs: options.debounceMs ?? DEFAULT_DEBOUNCE_MS };
+    this.#loop = new WatchLoop(this.#path, timing, () => this.#reload(), this.#log);
+    this.#certificates = new VhostCertificates(() => this.#loop.announce(), this.#log);
   }
 
   /** Resolves once a first valid version was emitted; until then the source reports why not and keeps watching. */
   start(sink: EventSink): Promise<void> {
     this.#sink = sink;
-    this.#poll = setInterval(() => this.#coalescer.trigger(), this.#pollMs).unref();
-    this.#coalescer.trigger(0);
+    this.#loop.start();
     return this.#started;
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearInterval(this.#poll);
-    this.#coalescer.stop();
-    this.#watcher.close();
+    this.#loop.stop();
     this.#certificates.close();
   }
 
@@ -110,16 +100,10 @@ export class FileSource implements ConfigSource {
     };
   }
 
-  #onChange(): void {
-    this.#announced = true;
-    this.#coalescer.trigger();
-  }
-
   async #reload(): Promise<void> {
     try {
-      await this.#watcher.refresh();
-      const announced = this.#announced;
-      this.#announced = false;
+      // An announced change re-reads the certificate files; the periodic re-check compares stat signatures.
+      const announced = await this.#loop.settle();
       const read = await readVhosts(this.#path, this.#seenHash);
       if (this.#stopped) return;
       if (read.hash === this.#seenHash) {

@@ -227,7 +227,7 @@ export class ProxyRuntime {
             table: this.table,
             sources: this.sources,
             certificates: () => this.#certificateCounts(),
-            ...(this.#context.ocsp != null ? { ocsp: () => this.#context.ocsp! } : {}),
+            ...(this.#context.ocsp !== null ? { ocsp: () => this.#context.ocsp! } : {}),
           },
           this.workerName,
         ),

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import net from 'node:net';
 import http from 'node:http';
+import https from 'node:https';
 
 const running = new Map(); // pid -> { name, child }
 let stopping = false; // after Ctrl-C: nothing new may start
@@ -141,10 +142,16 @@ export async function requireFreePorts(ports) {
   }
 }
 
-/** One GET; resolves { status, body } ({ status: 0 } on a connection error or after 1 s). */
-export function get(port, host, path = '/') {
+/**
+ * One GET; resolves { status, body } ({ status: 0 } on a connection error or
+ * after `timeoutMs`). `tls`: over HTTPS, with SNI `host`, the certificate not
+ * verified (it is the run's own).
+ */
+export function get(port, host, path = '/', { tls = false, timeoutMs = 1000 } = {}) {
   return new Promise((resolve) => {
-    const req = http.request({ host: '127.0.0.1', port, path, headers: { Host: host }, agent: false }, (res) => {
+    const options = { host: '127.0.0.1', port, path, headers: { Host: host }, agent: false };
+    const request = tls ? (o, cb) => https.request({ ...o, rejectUnauthorized: false, servername: host }, cb) : http.request;
+    const req = request(options, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c) => { if (body.length < 4096) body += c; });
@@ -152,7 +159,7 @@ export function get(port, host, path = '/') {
       res.on('error', () => resolve({ status: 0, body: '' }));
     });
     req.on('error', (e) => resolve({ status: 0, body: e.message }));
-    req.setTimeout(1000, () => req.destroy(new Error('timeout')));
+    req.setTimeout(timeoutMs, () => req.destroy(new Error('timeout')));
     req.end();
   });
 }

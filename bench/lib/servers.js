@@ -5,11 +5,10 @@
 
 import { writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { start, stop, waitHttp, requireFreePorts, sleep } from './procs.js';
+import { start, stop, waitHttp, requireFreePorts, sleep, get } from './procs.js';
 import { Redis } from './resp.js';
 import { backendConf, proxyConf } from './nginx.js';
 import { treePids } from './proc-stats.js';
-import { getTls } from './tls.js';
 
 export async function startRedis(ctx) {
   const port = ctx.ports.redis;
@@ -93,7 +92,7 @@ export async function startTlsFloor(ctx) {
     { logFile: join(ctx.work, 'tls-floor.log') });
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`tls floor exited (code ${child.exitCode ?? child.signalCode}) before answering (log: ${join(ctx.work, 'tls-floor.log')})`);
-    if ((await getTls(port, 'bench.local')).status === 200) break;
+    if ((await get(port, 'bench.local', '/', { tls: true, timeoutMs: 2000 })).status === 200) break;
     if (performance.now() - t0 > 10_000) {
       await stop(child);
       throw new Error(`tls floor did not answer on 127.0.0.1:${port} within 10 s`);

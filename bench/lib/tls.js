@@ -1,10 +1,8 @@
 // TLS for the tls / tls-new / tls-resumed / h2 scenarios: a self-signed
 // certificate for bench.local made at run time in the work dir (EC P-256 by
 // default, RSA 2048 with --tls-key rsa), shared by Switchyard, the nginx
-// reference and the bare Node floor (tools/tls-floor.js), and a one-request
-// HTTPS probe.
+// reference and the bare Node floor (tools/tls-floor.js).
 
-import https from 'node:https';
 import { join } from 'node:path';
 import { run } from './procs.js';
 
@@ -19,19 +17,3 @@ export async function makeCert(work, kind = 'ec') {
   return { cert, key, kind };
 }
 
-/** One GET over TLS (certificate not verified: it is ours); resolves { status, body } ({ status: 0 } on error or after 2 s). */
-export function getTls(port, host, path = '/') {
-  return new Promise((resolve) => {
-    const req = https.request({ host: '127.0.0.1', port, path, headers: { Host: host }, agent: false, rejectUnauthorized: false, servername: host },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => { if (body.length < 4096) body += c; });
-        res.on('end', () => resolve({ status: res.statusCode, body }));
-        res.on('error', () => resolve({ status: 0, body: '' }));
-      });
-    req.on('error', (e) => resolve({ status: 0, body: e.message }));
-    req.setTimeout(2000, () => req.destroy(new Error('timeout')));
-    req.end();
-  });
-}

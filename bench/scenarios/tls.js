@@ -11,7 +11,7 @@
 
 import { httpLoad } from '../lib/load.js';
 import { measure } from '../lib/measure.js';
-import { getTls } from '../lib/tls.js';
+import { get } from '../lib/procs.js';
 import { sTime, h2Load, NoH2Error } from '../lib/tls-load.js';
 import { switchyardTargets, nginxTarget, tlsFloorTarget, interleave } from './targets.js';
 import { fmtRun } from './http.js';
@@ -68,7 +68,7 @@ export async function runTlsScenario(ctx, name, rep) {
     let h;
     try {
       h = await t.start();
-      const probe = await getTls(h.port, 'bench.local', '/');
+      const probe = await get(h.port, 'bench.local', '/', { tls: true, timeoutMs: 2000 });
       if (probe.status !== 200) throw new Error(`${t.name} answered ${probe.status || probe.body} for GET / over TLS`);
       const runs = await loads(ctx, name, label, h);
       ctx.record({ type: 'run', scenario: name, target: t.name, role: t.role, rep, ready_s: h.readyS, tls_key: ctx.tls.kind, ...runs });

@@ -182,7 +182,7 @@ export async function listen(config: SwitchyardConfig, ctx: ProxyContext, secret
     };
     for (const bind of config.https.bind) {
       const server = attach(secureServer(config, tlsOptions), ctx, timeouts);
-      if (ctx.ocsp != null) server.on('OCSPRequest', ctx.ocsp.onRequest);
+      if (ctx.ocsp !== null) server.on('OCSPRequest', ctx.ocsp.onRequest);
       const h2 = serveH2(server, (req, res, body) => handleRequest(ctx, req, res, body), config.server.keepAliveTimeout * 1000);
       identifyClients(server, identity(true, config.https.proxyProtocol));
       plans.push({ server, bind, port: config.https.port, secure: true, fast: null, h2 });

@@ -46,8 +46,8 @@ export interface ProxyContext {
   traffic: TrafficCounters;
   /** metrics.hosts: which hosts' requests are also counted under their own label; null: none. */
   hostLabels: HostLabels | null;
-  /** OCSP stapling for the TLS listener's certificates; absent: none. */
-  ocsp?: OcspStapler | null;
+  /** OCSP stapling for the TLS listener's certificates; null: no TLS listener. */
+  ocsp: OcspStapler | null;
   /** ACME challenges answered on plain HTTP; null: https.acme is not configured. */
   challenges: AcmeChallenges | null;
 }

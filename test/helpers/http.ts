@@ -1,4 +1,5 @@
 import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 
@@ -284,4 +285,43 @@ export async function firstResponse(port: number, bytes: string | Buffer, timeou
   } finally {
     conn.close();
   }
+}
+
+export interface HttpsResponse extends HttpResponse {
+  /** CN of the certificate the proxy presented. */
+  peerCN: string;
+}
+
+export interface HttpsRequestOptions {
+  method?: string;
+  path?: string;
+  body?: string;
+  agent?: https.Agent;
+}
+
+/** One HTTPS request (certificate not verified), on its own connection unless `agent` is given; the whole body buffered. */
+export function httpsRequest(port: number, host: string, opts: HttpsRequestOptions = {}): Promise<HttpsResponse> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { host };
+    if (opts.body !== undefined) headers['content-length'] = Buffer.byteLength(opts.body);
+    const req = https.request(
+      { host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path ?? '/', headers, rejectUnauthorized: false, agent: opts.agent ?? false },
+      (res) => {
+        const socket = res.socket as tls.TLSSocket;
+        const peerCN = String(socket.getPeerCertificate().subject?.CN ?? '');
+        const localPort = socket.localPort ?? 0;
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const body = Buffer.concat(chunks);
+          const { statusCode = 0, httpVersion, headers: h, rawHeaders } = res;
+          resolve({ status: statusCode, httpVersion, headers: h, rawHeaders, body, text: body.toString(), localPort, peerCN });
+        });
+      },
+    );
+    req.setTimeout(10_000, () => req.destroy(new Error('https request timed out')));
+    req.on('error', reject);
+    req.end(opts.body);
+  });
 }

@@ -4,13 +4,12 @@
 // front ends (the fast one and node:http): they must answer alike.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import https from 'node:https';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { startHttpBackend, type Backend, type EchoBody } from '../helpers/backends.js';
 import { shown, switchyard } from '../helpers/cli.js';
 import { adminReady } from '../helpers/front.js';
-import { firstResponse, json, RawConnection, request, type HttpResponse, type RawResponse } from '../helpers/http.js';
+import { firstResponse, httpsRequest, json, RawConnection, request, type HttpResponse, type RawResponse } from '../helpers/http.js';
 import { scrape, total } from '../helpers/metrics.js';
 import { freePort } from '../helpers/ports.js';
 import { startSwitchyard, type Switchyard } from '../helpers/switchyard.js';
@@ -19,29 +18,6 @@ import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
 const ACME_PATH = '/.well-known/acme-challenge/LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0';
-
-function httpsRequest(port: number, host: string, opts: { method?: string; path?: string; body?: string } = {}): Promise<HttpResponse> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = { host };
-    if (opts.body !== undefined) headers['content-length'] = Buffer.byteLength(opts.body);
-    const req = https.request(
-      { host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path ?? '/', headers, rejectUnauthorized: false, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const body = Buffer.concat(chunks);
-          const { statusCode = 0, httpVersion, headers: h, rawHeaders } = res;
-          resolve({ status: statusCode, httpVersion, headers: h, rawHeaders, body, text: body.toString(), localPort: res.socket.localPort ?? 0 });
-        });
-      },
-    );
-    req.setTimeout(10_000, () => req.destroy(new Error('https request timed out')));
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
 
 /** Every Strict-Transport-Security field of an answer, as sent. */
 function stsFields(res: { rawHeaders: string[] }): string[] {

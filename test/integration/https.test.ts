@@ -4,10 +4,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
-import type { TLSSocket } from 'node:tls';
 import { before, describe, test } from 'node:test';
 import { startHttpBackend, type Backend, type EchoBody } from '../helpers/backends.js';
-import { json, request, type HttpResponse } from '../helpers/http.js';
+import { httpsRequest as httpsRequestTo, json, request, type HttpsRequestOptions } from '../helpers/http.js';
 import { freePort } from '../helpers/ports.js';
 import { runCli, startCli } from '../helpers/processes.js';
 import { startRedis } from '../helpers/redis.js';
@@ -15,36 +14,8 @@ import { startTlsStack, type TlsStack } from '../helpers/tls-stack.js';
 import { selfSignedCert } from '../helpers/tls.js';
 import { tempDir } from '../helpers/tmp.js';
 
-interface HttpsResponse extends HttpResponse {
-  /** CN of the certificate the proxy presented. */
-  peerCN: string;
-}
-
-function httpsRequest(port: number, host: string, opts: { method?: string; body?: string; agent?: https.Agent } = {}): Promise<HttpsResponse> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = { host };
-    if (opts.body !== undefined) headers['content-length'] = Buffer.byteLength(opts.body);
-    const req = https.request(
-      { host: '127.0.0.1', port, method: opts.method ?? 'GET', path: '/secure?q=1', headers, rejectUnauthorized: false, agent: opts.agent ?? false },
-      (res) => {
-        const socket = res.socket as TLSSocket;
-        const peerCN = String(socket.getPeerCertificate().subject?.CN ?? '');
-        const localPort = socket.localPort ?? 0;
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const body = Buffer.concat(chunks);
-          const { statusCode = 0, httpVersion, headers: h, rawHeaders } = res;
-          resolve({ status: statusCode, httpVersion, headers: h, rawHeaders, body, text: body.toString(), localPort, peerCN });
-        });
-      },
-    );
-    req.setTimeout(10_000, () => req.destroy(new Error('https request timed out')));
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
+/** Every request of this file goes to the same path, with a query. */
+const httpsRequest = (port: number, host: string, opts: HttpsRequestOptions = {}) => httpsRequestTo(port, host, { path: '/secure?q=1', ...opts });
 
 describe('HTTPS listener', () => {
   let stack: TlsStack;
