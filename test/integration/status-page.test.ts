@@ -141,6 +141,8 @@ describe('status page', () => {
     assert.ok(source.includes(status.sources[0].version), `the file source's version ${status.sources[0].version} in: ${source}`);
     assert.match(await view.text('#certificates'), /status\.test/);
     assert.equal(await view.text('#certificates td.days-left.bad'), '0');
+    assert.equal(await view.text('#certificates td.ocsp'), '-', 'the OCSP column: no handshake asked for a staple yet');
+    assert.match(await view.text('#certificate-counts'), /1 served \(config: 1\)/);
     assert.match(await view.text('#problems'), /expires in 0 days/);
 
     // The lookup form: what `explain` says, the hostile id shown as text.
