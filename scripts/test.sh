@@ -63,18 +63,29 @@ unset SWITCHYARD_FRONT
 # One node --test run; each ends with its own counts (spec reporter).
 # --test-force-exit: a handle leaked by one file must not hang the whole run;
 # --test-timeout: nor may one hung file (5 min per file, far above any file here).
+# Each run's output is also kept, so that its failures can be printed again
+# at the very end, where a CI log's tail shows them.
+outputs=$(mktemp -d)
+trap 'rm -rf "$outputs"' EXIT
 run() {
+  local name=$1
+  shift
   node --import tsx --test --test-concurrency=1 --test-reporter=spec \
-    --test-force-exit --test-timeout=300000 "$@"
+    --test-force-exit --test-timeout=300000 "$@" 2>&1 | tee "$outputs/$name"
+}
+
+# The spec reporter ends a failed run with a "failing tests" block: each failure with its error.
+failures_of() {
+  sed -n '/^✖ failing tests:/,$p' "$outputs/$1" | head -c 20000
 }
 
 echo "== run 1 of 2, fast front end (the default): ${#unit[@]} unit and ${#integration[@]} integration test files"
 fast=0
-run "${unit[@]}" "${integration[@]}" || fast=$?
+run fast "${unit[@]}" "${integration[@]}" || fast=$?
 
 echo "== run 2 of 2, node:http front end (SWITCHYARD_FRONT=node): ${#both_fronts[@]} integration test files"
 node=0
-SWITCHYARD_FRONT=node run "${both_fronts[@]}" || node=$?
+SWITCHYARD_FRONT=node run node "${both_fronts[@]}" || node=$?
 
 verdict() {
   if [ "$1" -eq 0 ]; then echo "PASS"; else echo "FAIL (exit $1)"; fi
@@ -82,6 +93,8 @@ verdict() {
 echo "== run 1, fast front end: $(verdict "$fast")"
 echo "== run 2, node:http front end (SWITCHYARD_FRONT=node): $(verdict "$node")"
 if [ "$fast" -ne 0 ] || [ "$node" -ne 0 ]; then
+  [ "$fast" -eq 0 ] || { echo "== run 1's failures, again:"; failures_of fast; }
+  [ "$node" -eq 0 ] || { echo "== run 2's failures, again:"; failures_of node; }
   echo "== FAILED"
   exit 1
 fi
