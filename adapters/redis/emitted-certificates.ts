@@ -9,7 +9,7 @@
 
 import { createHash } from 'node:crypto';
 import type { Logger } from '../../src/log.js';
-import { checkCertificate } from '../../src/tls/certificate.js';
+import { checkCertificate, uncheckedCertificate } from '../../src/tls/certificate.js';
 import { assertNever, type CertificateSpec, type ConfigEvent, type SourceName } from '../../src/vocabulary/events.js';
 import type { QuarantinedCertificate } from '../../src/vocabulary/source.js';
 
@@ -30,6 +30,19 @@ export type Verdict =
 export interface JudgedCertificate {
   name: string;
   verdict: Verdict;
+}
+
+/**
+ * How many values a snapshot checks before it defers the rest's checks
+ * (about a millisecond each: 100,000 certificates would hold a starting
+ * worker for minutes). A deferred one is checked by the first handshake
+ * that selects it, or in the background (RedisSource).
+ */
+export const SNAPSHOT_CHECKS = 1000;
+
+/** The checks a snapshot may still make before it defers (see SNAPSHOT_CHECKS). */
+export interface CheckBudget {
+  checks: number;
 }
 
 /** A time-dependent rejection (not valid yet) may not hold for ever: a bad value is checked again after this long. */
@@ -81,12 +94,18 @@ export class EmittedCertificates {
     return [...this.#quarantined].map(([key, { reason }]) => ({ key, reason, serving: this.#held.has(key) ? 'previous' : 'none' }));
   }
 
+  /** The names held unchecked (their checks deferred by a snapshot). */
+  *unchecked(): Generator<string> {
+    for (const [name, held] of this.#held) if (!held.certificate.checked) yield name;
+  }
+
   /**
    * What the value stored under `name` means. Reads this object's state only
    * (a snapshot judges as it reads, and applies later, or never): a value
-   * known by its digest is not checked again.
+   * known by its digest is not checked again. Past the `budget`'s checks, a
+   * value not known is held unchecked.
    */
-  judge(name: string, stored: StoredCertificate, now = Date.now()): Verdict {
+  judge(name: string, stored: StoredCertificate, now = Date.now(), budget: CheckBudget | null = null): Verdict {
     if (stored.kind === 'absent') return stored;
     if (stored.kind === 'not-a-string') return { kind: 'bad', digest: '', reason: NOT_A_STRING, checkedAt: now };
     const { digest } = stored;
@@ -95,6 +114,7 @@ export class EmittedCertificates {
     const kept = this.#quarantined.get(name);
     if (kept?.digest === digest && now - kept.checkedAt < RECHECK_BAD_MS) return { kind: 'bad', digest, reason: kept.reason, checkedAt: kept.checkedAt };
     if (name !== name.toLowerCase()) return { kind: 'bad', digest, reason: `${UPPERCASE}: store it as tls:${name.toLowerCase()}`, checkedAt: now };
+    if (budget !== null && budget.checks-- <= 0) return { kind: 'good', digest, certificate: uncheckedCertificate(stored.text(), { key: name, name }) };
     const check = checkCertificate(stored.text(), { key: name, name }, now);
     return check.ok ? { kind: 'good', digest, certificate: check.certificate } : { kind: 'bad', digest, reason: check.reason, checkedAt: now };
   }
@@ -120,6 +140,25 @@ export class EmittedCertificates {
       default:
         return assertNever(verdict);
     }
+  }
+
+  /**
+   * Checks the certificate held unchecked under `name`: the event that makes
+   * the table hold it checked, or drop it (quarantined, logged); null when
+   * there is none unchecked there.
+   */
+  checkNow(name: string, now = Date.now()): ConfigEvent | null {
+    const held = this.#held.get(name);
+    if (held === undefined || held.certificate.checked) return null;
+    const check = checkCertificate(held.certificate.pem, { key: name, name }, now);
+    if (check.ok) {
+      this.#held.set(name, { digest: held.digest, certificate: check.certificate });
+      return { type: 'certificate-set', source: this.source, certificate: check.certificate };
+    }
+    this.#held.delete(name);
+    // A newer value kept out already is what the quarantine names.
+    if (!this.#quarantined.has(name)) this.#keepOut(name, { digest: held.digest, reason: check.reason, checkedAt: now }, false);
+    return { type: 'certificate-removed', source: this.source, key: name };
   }
 
   /**

@@ -62,6 +62,10 @@ export class SentinelSource implements ConfigSource {
     return this.#current?.whenCurrent(host, ready) ?? false;
   }
 
+  checkCertificate(key: string): void {
+    this.#current?.checkCertificate(key);
+  }
+
   #follow(master: RedisEndpoint): void {
     if (this.#stopped) return;
     const previous = this.#current;

@@ -2,7 +2,8 @@ import type { RedisDirectConfig, RedisEndpoint } from '../../src/config/types.js
 import { logger } from '../../src/log.js';
 import type { ConfigEvent, DeadMark, FrontendSpec } from '../../src/vocabulary/events.js';
 import type { ConfigSource, EventSink, SourceState, SourceStatus } from '../../src/vocabulary/source.js';
-import { EmittedCertificates } from './emitted-certificates.js';
+import { DeferredChecks } from './deferred-checks.js';
+import { EmittedCertificates, SNAPSHOT_CHECKS, type StoredCertificate } from './emitted-certificates.js';
 import { EmittedDeadMarks } from './emitted-dead.js';
 import { EmittedFrontends } from './emitted-frontends.js';
 import { FrontendExpiries } from './expiries.js';
@@ -51,6 +52,7 @@ export class RedisSource implements ConfigSource {
   readonly #frontends = new EmittedFrontends(this.name);
   readonly #dead = new EmittedDeadMarks(this.name);
   readonly #certificates: EmittedCertificates;
+  readonly #deferredChecks: DeferredChecks;
   #sink: EventSink = () => {};
   #state: SourceState = 'starting';
   #lastError: SourceStatus['lastError'] = null;
@@ -63,6 +65,11 @@ export class RedisSource implements ConfigSource {
   constructor(private readonly config: RedisDirectConfig) {
     this.#keys = new KeySpace(config.read.prefix);
     this.#certificates = new EmittedCertificates(this.name, (name) => this.#keys.tls(name), this.#log);
+    this.#deferredChecks = new DeferredChecks(
+      () => this.#certificates.unchecked(),
+      (name) => this.checkCertificate(name),
+      () => this.#log.info('deferred certificate checks done', { certificates: this.#certificates.size }),
+    );
     this.#data = connectWire(config.read, this.#log, { name: 'data' });
     this.#reader = new HipacheReader(() => this.#data, this.#keys, this.#log);
     const tripwire = new DatasetTripwire(this.#keys, (args) => this.#writeMarker(args), (armedBy) => this.#onReplaced(armedBy), this.#log);
@@ -78,8 +85,11 @@ export class RedisSource implements ConfigSource {
         await this.#feed.establish(this.#data, generation);
         await this.#data.ping(); // re-reads sent before are answered before the snapshot is read
       },
-      read: () =>
-        new SnapshotRead(this.config.read, this.#keys, this.#reader, this.#log, SNAPSHOT_IDLE_TIMEOUT_MS, (name, stored) => this.#certificates.judge(name, stored)),
+      read: () => {
+        const budget = { checks: SNAPSHOT_CHECKS };
+        const judge = (name: string, stored: StoredCertificate) => this.#certificates.judge(name, stored, Date.now(), budget);
+        return new SnapshotRead(this.config.read, this.#keys, this.#reader, this.#log, SNAPSHOT_IDLE_TIMEOUT_MS, judge);
+      },
       apply: (snapshot, changed) => this.#applySnapshot(snapshot, changed),
       failed: (err) => {
         this.#log.warn('redis resync failed; retrying', { error: err.message });
@@ -104,6 +114,7 @@ export class RedisSource implements ConfigSource {
 
   async stop(): Promise<void> {
     this.#state = 'stopped';
+    this.#deferredChecks.stop();
     this.#liveness.stop();
     this.#expiries.stop();
     this.#resync.stop();
@@ -128,6 +139,10 @@ export class RedisSource implements ConfigSource {
     if (this.#feed.mode !== 'per-request') return this.#barrier.whenCurrent(host, ready);
     void this.#barrier.bounded(this.#readHost(host)).then(ready);
     return true;
+  }
+
+  checkCertificate(key: string): void {
+    this.#emit(this.#certificates.checkNow(key));
   }
 
   #emit(event: ConfigEvent | null): void {
@@ -158,7 +173,16 @@ export class RedisSource implements ConfigSource {
     if (this.#lastError !== null) this.#emit({ type: 'source-recovered', source: this.name });
     this.#lastError = null;
     this.#state = 'ready';
-    this.#log.info('redis snapshot loaded', { frontends: count, deadHosts: this.#dead.hosts, certificates: this.#certificates.size, mode: this.#feed.mode, version: this.#frontends.version });
+    const unchecked = [...this.#certificates.unchecked()].length;
+    this.#log.info('redis snapshot loaded', {
+      frontends: count,
+      deadHosts: this.#dead.hosts,
+      certificates: this.#certificates.size,
+      ...(unchecked > 0 ? { uncheckedCertificates: unchecked } : {}),
+      mode: this.#feed.mode,
+      version: this.#frontends.version,
+    });
+    if (unchecked > 0) this.#deferredChecks.schedule();
     this.#firstSnapshot();
   }
 

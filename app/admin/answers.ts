@@ -111,8 +111,10 @@ function route(state: AdminState, raw: string | null): QueryAnswer {
 function certificateFor(table: RoutingTable, host: string) {
   const hit = table.certificates.select(host);
   if (hit === null) return null;
-  const { key, names, notAfter, fingerprint } = hit.certificate;
-  return { source: hit.source, key, names, notAfter: new Date(notAfter).toISOString(), fingerprint };
+  const { key, names, checked, notAfter, fingerprint } = hit.certificate;
+  // Not checked yet (deferred by a large snapshot): the first handshake naming it checks it.
+  if (!checked) return { source: hit.source, key, names, checked, notAfter: null, fingerprint: null };
+  return { source: hit.source, key, names, checked, notAfter: new Date(notAfter).toISOString(), fingerprint };
 }
 
 export async function answerQuery(state: AdminState, query: WorkerQuery): Promise<QueryAnswer> {

@@ -53,7 +53,9 @@ function describeLeaf(source: string, file: string, pem: string | Buffer, stapli
 
 /** The table's certificates expiring soonest (the ones an operator must look at), at most `limit`. */
 export function describeTableCertificates(index: CertificateIndex, stapling: StaplingLookup | null = null, limit = CERTIFICATES_LISTED): CertificateInfo[] {
-  const soonest = [...index.all()].sort((a, b) => a.certificate.notAfter - b.certificate.notAfter).slice(0, limit);
+  // One whose check is still deferred has no known expiry yet (counted, not listed).
+  const checked = [...index.all()].filter(({ certificate }) => certificate.checked);
+  const soonest = checked.sort((a, b) => a.certificate.notAfter - b.certificate.notAfter).slice(0, limit);
   // Checked before it entered the table: it parses.
   return soonest.map(({ source, certificate }) => describeLeaf(source, certificate.key, certificate.pem, stapling));
 }

@@ -135,6 +135,7 @@ export class ProxyRuntime {
       },
       table: this.table,
       whenCurrent: this.#whenCurrent(),
+      checkCertificate: ({ source, certificate }) => this.sources.find((s) => s.name === source)?.checkCertificate?.(certificate.key),
       health: new PassiveHealth(this.table, server, (report) => publisher?.publish(report)),
       pools: this.#pools,
       errorPages: new ErrorPages(server.staticDir),
@@ -150,7 +151,7 @@ export class ProxyRuntime {
   /** The certificates the TLS listener serves now: the default, and the table's. */
   *#fingerprintsInForce(): Generator<string> {
     if (this.#defaultFingerprint !== null) yield this.#defaultFingerprint;
-    for (const { certificate } of this.table.certificates.all()) yield certificate.fingerprint;
+    for (const { certificate } of this.table.certificates.all()) if (certificate.checked) yield certificate.fingerprint;
   }
 
   /** The read-your-writes barrier of the source (one per request: a single source's own, without a wrapper). */

@@ -1,3 +1,4 @@
+import type { CertificateInForce } from '../routing/certificates.js';
 import type { Route, RoutingTable } from '../routing/table.js';
 import type { AccessLog } from './access-log.js';
 import type { ErrorPages } from './error-pages.js';
@@ -36,6 +37,8 @@ export interface ProxyContext {
   table: RoutingTable;
   /** Read-your-writes barrier over every source (see ConfigSource.whenCurrent). */
   whenCurrent(host: string, ready: () => void): boolean;
+  /** Has the source of a certificate held unchecked check it now (ConfigSource.checkCertificate): the table then holds what it is. */
+  checkCertificate(hit: CertificateInForce): void;
   health: PassiveHealth;
   pools: BackendPools;
   errorPages: ErrorPages;

@@ -22,8 +22,8 @@ export interface AppliedEvent {
 
 export function record(event: ConfigEvent): RecordedEvent {
   if (event.type === 'certificate-set') {
-    const { key, names, notAfter, fingerprint } = event.certificate;
-    return { type: 'certificate-set', source: event.source, certificate: { key, names, notAfter, fingerprint } };
+    const { key, names, checked, notAfter, fingerprint } = event.certificate;
+    return { type: 'certificate-set', source: event.source, certificate: { key, names, checked, notAfter, fingerprint } };
   }
   if (event.type !== 'snapshot') return event;
   const frontends = 'size' in event.frontends ? event.frontends.size : event.frontends.length;

@@ -36,6 +36,14 @@ export function covers(names: readonly string[], name: string): boolean {
 }
 
 /**
+ * A certificate held as read, its check deferred (CertificateSpec.checked):
+ * served only once checkCertificate passed on it.
+ */
+export function uncheckedCertificate(pem: string, at: { key: string; name: string }): CertificateSpec {
+  return { key: at.key, names: [at.name.toLowerCase()], pem, checked: false, notAfter: Number.POSITIVE_INFINITY, fingerprint: '' };
+}
+
+/**
  * Checks a PEM text holding a certificate chain (leaf first) and its
  * private key. `now` decides what is expired.
  */
@@ -70,5 +78,5 @@ export function checkCertificate(pem: string, at: StoredAt, now = Date.now()): C
   }
   if (at.name === null && sans.length === 0) return { ok: false, reason: 'names no DNS name (no subjectAltName DNS entry)' };
   const names = at.name !== null ? [at.name.toLowerCase()] : sans;
-  return { ok: true, certificate: { key: at.key, names, pem, notAfter, fingerprint: leaf.fingerprint256 } };
+  return { ok: true, certificate: { key: at.key, names, pem, checked: true, notAfter, fingerprint: leaf.fingerprint256 } };
 }

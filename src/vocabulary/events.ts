@@ -55,6 +55,15 @@ export interface CertificateSpec {
   names: readonly string[];
   /** PEM text: the chain, leaf first, and the private key. */
   pem: string;
+  /**
+   * False: held as read, its check deferred (a snapshot of many certificates
+   * checks the first ones and defers the rest: a check costs about a
+   * millisecond). It is never served so: the first handshake that selects it
+   * has its source check it (ConfigSource.checkCertificate), and the source
+   * checks the rest in the background. Until then `notAfter` is +Infinity and
+   * `fingerprint` empty.
+   */
+  checked: boolean;
   /** The leaf's notAfter, epoch ms. */
   notAfter: number;
   /** The leaf's SHA-256 fingerprint: two specs with the same one are the same certificate. */

@@ -58,4 +58,12 @@ export interface ConfigSource {
    * runs for every request. Never waits long on an unreachable source.
    */
   whenCurrent?(host: string, ready: () => void): boolean;
+  /**
+   * Checks now the certificate this source emitted unchecked under `key`
+   * (CertificateSpec.checked) and emits, before returning, what it is: the
+   * certificate checked, or its removal (quarantined, logged). Called by the
+   * first handshake that selects it. A source that emits only checked
+   * certificates has none.
+   */
+  checkCertificate?(key: string): void;
 }

@@ -392,3 +392,43 @@ describe('tls: keys under the driver URL\'s key prefix', () => {
     assert.equal((await serve('other.example.test')).fingerprint, it.fallback, 'a key without the prefix is not this source\'s');
   });
 });
+
+describe('more tls: keys than a snapshot checks at once (SNAPSHOT_CHECKS, 1,000)', () => {
+  // 1,450 good values and 50 expired ones: about a third of them are past the snapshot's checks.
+  const good = Array.from({ length: 1450 }, (_, i) => `d${i}.many.test`);
+  const expired = Array.from({ length: 50 }, (_, i) => `x${i}.many.test`);
+  let it: Instance;
+  let wildcard: TestCertificate;
+  let wildcardExpired: TestCertificate;
+
+  before(async () => {
+    wildcard = makeLeaf(ca, { names: ['*.many.test'] });
+    const now = Date.now();
+    wildcardExpired = makeLeaf(ca, { names: ['*.many.test'], notBefore: opensslDate(now - 3 * DAY), notAfter: opensslDate(now - DAY) });
+    const pairs = [...good.flatMap((name) => [`tls:${name}`, wildcard.pem]), ...expired.flatMap((name) => [`tls:${name}`, wildcardExpired.pem])];
+    it = await startInstance({ mode: 'keyspace', redisArgs: [], before: async (redis) => void (await redis.cmd('MSET', ...pairs)) });
+  });
+
+  test('the worker starts with the rest unchecked, says how many, and a handshake naming one gets it checked', async () => {
+    const loaded = it.proxy.logs().split('\n').find((l) => l.includes('redis snapshot loaded'));
+    const unchecked = Number(/uncheckedCertificates=(\d+)/.exec(loaded ?? '')?.[1]);
+    assert.ok(unchecked >= 400, `most of the 500 past the first 1,000 left unchecked: ${loaded}`);
+    // Right after the start, before the background checks are through: every name gets its own, checked.
+    for (const name of [...good.slice(-20), ...good.slice(0, 20)]) {
+      const served = await handshake(it.httpsPort, ca, name);
+      assert.equal(served.fingerprint, wildcard.fingerprint, name);
+      assert.ok(served.authorized, `${name}: ${served.authorizationError}`);
+    }
+    for (const name of expired) assert.equal((await handshake(it.httpsPort, ca, name)).fingerprint, it.fallback, `${name}: expired, never served`);
+  });
+
+  test('the background checks go through the rest: every expired one ends quarantined, every good one served', async () => {
+    await waitForLog(it.proxy, 'deferred certificate checks done', 60_000);
+    const quarantined = (await sourceStatus(it.adminPort)).quarantinedCertificates as { key: string; reason: string; serving: string }[];
+    assert.deepEqual(quarantined.map((q) => q.key).sort(), [...expired].sort());
+    assert.ok(quarantined.every((q) => /expired/.test(q.reason) && q.serving === 'none'));
+    const res = await request({ port: it.adminPort, host: '127.0.0.1', path: '/status' });
+    const counts = (JSON.parse(res.text) as { certificateCounts: Record<string, number> }).certificateCounts;
+    assert.equal(counts.redis, good.length, JSON.stringify(counts));
+  });
+});

@@ -36,7 +36,7 @@ interface RouteReply {
   host: string;
   route: AdminRoute | null;
   /** The certificate a handshake naming the host gets; null: the default; absent from an older proxy. */
-  certificate?: { source: string; key: string; notAfter: string } | null;
+  certificate?: { source: string; key: string; notAfter: string | null } | null;
 }
 
 export const command: Command = {
@@ -76,6 +76,8 @@ function describe(host: string, route: AdminRoute, others: string[]): string {
 function describeCertificate(certificate: RouteReply['certificate']): string {
   if (certificate === undefined) return '';
   if (certificate === null) return '  certificate: the default (https.cert): no other covers this name\n';
+  // No expiry yet: a large snapshot deferred its check, which the first handshake naming it makes.
+  if (certificate.notAfter === null) return `  certificate: ${certificate.key} from the ${certificate.source} source, not checked yet\n`;
   return `  certificate: ${certificate.key} from the ${certificate.source} source, valid until ${certificate.notAfter}\n`;
 }
 
