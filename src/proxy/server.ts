@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import http, { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import http2, { type Http2SecureServer } from 'node:http2';
 import { isIPv4, isIPv6, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { SwitchyardConfig } from '../config/types.js';
@@ -35,10 +36,10 @@ function refusalTail(): string {
 }
 
 /**
- * Plain-HTTP connections are served by the fast front end (src/proxy/front/)
- * and handed to node:http at their first request it does not serve itself.
- * SWITCHYARD_FRONT=node turns it off (every connection on node:http), to
- * compare the two.
+ * HTTP/1.1 connections, plain or over TLS, are served by the fast front end
+ * (src/proxy/front/) and handed to node:http at their first request it does
+ * not serve itself. SWITCHYARD_FRONT=node turns it off (every connection on
+ * node:http), to compare the two.
  */
 const FAST_FRONT = process.env.SWITCHYARD_FRONT !== 'node';
 
@@ -84,8 +85,9 @@ function serverOptions(config: SwitchyardConfig): http.ServerOptions {
 /**
  * The HTTPS listener: HTTP/2 to clients that offer it (ALPN "h2"), HTTP/1.1
  * to the others, WebSocket upgrades included (SPEC §7). Its HTTP/1.1
- * connections are node:http's, configured as the plain listener's are
- * (serverOptions): an Http2SecureServer takes those as properties.
+ * connections go to the fast front end first (serveFast), then node:http,
+ * configured as the plain listener's is (serverOptions): an
+ * Http2SecureServer takes those as properties.
  */
 function secureServer(config: SwitchyardConfig, tlsOptions: http2.SecureServerOptions): Http2SecureServer {
   const server = http2.createSecureServer({ ...tlsOptions, ...h2Options(), noDelay: true } as http2.SecureServerOptions);
@@ -99,18 +101,32 @@ function clientTimeouts(config: SwitchyardConfig, ctx: ProxyContext): ClientTime
   return { keepAlive: server.keepAliveTimeout, headersMs: server.headersTimeout * 1000, clientStall: { ms: server.idleTimeout * 1000, counters: ctx.limits } };
 }
 
-/** Puts the fast front end before node:http's own connection handling. */
-function serveFast(server: Server, ctx: ProxyContext, timeouts: ClientTimeouts): FastFront {
+/**
+ * Puts the fast front end before node's own handling of the connections
+ * `server` announces as `event`: 'connection' on the plain listener,
+ * 'secureConnection' (handshake done) on the HTTPS one. There node's
+ * listener (the http2 module's) starts an HTTP/2 session when ALPN chose
+ * "h2" and gives anything else to node:http: an h2 connection goes to it at
+ * once, and it is where the fast front end hands an HTTP/1.1 one off.
+ */
+function serveFast(server: EventEmitter, event: 'connection' | 'secureConnection', ctx: ProxyContext, timeouts: ClientTimeouts): FastFront {
   const front = new FastFront();
-  const nodeListeners = server.listeners('connection') as ((socket: Socket) => void)[];
-  server.removeAllListeners('connection');
-  const handoff: Handoff = (socket, unread) => {
+  const nodeListeners = server.listeners(event) as ((socket: Socket) => void)[];
+  server.removeAllListeners(event);
+  const toNode = (socket: Socket): void => {
     for (const listener of nodeListeners) listener.call(server, socket);
+  };
+  const handoff: Handoff = (socket, unread) => {
+    toNode(socket);
     // node:http reads the socket from here on; these bytes were read before it took over.
     if (unread.length > 0) socket.emit('data', unread);
   };
   const handler: RequestHandler = (req, res, body) => handleRequest(ctx, req, res, body);
-  server.on('connection', (socket: Socket) => new FastConnection(socket, timeouts, handler, handoff, front));
+  server.on(event, (socket: Socket) => {
+    // A plain socket has no alpnProtocol; a TLS one false (no ALPN), 'http/1.1' or 'h2'.
+    if ((socket as TLSSocket).alpnProtocol === 'h2') return toNode(socket);
+    new FastConnection(socket, timeouts, handler, handoff, front);
+  });
   return front;
 }
 
@@ -119,7 +135,7 @@ export interface Listener {
   address: string;
   port: number;
   secure: boolean;
-  /** The fast front end (plain HTTP only, unless SWITCHYARD_FRONT=node). */
+  /** The fast front end of its HTTP/1.1 connections (null with SWITCHYARD_FRONT=node). */
   fast: FastFront | null;
   /** The HTTP/2 sessions (the HTTPS listener only). */
   h2: H2Sessions | null;
@@ -127,7 +143,7 @@ export interface Listener {
 
 /** What the fast front ends of a worker's listeners did, for the admin API. */
 export interface FrontStats {
-  /** A plain-HTTP listener has the fast front end. */
+  /** A listener has the fast front end. */
   fast: boolean;
   /** Requests it served itself. */
   fastRequests: number;
@@ -163,7 +179,7 @@ export async function listen(config: SwitchyardConfig, ctx: ProxyContext, secret
   if (config.http !== null) {
     for (const bind of config.http.bind) {
       const server = attach(http.createServer(serverOptions(config)), ctx, timeouts);
-      const fast = FAST_FRONT ? serveFast(server, ctx, timeouts) : null;
+      const fast = FAST_FRONT ? serveFast(server, 'connection', ctx, timeouts) : null;
       identifyClients(server, identity(false, config.http.proxyProtocol));
       plans.push({ server, bind, port: config.http.port, secure: false, fast, h2: null });
     }
@@ -184,8 +200,10 @@ export async function listen(config: SwitchyardConfig, ctx: ProxyContext, secret
       const server = attach(secureServer(config, tlsOptions), ctx, timeouts);
       if (ctx.ocsp !== null) server.on('OCSPRequest', ctx.ocsp.onRequest);
       const h2 = serveH2(server, (req, res, body) => handleRequest(ctx, req, res, body), config.server.keepAliveTimeout * 1000);
+      // Before identifyClients, whose 'secureConnection' listener is not node's: it identifies the fast front end's connections too.
+      const fast = FAST_FRONT ? serveFast(server, 'secureConnection', ctx, timeouts) : null;
       identifyClients(server, identity(true, config.https.proxyProtocol));
-      plans.push({ server, bind, port: config.https.port, secure: true, fast: null, h2 });
+      plans.push({ server, bind, port: config.https.port, secure: true, fast, h2 });
     }
   }
   // Last, so that it comes before everything else a connection meets (a PROXY header, the fast front end, TLS).

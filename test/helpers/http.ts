@@ -177,10 +177,10 @@ export class RawConnection {
     });
   }
 
-  /** The same over TLS (any certificate accepted). */
-  static openTls(port: number, address = '127.0.0.1'): Promise<RawConnection> {
+  /** The same over TLS (any certificate accepted); `options` e.g. to offer ALPN protocols. */
+  static openTls(port: number, address = '127.0.0.1', options: tls.ConnectionOptions = {}): Promise<RawConnection> {
     return new Promise((resolve, reject) => {
-      const socket = tls.connect({ port, host: address, rejectUnauthorized: false }, () => resolve(new RawConnection(socket)));
+      const socket = tls.connect({ port, host: address, rejectUnauthorized: false, ...options }, () => resolve(new RawConnection(socket)));
       socket.once('error', reject);
     });
   }

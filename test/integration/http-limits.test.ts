@@ -195,7 +195,7 @@ describe('limits on client connections', () => {
     // idleTimeout 60 s: the flood client is not cut while it waits.
     test('is served no more than its socket buffers hold, and gets every answer in order once it reads', () => flood(() => RawConnection.open(defaults.port)));
 
-    test('the same over TLS (node:http serves the HTTPS listener)', () => flood(() => RawConnection.openTls(defaults.httpsPort)));
+    test('the same over TLS (the fast front end reads it, or node:http with SWITCHYARD_FRONT=node)', () => flood(() => RawConnection.openTls(defaults.httpsPort)));
 
     // The answers are 16 KiB: each arrives from the backend whole and is written whole, so the
     // backend connection is done with it and only the client's side can notice the stall.

@@ -12,7 +12,10 @@ import { startFileInstance, type FileInstance } from '../helpers/admin.js';
 import { startHttpBackend } from '../helpers/backends.js';
 import { shown, switchyard } from '../helpers/cli.js';
 import { makeCa, makeLeaf, type TestCa } from '../helpers/certificates.js';
+import { fastFrontOn, frontMeter } from '../helpers/front.js';
+import { RawConnection } from '../helpers/http.js';
 import { freePort } from '../helpers/ports.js';
+import { startRawBackend } from '../helpers/raw-backend.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const CBC_SUITE = 'ECDHE-ECDSA-AES128-SHA256'; // in Node's default list, not in the intermediate profile
@@ -100,6 +103,36 @@ describe('the HTTPS listener', () => {
     });
     assert.ok(outcome instanceof Error, 'the renegotiation did not complete');
     socket.destroy();
+  });
+
+  test('HTTP/1.1 over TLS: the fast front end serves a simple request, node:http the connection after an upload it hands over, and the backend gets the same bytes from both', async () => {
+    const backend = await startRawBackend();
+    const own = await startTlsInstance(ca, backend.url);
+    const served = await frontMeter(own.proxy.adminPort);
+    const get = 'GET /same?q=1 HTTP/1.1\r\nHost: default.test\r\nAccept: */*\r\nX-Mixed-Case: kept\r\n\r\n';
+    for (const alpn of [['http/1.1'], undefined]) {
+      const conn = await RawConnection.openTls(own.httpsPort, '127.0.0.1', alpn === undefined ? {} : { ALPNProtocols: alpn });
+      try {
+        conn.write(get);
+        assert.equal((await conn.readResponse()).status, 200);
+        // Chunked: node:http's to read, with the bytes the fast front end has read already.
+        conn.write('PUT /up HTTP/1.1\r\nHost: default.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n');
+        const up = JSON.parse((await conn.readResponse()).body.toString()) as { path: string; bodyLength: number };
+        assert.deepEqual([up.path, up.bodyLength], ['/up', 5]);
+        conn.write(get);
+        assert.equal((await conn.readResponse()).status, 200);
+        assert.equal(conn.isClosed, false);
+      } finally {
+        conn.close();
+      }
+    }
+    assert.deepEqual(await served(), fastFrontOn ? { fast: true, fastRequests: 2, handoffs: 2 } : { fast: false, fastRequests: 0, handoffs: 0 });
+    const heads = backend.text().split('\r\n\r\n').filter((head) => head.startsWith('GET /same'));
+    assert.equal(heads.length, 4);
+    // Each request has an id of its own; everything else is byte for byte what node:http's request gave.
+    const withoutId = (head: string) => head.replace(/\r\nX-Request-Id: [^\r]*/, '\r\nX-Request-Id: *');
+    for (const head of heads) assert.equal(withoutId(head), withoutId(heads[1]!));
+    assert.match(heads[0]!, new RegExp(`\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Protocol: https\r\nX-Forwarded-Port: ${own.httpsPort}\r\n`));
   });
 
   test('https.ciphers replaces the profile: a CBC suite named there is accepted', async () => {

@@ -300,7 +300,10 @@ export class FastConnection implements ResponseOwner, BodyReader {
   };
 
   readonly #onError = (): void => {
-    // 'close' follows; a reset client is not worth a log line.
+    // A TCP socket is destroyed already, and 'close' follows; a reset client is not worth a log line.
+    // A TLS socket's error after its handshake (an alert, a refused renegotiation) leaves it open:
+    // closed here, as node:http closes it.
+    this.socket.destroy();
   };
 
   readonly #onClose = (): void => {
