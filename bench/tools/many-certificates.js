@@ -209,7 +209,10 @@ try {
   console.log(row('first for its name: a context built', median(builtMs)));
   if (uncheckedMs.length > 0) console.log(row(`first for its name, unchecked: checked, then built (${uncheckedMs.length} names)`, median(uncheckedMs)));
   client.close();
+  rmSync(work, { recursive: true, force: true });
+} catch (err) {
+  console.error(`${err.stack ?? err}\nlogs kept in ${work}`);
+  process.exitCode = 1;
 } finally {
   for (const child of children) child.kill('SIGKILL');
-  rmSync(work, { recursive: true, force: true });
 }
