@@ -35,7 +35,7 @@ export interface ProxyContext {
   settings: ProxySettings;
   table: RoutingTable;
   /** Read-your-writes barrier over every source (see ConfigSource.whenCurrent). */
-  whenCurrent(host: string, ready: () => void): boolean;
+  whenCurrent(host: string, ready: () => void, path?: string): boolean;
   health: PassiveHealth;
   pools: BackendPools;
   errorPages: ErrorPages;
