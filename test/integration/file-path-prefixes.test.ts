@@ -1,0 +1,94 @@
+// SPEC §9 "Path prefixes" from the vhosts file, through the real proxy:
+// `paths` under a host route by the longest prefix, stripPrefix rewrites the
+// request line the backend receives, X-Debug names the path frontend, and a
+// host with paths only falls back to the catch-all for its other paths.
+import assert from 'node:assert/strict';
+import { renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { startHttpBackend, type Backend } from '../helpers/backends.js';
+import { json, request } from '../helpers/http.js';
+import { startSwitchyard, type Switchyard } from '../helpers/switchyard.js';
+import { tempDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
+
+type Echo = { name: string; url: string };
+
+function vhostsYaml(b: Record<string, Backend>, withApi: boolean): string {
+  return `vhosts:
+  www.example.test:
+    backends: [${b.site!.url}]
+    paths:
+${withApi ? `      /api:\n        backends: [${b.api!.url}]\n        stripPrefix: true\n` : ''}      /static/v1:
+        id: assets
+        backends: [${b.assets!.url}]
+  only.test:
+    paths:
+      /a:
+        backends: [${b.api!.url}]
+  "*":
+    backends: [${b.fallback!.url}]
+`;
+}
+
+/** Saves like most editors do: write a temp file, rename it over the old one. */
+function save(file: string, text: string): void {
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
+}
+
+describe('path frontends from the vhosts file', () => {
+  const b: Record<string, Backend> = {};
+  let proxy: Switchyard;
+  let vhosts: string;
+
+  before(async () => {
+    for (const name of ['site', 'api', 'assets', 'fallback']) b[name] = await startHttpBackend({ name });
+    vhosts = join(tempDir('paths'), 'vhosts.yaml');
+    writeFileSync(vhosts, vhostsYaml(b, true));
+    proxy = await startSwitchyard({ http: { bind: ['127.0.0.1'] }, server: { workers: 1 }, file: { path: vhosts } });
+  });
+
+  /** Which backend answered, and the request target it received. */
+  async function seen(host: string, path: string): Promise<[string, string]> {
+    const res = await request({ port: proxy.port, host, path });
+    assert.equal(res.status, 200, `${host}${path}: ${res.status} ${res.text.slice(0, 200)}`);
+    const echo = json<Echo>(res);
+    return [echo.name, echo.url];
+  }
+
+  test('stripPrefix: the backend receives the path without the prefix, always starting with "/"', async () => {
+    assert.deepEqual(await seen('www.example.test', '/api/v1/users?id=7'), ['api', '/v1/users?id=7']);
+    assert.deepEqual(await seen('www.example.test', '/api'), ['api', '/']);
+    assert.deepEqual(await seen('www.example.test', '/api/'), ['api', '/']);
+    assert.deepEqual(await seen('www.example.test', '/api?x=1'), ['api', '/?x=1']);
+  });
+
+  test('without stripPrefix the path is forwarded as sent; segment boundaries only', async () => {
+    assert.deepEqual(await seen('www.example.test', '/static/v1/app.js'), ['assets', '/static/v1/app.js']);
+    assert.deepEqual(await seen('www.example.test', '/static/v10/app.js'), ['site', '/static/v10/app.js']);
+    assert.deepEqual(await seen('www.example.test', '/apiary'), ['site', '/apiary']);
+    assert.deepEqual(await seen('WWW.Example.TEST:80', '/'), ['site', '/']);
+  });
+
+  test('X-Debug names the path frontend and its id', async () => {
+    const res = await request({ port: proxy.port, host: 'www.example.test', path: '/static/v1/x', headers: { 'x-debug': '1' } });
+    assert.equal(res.headers['x-debug-frontend-key'], 'www.example.test/static/v1');
+    assert.equal(res.headers['x-debug-vhost'], 'assets');
+    const api = await request({ port: proxy.port, host: 'www.example.test', path: '/api/x', headers: { 'x-debug': '1' } });
+    assert.equal(api.headers['x-debug-frontend-key'], 'www.example.test/api');
+    assert.equal(api.headers['x-debug-vhost'], 'www.example.test/api', 'a path\'s id defaults to its key');
+  });
+
+  test('a host with paths only: its other paths go to the catch-all', async () => {
+    assert.deepEqual(await seen('only.test', '/a/b'), ['api', '/a/b']);
+    assert.deepEqual(await seen('only.test', '/b'), ['fallback', '/b']);
+  });
+
+  test('removing a path from the file sends its requests back to the host\'s own backends', async () => {
+    save(vhosts, vhostsYaml(b, false));
+    await waitFor(async () => (await seen('www.example.test', '/api/v1'))[0] === 'site', { message: '/api removed' });
+    assert.deepEqual(await seen('www.example.test', '/api/v1'), ['site', '/api/v1']);
+    assert.deepEqual(await seen('www.example.test', '/static/v1/x'), ['assets', '/static/v1/x']);
+  });
+});
