@@ -6,11 +6,12 @@ import assert from 'node:assert/strict';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { startHttpBackend, type Backend } from '../helpers/backends.js';
+import { startHttpBackend, startWsBackend, type Backend, type WsBackend } from '../helpers/backends.js';
 import { json, request } from '../helpers/http.js';
 import { startSwitchyard, type Switchyard } from '../helpers/switchyard.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
+import { connectWs } from '../helpers/ws-client.js';
 
 type Echo = { name: string; url: string };
 
@@ -19,6 +20,9 @@ function vhostsYaml(b: Record<string, Backend>, withApi: boolean): string {
   www.example.test:
     backends: [${b.site!.url}]
     paths:
+      /ws:
+        backends: [${b.ws!.url}]
+        stripPrefix: true
 ${withApi ? `      /api:\n        backends: [${b.api!.url}]\n        stripPrefix: true\n` : ''}      /static/v1:
         id: assets
         backends: [${b.assets!.url}]
@@ -44,6 +48,7 @@ describe('path frontends from the vhosts file', () => {
 
   before(async () => {
     for (const name of ['site', 'api', 'assets', 'fallback']) b[name] = await startHttpBackend({ name });
+    b.ws = await startWsBackend({ name: 'ws' });
     vhosts = join(tempDir('paths'), 'vhosts.yaml');
     writeFileSync(vhosts, vhostsYaml(b, true));
     proxy = await startSwitchyard({ http: { bind: ['127.0.0.1'] }, server: { workers: 1 }, file: { path: vhosts } });
@@ -78,6 +83,13 @@ describe('path frontends from the vhosts file', () => {
     const api = await request({ port: proxy.port, host: 'www.example.test', path: '/api/x', headers: { 'x-debug': '1' } });
     assert.equal(api.headers['x-debug-frontend-key'], 'www.example.test/api');
     assert.equal(api.headers['x-debug-vhost'], 'www.example.test/api', 'a path\'s id defaults to its key');
+  });
+
+  test('a WebSocket upgrade is routed by its path, and stripped like a request', async () => {
+    const client = await connectWs({ port: proxy.port, host: 'www.example.test', path: '/ws/chat?room=1' });
+    assert.equal(await client.echo('hi'), 'ws:hi');
+    client.close();
+    assert.equal((b.ws as WsBackend).upgrades.at(-1)?.url, '/chat?room=1');
   });
 
   test('a host with paths only: its other paths go to the catch-all', async () => {
