@@ -115,7 +115,22 @@ describe('path frontends in Redis: X-Debug and the proxy\'s own dead marks', () 
     redis = await startRedis();
     channel = await redis.subscribe('dead');
     live = await startHttpBackend({ name: 'live' });
+    // Read by the first snapshot, not by a re-read: path keys load like host keys.
+    await redis.cmd('RPUSH', 'frontend:snap.test/api/v1', 'snap-api', live.url);
+    await redis.cmd('SADD', 'dead:snap.test/api/v1', '1');
     proxy = await startProxy({ driver: redis.url, server: { deadBackendTTL: 30 } });
+  });
+
+  test('path keys present at start-up are served from the snapshot, with their dead sets', async () => {
+    const res = await proxy.get('snap.test', { path: '/api/v1/x', headers: { 'x-debug': '1' } });
+    assert.equal(res.headers['x-debug-frontend-key'], 'snap.test/api/v1');
+    assert.equal(res.headers['x-debug-backend-id'], '0');
+    assert.equal((await proxy.get('snap.test', { path: '/api' })).status, 400, 'no frontend for /api nor for the host');
+    await redis.cmd('RPUSH', 'frontend:snap.test/api/v1', live.url);
+    for (let i = 0; i < 10; i++) {
+      const again = await proxy.get('snap.test', { path: '/api/v1', headers: { 'x-debug': '1' } });
+      assert.equal(again.headers['x-debug-backend-id'], '0', 'backend 1 is dead under dead:snap.test/api/v1');
+    }
   });
 
   test('X-Debug names the matched path frontend, a wildcard\'s too', async () => {
