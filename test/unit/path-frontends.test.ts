@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { deadNames, KeySpace } from '../../adapters/redis/keys.js';
 import type { ConfigEvent } from '../../src/vocabulary/events.js';
 import { FrontendSet } from '../../src/frontends/frontend-set.js';
 import { candidatePrefixes, deadMarksName, prefixEnds, prefixProblem, stripPrefix } from '../../src/frontends/path.js';
@@ -144,5 +145,32 @@ describe('path prefixes: FrontendSet bookkeeping', () => {
     const key = Buffer.from('h.test/api');
     assert.equal(frontends.setBytes(key, 0, key.length, key, 0, 6, []), false);
     assert.equal(frontends.size, 0);
+  });
+});
+
+describe('path prefixes: the Redis keys a request waits for or reads', () => {
+  it('every host level, then under each the path keys its path can match', () => {
+    const keys = new KeySpace('p:');
+    assert.deepEqual(keys.candidates('a.b.test', '/api/v1?x'), [
+      'p:frontend:a.b.test',
+      'p:frontend:*.b.test',
+      'p:frontend:*.test',
+      'p:frontend:*',
+      'p:frontend:a.b.test/api',
+      'p:frontend:*.b.test/api',
+      'p:frontend:*.test/api',
+      'p:frontend:*/api',
+      'p:frontend:a.b.test/api/v1',
+      'p:frontend:*.b.test/api/v1',
+      'p:frontend:*.test/api/v1',
+      'p:frontend:*/api/v1',
+    ]);
+    assert.deepEqual(keys.candidates('a.test'), ['p:frontend:a.test', 'p:frontend:*.test', 'p:frontend:*']);
+    assert.equal(keys.candidates('a.test', '/x'.repeat(100)).length, 3 * 9, 'at most 8 prefixes');
+  });
+
+  it('the dead sets: the requested host\'s, and one per prefix', () => {
+    assert.deepEqual(deadNames('a.test', '/api/v1'), ['a.test', 'a.test/api', 'a.test/api/v1']);
+    assert.deepEqual(deadNames('a.test'), ['a.test']);
   });
 });
