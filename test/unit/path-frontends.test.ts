@@ -115,6 +115,18 @@ describe('path prefixes: RoutingTable lookup', () => {
     assert.equal(table.lookup('h.test', '/svc1000')?.key, 'h.test');
   });
 
+  it('costs one hash lookup per candidate prefix of the path, however many prefixes the host has', (t) => {
+    const events: ConfigEvent[] = [set('h.test')];
+    for (let i = 0; i < 1000; i++) events.push(set(`h.test/svc${i}`), set(`h.test/svc${i}/v1`));
+    const table = RoutingTable.fromEvents(events);
+    const match = t.mock.method(FrontendSet.prototype, 'match');
+    assert.equal(table.lookup('h.test', '/a/b/c/d/e/f/g/h/i/j/k/l/m/n?q')?.key, 'h.test');
+    assert.equal(match.mock.callCount(), 8 + 1, 'eight candidate prefixes (the bound), then the host\'s own frontend');
+    match.mock.resetCalls();
+    assert.equal(table.lookup('other.test', '/svc1/v1/x'), undefined);
+    assert.equal(match.mock.callCount(), 2, 'a host without paths: its own key and "*", no prefix looked up');
+  });
+
   it('serves host lookups without a path as before', () => {
     const table = RoutingTable.fromEvents([set('h.test/api')]);
     assert.equal(table.lookup('h.test'), undefined);
