@@ -35,7 +35,7 @@ export function toFrontends(doc: VhostsDocument, key: string, vhost: Vhost): Fro
   const problems: FileProblem[] = [];
   const specs: FrontendSpec[] = [];
   const hostOptions = optionsOf(vhost);
-  if (vhost.backends === undefined && vhost.paths === undefined) problems.push(nothingToServe(doc, key));
+  if (vhost.backends === undefined && Object.keys(vhost.paths ?? {}).length === 0) problems.push(nothingToServe(doc, key));
   if (vhost.backends !== undefined) {
     const backends = backendsOf({ doc, host: key, segments: ['vhosts', key] }, vhost.backends, problems);
     specs.push(specOf(host, vhost.id ?? host, backends, hostOptions));

@@ -76,6 +76,7 @@ describe('vhosts paths', () => {
         backends: [ftp://nope]
         tls: { cert: a, key: b }
   empty.test: {}
+  no-paths.test: { paths: {} }
 `);
     assert.deepEqual([...version.frontends.keys()], ['good.test']);
     assert.deepEqual(version.invalid.get('bad.test')!.map(formatProblem), [
@@ -88,6 +89,7 @@ describe('vhosts paths', () => {
       'vhosts.yaml:17:9: /vhosts/schema.test/paths/~1x/tls: unknown key',
     ]);
     assert.deepEqual(version.invalid.get('empty.test')!.map(formatProblem), ['vhosts.yaml:18:3: /vhosts/empty.test: a host needs backends, paths, or both']);
+    assert.deepEqual(version.invalid.get('no-paths.test')!.map(formatProblem), ['vhosts.yaml:19:3: /vhosts/no-paths.test: a host needs backends, paths, or both']);
   });
 
   test('stripPrefix belongs to a path, not to a host', () => {
