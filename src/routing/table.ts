@@ -64,6 +64,8 @@ export class RoutingTable {
   #paths = 0;
   /** The candidate prefix ends of the path being looked up (lookups are synchronous: one array serves them all). */
   readonly #ends: number[] = new Array<number>(MAX_PREFIX_SEGMENTS).fill(0);
+  /** How many of #ends the current lookup found; -1: not looked for yet. */
+  #depth = -1;
   #loaded = false;
   /** Every source's certificates, by the names they serve (SPEC §7). */
   readonly certificates: CertificateIndex;
@@ -147,23 +149,23 @@ export class RoutingTable {
    * with no path frontend anywhere, only host frontends are looked up.
    */
   lookup(host: string, path = ''): Route | undefined {
-    const depth = this.#paths === 0 ? 0 : prefixEnds(path, this.#ends);
-    const exact = this.#atLevel(host, 0, false, path, depth);
+    this.#depth = -1; // the path's candidate prefixes are found when a host level first has path frontends
+    const exact = this.#atLevel(host, 0, false, path);
     if (exact !== undefined) return exact;
     if (this.#wildcards > 0) {
       for (let dot = host.indexOf('.'); dot !== -1; dot = host.indexOf('.', dot + 1)) {
-        const hit = this.#atLevel(host, dot + 1, true, path, depth);
+        const hit = this.#atLevel(host, dot + 1, true, path);
         if (hit !== undefined) return hit;
       }
     }
-    return this.#atLevel('*', 0, false, path, depth);
+    return this.#atLevel('*', 0, false, path);
   }
 
   /** One host level (`host` from `start`, "*." + it when `wildcard`): its longest matching prefix, else its own frontend. */
-  #atLevel(host: string, start: number, wildcard: boolean, path: string, depth: number): Route | undefined {
+  #atLevel(host: string, start: number, wildcard: boolean, path: string): Route | undefined {
     const layers = this.#layers;
-    if (depth > 0) {
-      const hit = this.#longestPrefix(host, start, wildcard, path, depth);
+    if (this.#paths > 0 && path.length > 1) {
+      const hit = this.#longestPrefix(host, start, wildcard, path);
       if (hit !== undefined) return hit;
     }
     for (let i = 0; i < layers.length; i++) {
@@ -175,13 +177,14 @@ export class RoutingTable {
     return undefined;
   }
 
-  /** The longest of the `depth` candidate prefixes some source defines at this host level: one lookup per candidate and source with paths there. */
-  #longestPrefix(host: string, start: number, wildcard: boolean, path: string, depth: number): Route | undefined {
+  /** The longest candidate prefix of `path` some source defines at this host level: one lookup per candidate and source with paths there. */
+  #longestPrefix(host: string, start: number, wildcard: boolean, path: string): Route | undefined {
     const layers = this.#layers;
     let withPaths = 0; // a bit per layer having path frontends at this level
     for (let i = 0; i < layers.length; i++) if (layers[i]!.frontends.hasPaths(host, start, wildcard)) withPaths |= 1 << i;
     if (withPaths === 0) return undefined;
-    for (let d = depth - 1; d >= 0; d--) {
+    if (this.#depth === -1) this.#depth = prefixEnds(path, this.#ends);
+    for (let d = this.#depth - 1; d >= 0; d--) {
       for (let i = 0; i < layers.length; i++) {
         if ((withPaths & (1 << i)) === 0) continue;
         const hit = layers[i]!.frontends.match(host, start, wildcard, layers[i]!.source, path, this.#ends[d]!);
