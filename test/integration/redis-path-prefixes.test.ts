@@ -105,7 +105,7 @@ for (const { mode, redisArgs } of MODES) {
   });
 }
 
-describe('path frontends in Redis: X-Debug and the proxy\'s own dead marks', () => {
+describe('path frontends in Redis: snapshot, X-Debug, the proxy\'s own dead marks', () => {
   let redis: RedisServer;
   let proxy: Proxy;
   let channel: Subscription;
@@ -118,6 +118,7 @@ describe('path frontends in Redis: X-Debug and the proxy\'s own dead marks', () 
     // Read by the first snapshot, not by a re-read: path keys load like host keys.
     await redis.cmd('RPUSH', 'frontend:snap.test/api/v1', 'snap-api', live.url);
     await redis.cmd('SADD', 'dead:snap.test/api/v1', '1');
+    await redis.cmd('RPUSH', 'frontend:snap.test/api/', 'trailing-slash', live.url);
     proxy = await startProxy({ driver: redis.url, server: { deadBackendTTL: 30 } });
   });
 
@@ -125,12 +126,18 @@ describe('path frontends in Redis: X-Debug and the proxy\'s own dead marks', () 
     const res = await proxy.get('snap.test', { path: '/api/v1/x', headers: { 'x-debug': '1' } });
     assert.equal(res.headers['x-debug-frontend-key'], 'snap.test/api/v1');
     assert.equal(res.headers['x-debug-backend-id'], '0');
-    assert.equal((await proxy.get('snap.test', { path: '/api' })).status, 400, 'no frontend for /api nor for the host');
+    assert.equal((await proxy.get('snap.test', { path: '/api' })).status, 400, 'no frontend for /api nor for the host ("/api/" never matches)');
     await redis.cmd('RPUSH', 'frontend:snap.test/api/v1', live.url);
     for (let i = 0; i < 10; i++) {
       const again = await proxy.get('snap.test', { path: '/api/v1', headers: { 'x-debug': '1' } });
       assert.equal(again.headers['x-debug-backend-id'], '0', 'backend 1 is dead under dead:snap.test/api/v1');
     }
+  });
+
+  test('a path key no request can match is logged with the reason, from the snapshot and from a re-read', async () => {
+    await waitForLog(proxy.sy, /path frontend never matched by a request key=frontend:snap\.test\/api\/ reason=.*does not end with/);
+    await redis.cmd('RPUSH', 'frontend:late.test//x', 'empty-segment', live.url);
+    await waitForLog(proxy.sy, /path frontend never matched by a request key=frontend:late\.test\/\/x reason=.*empty/);
   });
 
   test('X-Debug names the matched path frontend, a wildcard\'s too', async () => {
