@@ -7,7 +7,8 @@ import type { PendingChallenge } from '../acme/store.js';
 /** What the instance's admin listener (in the master) asks a worker; see app/admin/answers.ts. */
 export type WorkerQuery =
   | { kind: 'status' }
-  | { kind: 'route'; host: string | null }
+  /** The route of a host, and of a request path on it when `path` is given (path frontends, SPEC §9). */
+  | { kind: 'route'; host: string | null; path: string | null }
   | { kind: 'frontends' }
   | { kind: 'events'; since: number }
   /** The worker's metrics, as prom-client's getMetricsAsJSON gives them. */
