@@ -17,8 +17,8 @@ local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local held = redis.call('GET', KEYS[1])
 if held then
   local ok, value = pcall(cjson.decode, held)
-  if ok and type(value) == 'table' and type(value.key) == 'string' and type(value.createdAt) == 'number'
-    and value.createdAt <= now and now - value.createdAt < tonumber(ARGV[2]) then
+  if ok and type(value) == 'table' and type(value.key) == 'string' and string.len(value.key) == string.len(ARGV[1])
+    and type(value.createdAt) == 'number' and value.createdAt <= now and now - value.createdAt < tonumber(ARGV[2]) then
     return held
   end
 end

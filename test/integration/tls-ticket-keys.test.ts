@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { before, describe, test, type TestContext } from 'node:test';
 import { startFileInstance } from '../helpers/admin.js';
+import { RedisTicketKeyStore } from '../../app/tickets/redis-store.js';
 import { startHttpBackend } from '../helpers/backends.js';
 import { makeCa, makeLeaf, type TestCa, type TestCertificate } from '../helpers/certificates.js';
 import { hipacheConfig } from '../helpers/config.js';
@@ -250,3 +251,47 @@ describe('TLS session tickets without Redis', () => {
     }
   });
 });
+
+describe('the shared key in Redis (app/tickets/redis-store.ts)', () => {
+  const DAY = 86_400_000;
+
+  async function stores(t: TestContext, redis: RedisServer, count: number, prefix = '', db = 0): Promise<RedisTicketKeyStore[]> {
+    const all = Array.from({ length: count }, () => new RedisTicketKeyStore({ host: '127.0.0.1', port: redis.port, db, prefix, display: redis.url }));
+    t.after(() => Promise.all(all.map((s) => s.close())));
+    return all;
+  }
+
+  test('instances that find no key at once all get the same one: one write wins', async (t) => {
+    const redis = await startRedis();
+    const keys = await Promise.all((await stores(t, redis, 8)).map((s) => s.current(DAY)));
+    assert.equal(new Set(keys.map((k) => k.key)).size, 1);
+    assert.deepEqual(await storedKey(redis), keys[0]);
+  });
+
+  test('a key younger than the period is kept; an older one is replaced, by one instance for all', async (t) => {
+    const redis = await startRedis();
+    const all = await stores(t, redis, 4);
+    const held = await all[0]!.current(DAY);
+    assert.deepEqual(await all[1]!.current(DAY), held, 'kept');
+    await redis.cmd('SET', 'ticket-key', JSON.stringify({ ...held, createdAt: held.createdAt - DAY }));
+    const replaced = await Promise.all(all.map((s) => s.current(DAY)));
+    assert.notEqual(replaced[0]!.key, held.key);
+    assert.equal(new Set(replaced.map((k) => k.key)).size, 1, 'one replacement');
+    assert.ok(replaced[0]!.createdAt >= held.createdAt);
+  });
+
+  test('a value that is not a key (garbage, a short key) is replaced; the key prefix and database are the driver\'s', async (t) => {
+    const redis = await startRedis();
+    const [store] = await stores(t, redis, 1, 'edge1:', 3);
+    await redis.cmd('SELECT', 3);
+    for (const bad of ['not json', JSON.stringify({ key: 'c2hvcnQ=', createdAt: Date.now() }), JSON.stringify({ key: 42 })]) {
+      await redis.cmd('SET', 'edge1:ticket-key', bad);
+      const key = await store!.current(DAY);
+      assert.equal(Buffer.from(key.key, 'base64').length, 48);
+      assert.deepEqual(JSON.parse(await redis.cmd('GET', 'edge1:ticket-key')), key);
+    }
+    await redis.cmd('SELECT', 0);
+    assert.equal(await redis.cmd('EXISTS', 'ticket-key'), '0', 'nothing in db 0');
+  });
+});
+
