@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { before, describe, test, type TestContext } from 'node:test';
-import { startFileInstance } from '../helpers/admin.js';
+import { startFileInstance, type FileInstance } from '../helpers/admin.js';
 import { RedisTicketKeyStore } from '../../app/tickets/redis-store.js';
 import { startHttpBackend } from '../helpers/backends.js';
 import { makeCa, makeLeaf, type TestCa, type TestCertificate } from '../helpers/certificates.js';
@@ -224,16 +224,23 @@ describe('TLS session tickets with Redis', () => {
   });
 });
 
+/** A proxy with two workers serving a vhosts file (sni.test with its own certificate), with `https` settings; no Redis. */
+async function startFileTlsInstance(https: Record<string, unknown>, server: Record<string, unknown> = {}): Promise<{ instance: FileInstance; httpsPort: number }> {
+  const dir = tempDir('tickets-file');
+  for (const [name, text] of [['chain.pem', defaultLeaf.chain], ['key.pem', defaultLeaf.key], ['sni-chain.pem', sniLeaf.chain], ['sni-key.pem', sniLeaf.key]] as const) writeFileSync(join(dir, name), text);
+  const httpsPort = await freePort();
+  const vhosts = ['vhosts:', '  sni.test:', `    backends: ["${backendUrl}"]`, `    tls: { cert: ${join(dir, 'sni-chain.pem')}, key: ${join(dir, 'sni-key.pem')} }`].join('\n');
+  const instance = await startFileInstance(vhosts + '\n', {
+    workers: 2,
+    server,
+    extra: { https: { port: httpsPort, bind: ['127.0.0.1'], cert: join(dir, 'chain.pem'), key: join(dir, 'key.pem'), ...https } },
+  });
+  return { instance, httpsPort };
+}
+
 describe('TLS session tickets without Redis', () => {
   test('with https.ticketKeyRotation 3 s, both workers of an instance move to the new key together: an old ticket resumes on neither, a new one on both', async () => {
-    const dir = tempDir('tickets-file');
-    for (const [name, text] of [['chain.pem', defaultLeaf.chain], ['key.pem', defaultLeaf.key], ['sni-chain.pem', sniLeaf.chain], ['sni-key.pem', sniLeaf.key]] as const) writeFileSync(join(dir, name), text);
-    const httpsPort = await freePort();
-    const vhosts = ['vhosts:', '  sni.test:', `    backends: ["${backendUrl}"]`, `    tls: { cert: ${join(dir, 'sni-chain.pem')}, key: ${join(dir, 'sni-key.pem')} }`].join('\n');
-    const instance = await startFileInstance(vhosts + '\n', {
-      workers: 2,
-      extra: { https: { port: httpsPort, bind: ['127.0.0.1'], cert: join(dir, 'chain.pem'), key: join(dir, 'key.pem'), ticketKeyRotation: 3 } },
-    });
+    const { instance, httpsPort } = await startFileTlsInstance({ ticketKeyRotation: 3 });
     const served = async () => new Map(((await instance.status()).workers as { worker: string; requests: number }[]).map((w) => [w.worker, w.requests]));
     for (let attempt = 1; ; attempt++) {
       const old = await newSession(httpsPort);
@@ -249,6 +256,20 @@ describe('TLS session tickets without Redis', () => {
       assert.equal(workers.length, 2, 'both workers took connections (otherwise this proves nothing about sharing)');
       break;
     }
+  });
+
+  test('a reload keeps the key: a session from before SIGHUP resumes on every worker of the new generation', async () => {
+    const { instance, httpsPort } = await startFileTlsInstance({}, { reloadTimeout: 3 });
+    const before = await newSession(httpsPort);
+    instance.proxy.signal('SIGHUP');
+    await waitFor(async () => {
+      const status = await instance.status();
+      return status.generation === 2 && status.probation === null && status.workers.length === 2;
+    }, { timeoutMs: 20_000, message: 'the new generation serving alone' });
+    const served = async () => new Map(((await instance.status()).workers as { worker: string; requests: number }[]).map((w) => [w.worker, w.requests]));
+    const counted = await served();
+    assert.equal(await resumedAtOnce(httpsPort, before, 16), 16, 'every connection to the new workers resumed');
+    assert.equal(busy(counted, await served()).length, 2, 'both new workers took connections');
   });
 });
 
