@@ -9,8 +9,9 @@ import { freshTicketKey, type TicketKey } from './key.js';
 import type { RedisTicketKeyStore } from './redis-store.js';
 
 const log = logger('tls');
-/** How often the key's age (or Redis's key) is looked at, at most: a tenth of the period, bounded. */
+/** How often the key's age (or Redis's key) is looked at: a tenth of the period, within these bounds. */
 const MAX_LOOK_INTERVAL_MS = 60_000;
+const MIN_LOOK_INTERVAL_MS = 100;
 
 export interface TicketKeySettings {
   /** null: no HTTPS listener, nothing to rotate. */
@@ -47,11 +48,12 @@ export class TicketKeyRotation {
     if (rotationMs === null) return;
     if (redis !== null) {
       const { RedisTicketKeyStore } = await import('./redis-store.js');
+      if (this.#stopped) return;
       this.#store = new RedisTicketKeyStore(redis);
     }
     await this.#look(rotationMs);
     if (this.#stopped) return;
-    const interval = Math.min(MAX_LOOK_INTERVAL_MS, rotationMs / 10);
+    const interval = Math.max(MIN_LOOK_INTERVAL_MS, Math.min(MAX_LOOK_INTERVAL_MS, rotationMs / 10));
     this.#timer = setInterval(() => void this.#look(rotationMs), interval).unref();
   }
 
