@@ -198,10 +198,20 @@ describe('TLS session tickets with Redis', () => {
     const after = await whileOneKey(redis, async () => {
       const served = [await a.served(), await b.served()];
       const fresh = await newSession(a.httpsPort);
-      const resumed = (await Promise.all([resumedAtOnce(b.httpsPort, fresh, 8), resumedAtOnce(a.httpsPort, fresh, 8)])).reduce((x, y) => x + y);
-      return { resumed, busyA: busy(served[0]!, await a.served()), busyB: busy(served[1]!, await b.served()) };
+      // Which worker takes a connection is the kernel's choice: rounds of 8 go on until both workers of each took some.
+      let resumed = 0;
+      let made = 0;
+      let busyA: string[] = [];
+      let busyB: string[] = [];
+      for (let round = 0; round < 6 && (busyA.length < 2 || busyB.length < 2); round++) {
+        resumed += (await Promise.all([resumedAtOnce(b.httpsPort, fresh, 8), resumedAtOnce(a.httpsPort, fresh, 8)])).reduce((x, y) => x + y);
+        made += 16;
+        busyA = busy(served[0]!, await a.served());
+        busyB = busy(served[1]!, await b.served());
+      }
+      return { resumed, made, busyA, busyB };
     });
-    assert.equal(after.result.resumed, 16, 'a ticket of the new key resumed on every connection, to either instance');
+    assert.equal(after.result.resumed, after.result.made, 'a ticket of the new key resumed on every connection, to either instance');
     assert.equal(after.result.busyA.length, 2, 'both workers of instance A took connections');
     assert.equal(after.result.busyB.length, 2, 'both workers of instance B took connections');
   });
