@@ -136,6 +136,11 @@ export const HttpsSchema = Type.Object(
     ),
     minVersion: Type.Optional(Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], { description: 'Oldest TLS version accepted (default "TLSv1.2").' })),
     proxyProtocol: Type.Optional(ProxyProtocol),
+    ticketKeyRotation: Type.Optional(
+      Seconds(
+        'Seconds between replacements of the TLS session ticket key every worker shares (default 43200, 12 h); with Redis, every instance on it shares the key. A ticket issued under the previous key gets a full handshake.',
+      ),
+    ),
     acme: Type.Optional(AcmeSchema),
   },
   { additionalProperties: false },

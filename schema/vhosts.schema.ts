@@ -42,34 +42,70 @@ export const VhostTlsSchema = Type.Object(
   },
 );
 
+/** The per-vhost options a host and its path frontends both take. */
+const vhostOptions = {
+  id: Type.Optional(Type.String({ minLength: 1, description: 'Identifier shown as the vhost name (default: the host, or for a path the host and path).' })),
+  tcpTimeout: Type.Optional(
+    Type.Number({ exclusiveMinimum: 0, description: 'Seconds this vhost\'s backends may take to answer before a 504 (default: server.tcpTimeout).' }),
+  ),
+  retryOnError: Type.Optional(
+    Type.Integer({ minimum: 0, description: 'Failed connections retried on another backend (default: server.retryOnError).' }),
+  ),
+  redirectHttps: Type.Optional(
+    Type.Boolean({
+      description:
+        'Answer plain-HTTP requests with 308 to the same URL over HTTPS (the https listener\'s port), except ACME HTTP-01 challenges under /.well-known/acme-challenge/ (default false).',
+    }),
+  ),
+  hsts: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 2147483647,
+      description: 'Strict-Transport-Security max-age (seconds) on every answer over HTTPS, replacing the backend\'s; 0 tells browsers to forget it. Never sent over plain HTTP.',
+    }),
+  ),
+};
+
+const Backends = Type.Array(BackendSchema, {
+  description: 'Where requests go, chosen at random among the live ones. An empty list answers 502.',
+});
+
+/**
+ * A path prefix under a host: "/api" matches "/api", "/api/" and "/api/..."
+ * (not "/apiary"). Canonical: no trailing "/", no empty, "." or ".."
+ * segment, no "?" or "#", printable ASCII, at most 8 segments (the file
+ * adapter checks what a pattern cannot say well).
+ */
+export const PATH_KEY_PATTERN = '^/';
+
+export const VhostPathSchema = Type.Object(
+  {
+    ...vhostOptions,
+    backends: Backends,
+    stripPrefix: Type.Optional(
+      Type.Boolean({ description: 'Forward the request path without this prefix: "/api/v1" reaches the backends as "/v1", "/api" as "/" (default false).' }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: 'A path frontend: options not given here are the host\'s.',
+  },
+);
+
 export const VhostSchema = Type.Object(
   {
-    id: Type.Optional(Type.String({ minLength: 1, description: 'Identifier shown as the vhost name (default: the host).' })),
-    backends: Type.Array(BackendSchema, {
-      description: 'Where requests go, chosen at random among the live ones. An empty list answers 502.',
-    }),
-    tcpTimeout: Type.Optional(
-      Type.Number({ exclusiveMinimum: 0, description: 'Seconds this vhost\'s backends may take to answer before a 504 (default: server.tcpTimeout).' }),
-    ),
-    retryOnError: Type.Optional(
-      Type.Integer({ minimum: 0, description: 'Failed connections retried on another backend (default: server.retryOnError).' }),
-    ),
-    redirectHttps: Type.Optional(
-      Type.Boolean({
+    ...vhostOptions,
+    backends: Type.Optional(Backends),
+    paths: Type.Optional(
+      Type.Record(Type.String({ pattern: PATH_KEY_PATTERN }), VhostPathSchema, {
+        additionalProperties: false,
         description:
-          'Answer plain-HTTP requests with 308 to the same URL over HTTPS (the https listener\'s port), except ACME HTTP-01 challenges under /.well-known/acme-challenge/ (default false).',
-      }),
-    ),
-    hsts: Type.Optional(
-      Type.Integer({
-        minimum: 0,
-        maximum: 2147483647,
-        description: 'Strict-Transport-Security max-age (seconds) on every answer over HTTPS, replacing the backend\'s; 0 tells browsers to forget it. Never sent over plain HTTP.',
+          'Path frontends by prefix ("/api"): the longest prefix matching the request path on segment boundaries serves it, else the host\'s own backends; with none of either, the next less specific host (a wildcard, then "*").',
       }),
     ),
     tls: Type.Optional(VhostTlsSchema),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, description: 'A host: its own backends, path frontends (paths), or both.' },
 );
 
 export const VhostsFileSchema = Type.Object(
@@ -91,5 +127,6 @@ export const VhostsFileSchema = Type.Object(
 
 export type VhostsFile = Static<typeof VhostsFileSchema>;
 export type Vhost = Static<typeof VhostSchema>;
+export type VhostPath = Static<typeof VhostPathSchema>;
 export type BackendEntry = Static<typeof BackendSchema>;
 export type VhostTls = Static<typeof VhostTlsSchema>;

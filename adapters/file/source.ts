@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { assertNever, type ConfigEvent, type FrontendSpec } from '../../src/vocabulary/events.js';
 import type { FileSourceConfig } from '../../src/config/types.js';
 import { FrontendDigest } from '../../src/frontends/digest.js';
+import { hostOfKey } from '../../src/frontends/path.js';
 import { logger } from '../../src/log.js';
 import type { ConfigSource, EventSink, QuarantinedFrontend, SourceStatus } from '../../src/vocabulary/source.js';
 import { problemFields, type FileProblem } from './problems.js';
@@ -148,10 +149,10 @@ export class FileSource implements ConfigSource {
     const next = new Map(frontends);
     const quarantined: QuarantinedFrontend[] = [];
     for (const [key, problems] of invalid) {
-      const previous = this.#applied.get(key);
-      if (previous !== undefined) next.set(key, previous);
-      quarantined.push({ key, reason: describeProblems(problems), serving: previous === undefined ? 'none' : 'previous' });
-      const what = previous === undefined ? 'vhost rejected; it is not served' : 'vhost quarantined; its previous version stays in force';
+      const previous = previousOf(this.#applied, key);
+      for (const kept of previous) next.set(kept.key, kept);
+      quarantined.push({ key, reason: describeProblems(problems), serving: previous.length === 0 ? 'none' : 'previous' });
+      const what = previous.length === 0 ? 'vhost rejected; it is not served' : 'vhost quarantined; its previous version stays in force';
       for (const p of problems) this.#log.warn(what, problemFields(p));
     }
     const first = !this.#loaded;
@@ -236,6 +237,14 @@ export class FileSource implements ConfigSource {
   #emit(event: ConfigEvent): void {
     if (!this.#stopped) this.#sink(event);
   }
+}
+
+/** The frontends a host had in the version in force: its own and its path frontends (a quarantined host keeps them all). */
+function previousOf(applied: ReadonlyMap<string, FrontendSpec>, host: string): FrontendSpec[] {
+  const own = applied.get(host);
+  const kept = own === undefined ? [] : [own];
+  for (const [key, spec] of applied) if (key !== host && hostOfKey(key) === host) kept.push(spec);
+  return kept;
 }
 
 FileSource satisfies new (options: FileSourceOptions) => ConfigSource;

@@ -76,6 +76,9 @@ function reasonOf({ error, reason }: SchemaFinding): string {
   if (error.keyword === 'additionalProperties' && error.instancePath === '/vhosts') {
     return 'is not a host: use an exact host ("www.example.com"), a wildcard ("*.example.com") or "*"';
   }
+  if (error.keyword === 'additionalProperties' && error.instancePath.endsWith('/paths')) {
+    return 'is not a path prefix: it starts with "/" ("/api")';
+  }
   // The only pattern inside a vhost is the backend URL's.
   if (error.keyword === 'pattern') return 'must be an http:// or https:// URL';
   return reason;

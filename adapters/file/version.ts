@@ -5,7 +5,8 @@
 
 import type { FrontendSpec } from '../../src/vocabulary/events.js';
 import { parseVhostsText, type VhostsDocument } from './document.js';
-import { normalizeKey, toFrontend } from './frontend.js';
+import { hostOfKey } from '../../src/frontends/path.js';
+import { normalizeKey, toFrontends } from './frontend.js';
 import { formatProblem, pointerOf, type FileProblem } from './problems.js';
 import { checkDocument, type CheckedEntry } from './validate.js';
 import { tlsFilesOf, type VhostTlsFiles } from './vhost-tls.js';
@@ -27,8 +28,9 @@ export type Version =
   /** Unreadable as a whole (syntax, or a schema error outside any host): nothing of it applies. */
   | { kind: 'rejected'; problems: FileProblem[] }
   /**
-   * Hosts by normalised key; `invalid` hosts keep their previous version (quarantine);
-   * `tls` the certificate files of the valid hosts that name some.
+   * Frontends by key: a host's own ("www.x") and its path frontends ("www.x/api");
+   * `invalid` hosts (by normalised key) keep their previous version, paths included
+   * (quarantine); `tls` the certificate files of the valid hosts that name some.
    */
   | { kind: 'complete'; frontends: Map<string, FrontendSpec>; invalid: Map<string, FileProblem[]>; tls: Map<string, VhostTlsFiles> };
 
@@ -41,7 +43,7 @@ export function buildVersion(files: readonly FileText[]): Version {
 }
 
 export interface CheckedVersion {
-  /** The hosts defined validly. */
+  /** The frontends of the hosts defined validly, their path frontends included ("www.x/api"). */
   frontends: Map<string, FrontendSpec>;
   /** The certificate files of those hosts that name some (not read here: see certificateProblems). */
   tls: Map<string, VhostTlsFiles>;
@@ -95,15 +97,15 @@ class VersionBuilder {
     const first = this.#seen.get(key);
     if (first !== undefined) {
       // Neither definition is trusted over the other: the host keeps its previous version.
-      this.frontends.delete(key);
+      for (const k of [...this.frontends.keys()]) if (hostOfKey(k) === key) this.frontends.delete(k);
       this.tls.delete(key);
       this.#reject(key, [duplicate(doc.file, entry.key, at.line, at.column, first)]);
       return;
     }
     this.#seen.set(key, { file: doc.file, line: at.line });
-    const result = entry.vhost === null ? { ok: false as const, problems: entry.problems } : toFrontend(doc, entry.key, entry.vhost);
+    const result = entry.vhost === null ? { ok: false as const, problems: entry.problems } : toFrontends(doc, entry.key, entry.vhost);
     if (!result.ok) return this.#reject(key, result.problems);
-    this.frontends.set(key, result.spec);
+    for (const spec of result.specs) this.frontends.set(spec.key, spec);
     if (entry.vhost?.tls !== undefined) this.tls.set(key, tlsFilesOf(doc, entry.key, key, entry.vhost.tls));
   }
 

@@ -7,6 +7,7 @@
 
 import type { Logger } from '../../src/log.js';
 import { parseBackend } from '../../src/frontends/backend.js';
+import { prefixOfKey, prefixProblem } from '../../src/frontends/path.js';
 import type { FrontendSpec } from '../../src/vocabulary/events.js';
 
 /** The frontend a list stores, or null for an empty list. */
@@ -20,6 +21,17 @@ export function malformedBackends(backends: readonly string[]): number[] {
   const bad: number[] = [];
   for (let i = 0; i < backends.length; i++) if (parseBackend(backends[i]!) === null) bad.push(i);
   return bad;
+}
+
+/**
+ * A warning for a path frontend key no request can match (`frontend:h/api/`,
+ * `frontend:h//x`, deeper than 8 segments): it is loaded like any key, and
+ * the operator is told why it never serves.
+ */
+export function warnUnmatchable(log: Logger, redisKey: string, key: string): void {
+  const prefix = prefixOfKey(key);
+  const problem = prefix === '' ? null : prefixProblem(prefix);
+  if (problem !== null) log.warn('path frontend never matched by a request', { key: redisKey, reason: problem });
 }
 
 /** One warning per unusable backend, naming the Redis key it is stored under. */

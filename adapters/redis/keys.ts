@@ -1,8 +1,10 @@
 // Hipache key names: `<prefix>frontend:<host>` (a list) and `<prefix>dead:<host>` (a set);
+// for a path frontend (SPEC §9) `<prefix>frontend:<host>/<path>` and `<prefix>dead:<host>/<path>`;
 // `<prefix>tls:<host-or-pattern>` (a string: a certificate chain and its key, SPEC §7);
 // and Switchyard's own `<prefix>switchyard:marker` (a string).
 
 import { lookupKeys } from '../../src/frontends/host.js';
+import { candidatePrefixes } from '../../src/frontends/path.js';
 
 export type KeyKind = 'frontend' | 'dead' | 'tls';
 
@@ -44,15 +46,27 @@ export class KeySpace {
     return `${escapeGlob(this.prefix)}${kind}:*`;
   }
 
-  /** Every frontend key that can serve `host`: exact, wildcards (most specific first), `*`. */
-  candidates(host: string): string[] {
-    return lookupKeys(host).map((key) => this.frontend(key));
+  /**
+   * Every frontend key that can serve `host`: exact, wildcards (most specific
+   * first), `*`; with a request's `path`, then under each of them the path
+   * frontends it can match (at most MAX_PREFIX_SEGMENTS prefixes each).
+   */
+  candidates(host: string, path = ''): string[] {
+    const hosts = lookupKeys(host);
+    const keys = hosts.map((key) => this.frontend(key));
+    for (const prefix of candidatePrefixes(path)) for (const key of hosts) keys.push(this.frontend(key + prefix));
+    return keys;
   }
 
   /** Every certificate key that can serve `host` (an SNI name): exact, then the wildcard of one label. */
   certificates(host: string): string[] {
     return certificateNames(host).map((name) => this.tls(name));
   }
+}
+
+/** The names of the dead sets a request for `host` and `path` can use: the host's, and one per prefix the path can match. */
+export function deadNames(host: string, path = ''): string[] {
+  return [host, ...candidatePrefixes(path).map((prefix) => host + prefix)];
 }
 
 /** The names a certificate for `host` can be stored under: the host, and `*.<parent>` (a wildcard covers one label). */

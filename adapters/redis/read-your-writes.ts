@@ -10,7 +10,7 @@
 import type { Logger } from '../../src/log.js';
 import type { FrontendExpiries } from './expiries.js';
 import type { ChangeFeed } from './feed.js';
-import type { KeySpace } from './keys.js';
+import { deadNames, type KeySpace } from './keys.js';
 import type { KeyRereads } from './rereads.js';
 import { withTimeout } from './timeout.js';
 
@@ -29,10 +29,10 @@ export class ReadYourWrites {
     private readonly log: Logger,
   ) {}
 
-  /** ConfigSource.whenCurrent: false when nothing is pending for `host` (`ready` is then not called). */
-  whenCurrent(host: string, ready: () => void): boolean {
-    if (this.options.readYourWrites && this.feed.afterBarrier(() => this.#afterRereads(host, ready) || ready())) return true;
-    return this.#afterRereads(host, ready);
+  /** ConfigSource.whenCurrent: false when nothing is pending for `host` and `path` (`ready` is then not called). */
+  whenCurrent(host: string, ready: () => void, path = ''): boolean {
+    if (this.options.readYourWrites && this.feed.afterBarrier(() => this.#afterRereads(host, path, ready) || ready())) return true;
+    return this.#afterRereads(host, path, ready);
   }
 
   /** Resolves when `work` settles or after syncTimeoutMs, whichever comes first; never rejects. */
@@ -43,18 +43,19 @@ export class ReadYourWrites {
     );
   }
 
-  /** Calls `ready` after the resync of a replaced database and the re-reads under way for `host`'s keys; false when there are none. */
-  #afterRereads(host: string, ready: () => void): boolean {
+  /** Calls `ready` after the resync of a replaced database and the re-reads under way for the keys of `host` and `path`; false when there are none. */
+  #afterRereads(host: string, path: string, ready: () => void): boolean {
     const replaced = this.pending.replaced();
-    if (replaced === undefined) return this.#afterKeyRereads(host, ready);
-    void replaced.then(() => this.#afterKeyRereads(host, ready) || ready());
+    if (replaced === undefined) return this.#afterKeyRereads(host, path, ready);
+    void replaced.then(() => this.#afterKeyRereads(host, path, ready) || ready());
     return true;
   }
 
-  #afterKeyRereads(host: string, ready: () => void): boolean {
+  #afterKeyRereads(host: string, path: string, ready: () => void): boolean {
     this.pending.expiries.check();
     if (this.rereads.size === 0) return false;
-    const wait = this.rereads.pending([...this.keys.candidates(host), this.keys.dead(host), ...this.keys.certificates(host)]);
+    const dead = deadNames(host, path).map((name) => this.keys.dead(name));
+    const wait = this.rereads.pending([...this.keys.candidates(host, path), ...dead, ...this.keys.certificates(host)]);
     if (wait === undefined) return false;
     void this.bounded(wait).then(ready);
     return true;

@@ -1,7 +1,7 @@
 import type { DeadMark, FrontendSpec } from '../../src/vocabulary/events.js';
 import type { Logger } from '../../src/log.js';
 import { digestOf, type StoredCertificate } from './emitted-certificates.js';
-import { frontendOfList, malformedBackends, warnMalformed } from './hipache-list.js';
+import { frontendOfList, malformedBackends, warnMalformed, warnUnmatchable } from './hipache-list.js';
 import type { KeyKind, KeySpace } from './keys.js';
 import type { Reply } from './wire.js';
 
@@ -40,7 +40,10 @@ export class HipacheReader {
       throw err;
     }
     const frontend = frontendOfList(key, items);
-    if (frontend !== null) warnMalformed(this.log, redisKey, frontend.backends, malformedBackends(frontend.backends));
+    if (frontend !== null) {
+      warnMalformed(this.log, redisKey, frontend.backends, malformedBackends(frontend.backends));
+      warnUnmatchable(this.log, redisKey, key);
+    }
     return frontend;
   }
 

@@ -58,8 +58,8 @@ export class SentinelSource implements ConfigSource {
     return { name: this.name, state: this.#stopped ? 'stopped' : 'starting', mode: 'sentinel', lastError: { code: 'REDIS_SENTINEL', message }, lastSnapshotAt: null };
   }
 
-  whenCurrent(host: string, ready: () => void): boolean {
-    return this.#current?.whenCurrent(host, ready) ?? false;
+  whenCurrent(host: string, ready: () => void, path?: string): boolean {
+    return this.#current?.whenCurrent(host, ready, path) ?? false;
   }
 
   checkCertificate(key: string): void {

@@ -6,7 +6,7 @@ import { FrontendSet } from '../../src/frontends/frontend-set.js';
 import type { JudgedCertificate, StoredCertificate, Verdict } from './emitted-certificates.js';
 import { digestOf } from './emitted-certificates.js';
 import { escapeGlob, type KeySpace } from './keys.js';
-import { malformedBackends, warnMalformed } from './hipache-list.js';
+import { malformedBackends, warnMalformed, warnUnmatchable } from './hipache-list.js';
 import type { HipacheReader } from './reader.js';
 import { CommandWriter, keyCommand, ReadWindow, ReplyReader, replyEnd } from './resp.js';
 
@@ -297,6 +297,7 @@ export class SnapshotRead {
     if (!this.#frontends.setBytes(keyIn, keyAt, keyEnd, reply.buf, idAt, idEnd, this.#lastBackends)) {
       const [key, id] = [keyIn.toString('utf8', keyAt, keyEnd), reply.buf.toString('utf8', idAt, idEnd)];
       this.#frontends.set({ key, id, backends: this.#lastBackends });
+      warnUnmatchable(this.log, this.keys.frontend(key), key); // path keys come this way (setBytes declines them)
     }
   }
 

@@ -8,7 +8,7 @@ import { EmittedDeadMarks } from './emitted-dead.js';
 import { EmittedFrontends } from './emitted-frontends.js';
 import { FrontendExpiries } from './expiries.js';
 import { ChangeFeed } from './feed.js';
-import { certificateNames, KeySpace, type KeyRef } from './keys.js';
+import { certificateNames, deadNames, KeySpace, type KeyRef } from './keys.js';
 import { Liveness } from './liveness.js';
 import { ReadYourWrites } from './read-your-writes.js';
 import { HipacheReader } from './reader.js';
@@ -134,10 +134,10 @@ export class RedisSource implements ConfigSource {
     };
   }
 
-  whenCurrent(host: string, ready: () => void): boolean {
+  whenCurrent(host: string, ready: () => void, path = ''): boolean {
     if (!this.#liveness.responsive) return false; // never wait on an unreachable or hung redis
-    if (this.#feed.mode !== 'per-request') return this.#barrier.whenCurrent(host, ready);
-    void this.#barrier.bounded(this.#readHost(host)).then(ready);
+    if (this.#feed.mode !== 'per-request') return this.#barrier.whenCurrent(host, ready, path);
+    void this.#barrier.bounded(this.#readHost(host, path)).then(ready);
     return true;
   }
 
@@ -253,18 +253,22 @@ export class RedisSource implements ConfigSource {
   /**
    * Hipache mode: a request (or a TLS handshake) re-reads the keys that can
    * serve its host, its certificate's too: a GET or two more in the same
-   * round trip, answering nil for a host that has none.
+   * round trip, answering nil for a host that has none. With a request's
+   * path, the path frontends and dead sets it can match are read too: for
+   * each host level, one key per prefix of the path (at most
+   * MAX_PREFIX_SEGMENTS), all in the same round trip.
    */
-  async #readHost(host: string): Promise<void> {
-    const keys = this.#keys.candidates(host).map((k) => this.#keys.parse(k)!.host);
+  async #readHost(host: string, path: string): Promise<void> {
+    const keys = this.#keys.candidates(host, path).map((k) => this.#keys.parse(k)!.host);
+    const deadSets = deadNames(host, path);
     const names = certificateNames(host);
     const [frontends, marks, certificates] = await Promise.all([
       Promise.all(keys.map((k) => this.#reader.frontend(k))),
-      this.#reader.dead(host),
+      Promise.all(deadSets.map((name) => this.#reader.dead(name))),
       Promise.all(names.map((name) => this.#reader.certificate(name))),
     ]);
     keys.forEach((key, i) => this.#emitFrontend(key, frontends[i] ?? null));
-    this.#emitDead(host, marks);
+    deadSets.forEach((name, i) => this.#emitDead(name, marks[i]!));
     names.forEach((name, i) => this.#emit(this.#certificates.change(name, certificates[i]!)));
   }
 }

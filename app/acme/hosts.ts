@@ -4,6 +4,7 @@
 // make the proxy order certificates for it (SPEC §7).
 
 import { isIP } from 'node:net';
+import { hostOfKey } from '../../src/frontends/path.js';
 import type { RoutingTable } from '../../src/routing/table.js';
 
 /** What a worker answers: configured hosts with no certificate, and which of the hosts the orderer issued before are still configured. */
@@ -19,11 +20,11 @@ export function isOrderableName(host: string): boolean {
   return host.length <= 253 && isIP(host) === 0 && NAME.test(host);
 }
 
+/** A host counts as configured with its own frontend or path frontends only ("www.x/api" configures "www.x"). */
 export function acmeHosts(table: RoutingTable, issued: readonly string[]): AcmeHosts {
-  const missing = new Set<string>();
-  for (const route of table.routes()) {
-    if (isOrderableName(route.key) && table.certificates.select(route.key) === null) missing.add(route.key);
-  }
-  const configured = issued.filter((host) => table.lookup(host)?.key === host);
-  return { missing: [...missing], configured };
+  const hosts = new Set<string>();
+  for (const route of table.routes()) hosts.add(hostOfKey(route.key));
+  const missing = [...hosts].filter((host) => isOrderableName(host) && table.certificates.select(host) === null);
+  const configured = issued.filter((host) => hosts.has(host));
+  return { missing, configured };
 }

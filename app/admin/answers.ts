@@ -4,6 +4,7 @@
 
 import { parseBackend } from '../../src/frontends/backend.js';
 import { normalizeHost } from '../../src/frontends/host.js';
+import { deadMarksName, hostOfKey, prefixOfKey } from '../../src/frontends/path.js';
 import type { LimitCounters } from '../../src/proxy/limits.js';
 import type { FrontStats } from '../../src/proxy/server.js';
 import type { TrafficSummary } from '../../src/proxy/traffic.js';
@@ -39,9 +40,10 @@ export interface AdminState {
   certificateCounts: () => Record<string, number>;
 }
 
-/** Which rule a route key is: how `explain` says why a host went where it went. */
+/** Which rule a route key's host is: how `explain` says why a host went where it went (a path frontend's key ends in its prefix). */
 export function ruleOf(key: string): 'exact' | 'wildcard' | 'catch-all' {
-  return key === '*' ? 'catch-all' : key.startsWith('*.') ? 'wildcard' : 'exact';
+  const host = hostOfKey(key);
+  return host === '*' ? 'catch-all' : host.startsWith('*.') ? 'wildcard' : 'exact';
 }
 
 /** A route as the API shows it, with each backend's state for a requested host. */
@@ -56,7 +58,7 @@ export function describeRoute(table: RoutingTable, route: Route, host: string | 
       index,
       url,
       valid: parseBackend(url) !== null,
-      dead: host !== null && table.isDead(host, index),
+      dead: host !== null && table.isDead(deadMarksName(host, route.key), index),
     })),
   };
 }
@@ -67,7 +69,7 @@ function deadBackends(table: RoutingTable) {
   const listed = marks.map(({ host, index, until, source }) => ({
     host,
     index,
-    url: table.lookup(host)?.backends[index] ?? null,
+    url: table.lookup(hostOfKey(host), prefixOfKey(host))?.backends[index] ?? null, // a path frontend's marks: "<host>/<prefix>"
     until: new Date(until).toISOString(),
     source,
   }));
@@ -98,10 +100,10 @@ function workerStatus(state: AdminState) {
 
 export type WorkerStatus = ReturnType<typeof workerStatus>;
 
-function route(state: AdminState, raw: string | null): QueryAnswer {
+function route(state: AdminState, raw: string | null, path: string | null): QueryAnswer {
   const host = normalizeHost(raw ?? undefined);
   if (host === null) return { status: 400, body: { error: 'INVALID_HOST', message: 'give ?host=<host>' } };
-  const found = state.table.lookup(host);
+  const found = state.table.lookup(host, path ?? '');
   const certificate = certificateFor(state.table, host);
   if (found === undefined) return { status: 404, body: { host, route: null, answer: 400, error: 'UNKNOWN_HOST', certificate } };
   return { status: 200, body: { host, route: describeRoute(state.table, found, host), certificate } };
@@ -123,7 +125,7 @@ export async function answerQuery(state: AdminState, query: WorkerQuery): Promis
     case 'status':
       return { status: 200, body: workerStatus(state) };
     case 'route':
-      return route(state, query.host);
+      return route(state, query.host, query.path);
     case 'frontends':
       return { status: 200, body: { version: table.version, frontends: [...table.routes()].map((r) => describeRoute(table, r, null)) } };
     case 'events': {

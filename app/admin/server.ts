@@ -117,7 +117,7 @@ const ROUTES: Record<string, Handler> = {
   '/': page,
   '/status': status,
   '/metrics': metrics,
-  '/route': (instance, url) => relay(instance, { kind: 'route', host: url.searchParams.get('host') }),
+  '/route': (instance, url) => relay(instance, { kind: 'route', host: url.searchParams.get('host'), path: url.searchParams.get('path') }),
   '/frontends': (instance) => relay(instance, { kind: 'frontends' }),
   '/events': (instance, url) => relay(instance, { kind: 'events', since: Number(url.searchParams.get('since') ?? 0) || 0 }),
 };

@@ -58,7 +58,7 @@ export function sameList(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /** Every per-vhost option, in the order they are shown (the Record makes a new option a compile error until listed). */
-export const OPTION_NAMES = Object.keys({ tcpTimeout: 0, retryOnError: 0, redirectHttps: 0, hsts: 0 } satisfies Record<keyof FrontendOptions, 0>) as (keyof FrontendOptions)[];
+export const OPTION_NAMES = Object.keys({ tcpTimeout: 0, retryOnError: 0, redirectHttps: 0, hsts: 0, stripPrefix: 0 } satisfies Record<keyof FrontendOptions, 0>) as (keyof FrontendOptions)[];
 
 /** An absent option and no options at all are the same thing: the server's default. */
 export function sameOptions(a: FrontendOptions | undefined, b: FrontendOptions | undefined): boolean {

@@ -1,10 +1,12 @@
 // Hipache frontend lists -> a vhosts YAML document that expands back to the
 // very same lists: same id, same backends, same order, same repetitions
-// (consecutive repetitions become a weight). Every document is checked by
-// reading it back with the file adapter before it is handed out.
+// (consecutive repetitions become a weight); a path frontend's list
+// (`frontend:<host>/<prefix>`) goes under its host's `paths`. Every document
+// is checked by reading it back with the file adapter before it is handed out.
 
 import { stringify } from 'yaml';
 import { checkVersion, normalizeKey } from '../../adapters/file/index.js';
+import { hostOfKey, prefixOfKey, prefixProblem } from '../../src/frontends/path.js';
 import { HOST_KEY_PATTERN } from '../../schema/vhosts.schema.js';
 import { sameList } from './diff.js';
 import { weightedRuns } from './render.js';
@@ -14,6 +16,7 @@ const MAX_WEIGHT = 1000;
 const HOST_KEY = new RegExp(HOST_KEY_PATTERN);
 
 export interface ExportedList {
+  /** The key after `frontend:`: a host or pattern, optionally followed by a path prefix. */
   host: string;
   /** [id, ...backends], as stored. */
   list: readonly string[];
@@ -41,7 +44,7 @@ export function exportVhosts(lists: readonly ExportedList[], header: readonly st
   const refused = refusedHosts(render(kept, header));
   if (refused.size > 0) {
     for (const [host, reason] of refused) skipped.push({ host, reason });
-    kept = kept.filter((entry) => !refused.has(entry.host));
+    kept = kept.filter((entry) => !refused.has(hostOfKey(entry.host))); // a refused host takes its paths along
   }
   const text = render(kept, header);
   assertRoundTrip(text, kept);
@@ -49,15 +52,27 @@ export function exportVhosts(lists: readonly ExportedList[], header: readonly st
 }
 
 /** Why a key cannot be a vhosts entry that maps back to itself, or null. */
-function unservableKey(host: string): string | null {
+function unservableKey(key: string): string | null {
+  const host = hostOfKey(key);
   if (!HOST_KEY.test(host)) return 'not a host name, wildcard or "*": it cannot be written in a vhosts file';
-  if (normalizeKey(host) !== host) return `the proxy looks hosts up lowercased without a trailing dot, so no request reaches this key (rename it to "${normalizeKey(host)}")`;
-  return null;
+  if (normalizeKey(host) !== host) return `the proxy looks hosts up lowercased without a trailing dot, so no request reaches this key (rename it to "${normalizeKey(key)}")`;
+  const prefix = prefixOfKey(key);
+  const problem = prefix === '' ? null : prefixProblem(prefix);
+  return problem === null ? null : `${problem}: no request reaches this key`;
 }
 
 function render(lists: readonly ExportedList[], header: readonly string[]): string {
+  const own = new Map<string, Record<string, unknown>>();
+  const paths = new Map<string, Record<string, unknown>>();
+  for (const { host: key, list } of lists) {
+    const host = hostOfKey(key);
+    if (key === host) own.set(host, entryOf(key, list));
+    else paths.set(host, { ...paths.get(host), [prefixOfKey(key)]: entryOf(key, list) });
+  }
   const vhosts: Record<string, unknown> = {};
-  for (const { host, list } of lists) vhosts[host] = entryOf(host, list);
+  for (const host of new Set(lists.map((entry) => hostOfKey(entry.host)))) {
+    vhosts[host] = paths.has(host) ? { ...own.get(host), paths: paths.get(host) } : own.get(host);
+  }
   const comments = header.map((line) => `# ${line}\n`).join('');
   return comments + stringify({ vhosts }, { lineWidth: 0 });
 }
@@ -71,7 +86,7 @@ function entryOf(host: string, [id, ...backends]: readonly string[]): Record<str
     }
     return parts;
   });
-  // The id is written unless it is the default (the host itself).
+  // The id is written unless it is the default (the key itself: the host, or the host and path).
   return id === host ? { backends: entries } : { id, backends: entries };
 }
 

@@ -5,6 +5,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { certificateProblems, checkVersion, formatProblem, readVhosts, type FileProblem } from '../../adapters/file/index.js';
+import { hostOfKey } from '../../src/frontends/path.js';
 import type { FrontendSpec } from '../../src/vocabulary/events.js';
 import { CliError, EXIT_FINDINGS, plural, type ExitCode, type Output } from './command.js';
 
@@ -12,7 +13,7 @@ export interface VhostsTree {
   path: string;
   /** The files read, in the order the proxy reads them. */
   files: string[];
-  /** The hosts defined validly, by normalised key. */
+  /** The frontends of the hosts defined validly, by key: a host's own ("www.x") and its paths' ("www.x/api"). */
   frontends: Map<string, FrontendSpec>;
   /** The hosts that name a certificate (`tls`), by normalised key. */
   tlsHosts: string[];
@@ -32,6 +33,11 @@ export async function loadVhostsTree(path: string): Promise<VhostsTree> {
   // A certificate the proxy would quarantine is a problem here, like a host it would quarantine.
   problems.push(...(await certificateProblems(tls)));
   return { path, files: read.files.map((f) => f.file), frontends, tlsHosts: [...tls.keys()], problems: problems.sort(byLocation), ignored: await ignoredDirectories(path) };
+}
+
+/** How many hosts a tree defines (its path frontends are not hosts of their own). */
+export function hostCount(tree: VhostsTree): number {
+  return new Set([...tree.frontends.keys()].map(hostOfKey)).size;
 }
 
 /** For plan and import: the tree, or the exit code when it is invalid (its problems printed as validate would). */

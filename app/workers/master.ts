@@ -1,5 +1,4 @@
 import cluster, { type Worker } from 'node:cluster';
-import { randomBytes } from 'node:crypto';
 import { loadConfigFile } from '../../src/config/load.js';
 import type { AdminConfig, SwitchyardConfig } from '../../src/config/types.js';
 import { logger, setLogFormat, setLogProcess } from '../../src/log.js';
@@ -8,6 +7,7 @@ import type { InstanceAcme } from '../acme/instance.js';
 import type { AcmeHosts } from '../acme/hosts.js';
 import type { AdminListener, Instance } from '../admin/server.js';
 import { InstanceMetrics } from '../metrics/instance.js';
+import { InstanceTicketKeys } from '../tickets/instance.js';
 import { Generation } from './generation.js';
 import { isWorkerMessage, type MasterMessage, type ReloadOutcome, type WorkerMessage } from './messages.js';
 import { WorkerQueries } from './queries.js';
@@ -66,11 +66,12 @@ export class Master {
   readonly #queries = new WorkerQueries();
   readonly #metrics = new InstanceMetrics(() => this.#serving.listeningWorkers().length);
   /**
-   * The TLS session ticket key every worker of this instance shares, for the
-   * master's lifetime (reloads included): a client resumes its session on
-   * whichever worker accepts its next connection.
+   * The TLS session ticket key every worker of this instance shares (and,
+   * with Redis, every instance on it): a client resumes its session on
+   * whichever worker accepts its next connection. Kept across reloads,
+   * replaced every https.ticketKeyRotation.
    */
-  readonly #ticketKeys = randomBytes(48).toString('base64');
+  readonly #ticketKeys: InstanceTicketKeys;
   /** The instance's ACME orderer (https.acme): in the master, see app/acme/orderer.ts for why. */
   #acme: InstanceAcme | null = null;
   /** The admin listener and the config it runs with. */
@@ -78,6 +79,7 @@ export class Master {
 
   constructor(config: SwitchyardConfig) {
     this.#serving = new Generation(1, config);
+    this.#ticketKeys = new InstanceTicketKeys(config, () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined));
   }
 
   /** What the admin listener asks of the instance. */
@@ -128,11 +130,20 @@ export class Master {
     process.on('SIGTERM', () => void this.stop('SIGTERM'));
     process.on('SIGINT', () => void this.stop('SIGINT'));
     process.on('SIGHUP', () => this.reload());
+    // The first workers start with the shared ticket key when Redis gives it in time.
+    void this.#ticketKeys
+      .start(this.#serving.config)
+      .catch((err: Error) => log.error('TLS ticket key rotation could not start; the first key stays', { error: err.message }))
+      .then(() => this.#forkFirst());
+    void this.#serveAdmin(this.#serving.config.admin);
+    void this.#serveAcme(this.#serving.config);
+  }
+
+  #forkFirst(): void {
+    if (this.#stopping) return;
     const { workers } = this.#serving.config.server;
     for (let i = 0; i < workers; i++) this.#fork(this.#serving);
     log.info('started', { workers, pid: process.pid });
-    void this.#serveAdmin(this.#serving.config.admin);
-    void this.#serveAcme(this.#serving.config);
   }
 
   /** The orderer follows the serving generation's https.acme (a reload may add, change or remove it). */
@@ -163,7 +174,7 @@ export class Master {
   }
 
   #fork(generation: Generation): Worker {
-    const worker = cluster.fork({ [CONFIG_ENV]: JSON.stringify(generation.config), [TICKET_KEYS_ENV]: this.#ticketKeys });
+    const worker = cluster.fork({ [CONFIG_ENV]: JSON.stringify(generation.config), [TICKET_KEYS_ENV]: this.#ticketKeys.current });
     generation.workers.add(worker);
     return worker;
   }
@@ -186,6 +197,7 @@ export class Master {
       case 'listening':
         generation.listened(worker);
         this.#acme?.greet(worker);
+        this.#ticketKeys.greet(worker);
         return this.#report(worker, generation);
       case 'failed': {
         const cause = `worker ${worker.id} ${message.cause}`;
@@ -278,6 +290,7 @@ export class Master {
     log.info('reload applied; the previous generation drains', { generation: generation.id, previous: previous.id, workers });
     void this.#serveAdmin(generation.config.admin);
     void this.#serveAcme(generation.config);
+    void this.#ticketKeys.follow(generation.config);
     this.#decide('applied', null, generation.id);
   }
 
@@ -341,6 +354,7 @@ export class Master {
     this.#stopping = true;
     if (this.#probation !== null) clearTimeout(this.#probation.timer);
     void this.#acme?.stop();
+    void this.#ticketKeys.stop();
     const delay = this.#serving.config.server.shutdownDelay;
     if (delay > 0) {
       // /readyz says 503 from now on: load balancers stop sending while the listeners still serve.

@@ -7,7 +7,8 @@ import type { PendingChallenge } from '../acme/store.js';
 /** What the instance's admin listener (in the master) asks a worker; see app/admin/answers.ts. */
 export type WorkerQuery =
   | { kind: 'status' }
-  | { kind: 'route'; host: string | null }
+  /** The route of a host, and of a request path on it when `path` is given (path frontends, SPEC §9). */
+  | { kind: 'route'; host: string | null; path: string | null }
   | { kind: 'frontends' }
   | { kind: 'events'; since: number }
   /** The worker's metrics, as prom-client's getMetricsAsJSON gives them. */
@@ -59,10 +60,12 @@ export type MasterMessage =
   /** SIGUSR1 reached the master: reopen the access log (logrotate moved it away). */
   | { type: 'reopen-logs' }
   /** An ACME HTTP-01 challenge the master's orderer set (or, null, removed): every worker answers it. */
-  | { type: 'acme-challenge'; token: string; challenge: PendingChallenge | null };
+  | { type: 'acme-challenge'; token: string; challenge: PendingChallenge | null }
+  /** The instance's TLS session ticket key (48 bytes, base64), after a rotation or when the worker listens. */
+  | { type: 'ticket-key'; key: string };
 
 const WORKER_TYPES = new Set<string>(['listening', 'failed', 'over-memory', 'answer', 'final-metrics', 'acme-challenge-held']);
-const MASTER_TYPES = new Set<string>(['report', 'query', 'reopen-logs', 'acme-challenge']);
+const MASTER_TYPES = new Set<string>(['report', 'query', 'reopen-logs', 'acme-challenge', 'ticket-key']);
 
 function typeOf(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null) return undefined;

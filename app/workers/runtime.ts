@@ -7,7 +7,7 @@ import { ErrorPages } from '../../src/proxy/error-pages.js';
 import { PassiveHealth } from '../../src/proxy/health.js';
 import { LimitCounters } from '../../src/proxy/limits.js';
 import { BackendPools } from '../../src/proxy/pools.js';
-import { drain, frontStats, listen, ListenError, type Listener } from '../../src/proxy/server.js';
+import { drain, frontStats, listen, ListenError, setTicketKeys, type Listener } from '../../src/proxy/server.js';
 import type { ProxyContext } from '../../src/proxy/settings.js';
 import { OcspStapler } from '../../src/proxy/tls/ocsp-stapler.js';
 import { RoutingTable } from '../../src/routing/table.js';
@@ -59,6 +59,8 @@ export class ProxyRuntime {
   #defaultFingerprint: string | null = null;
   /** The master's word on this worker's generation and the last reload, for the admin status. */
   report: MasterReport | null = null;
+  /** The instance's session ticket key: the master's at the fork, then each rotation it sends. */
+  #ticketKeys = ticketKeys();
   readonly #context: ProxyContext;
 
   /**
@@ -175,7 +177,7 @@ export class ProxyRuntime {
     const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, FIRST_SNAPSHOT_WAIT_MS)));
     await Promise.race([firstSnapshots, bound]);
     clearTimeout(timer);
-    this.#listeners = await listen(this.config, this.#context, { ticketKeys: ticketKeys() }).catch((err: unknown) => {
+    this.#listeners = await listen(this.config, this.#context, { ticketKeys: this.#ticketKeys }).catch((err: unknown) => {
       // What did bind is drained with the rest when the worker exits on the error.
       if (err instanceof ListenError) this.#listeners = err.bound;
       throw err;
@@ -239,6 +241,13 @@ export class ProxyRuntime {
   /** The metrics as they stand, if anyone scraped them (a draining worker's last word); null otherwise. */
   async finalMetrics(): Promise<unknown[] | null> {
     return this.#metrics === null ? null : (await this.#metrics).json();
+  }
+
+  /** The master rotated the ticket key (or repeats it): handshakes from now on use it; before listening, the listeners start with it. */
+  setTicketKeys(keys: Buffer): void {
+    if (keys.length !== 48 || keys.equals(this.#ticketKeys)) return;
+    this.#ticketKeys = keys;
+    setTicketKeys(this.#listeners, keys);
   }
 
   /** SIGUSR1: the access log file was moved away (logrotate); write a new one at its path. */

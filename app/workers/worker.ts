@@ -101,6 +101,10 @@ class WorkerProcess {
       if (message.challenge !== null) send({ type: 'acme-challenge-held', token: message.token });
       return;
     }
+    if (message.type === 'ticket-key') {
+      runtime.setTicketKeys(Buffer.from(message.key, 'base64'));
+      return;
+    }
     if (message.type !== 'query') return; // reopen-logs has its own listener, set before the access log opens
     void answerQuery(admin, message.query)
       .catch((err: Error) => ({ status: 500, body: { error: 'INTERNAL', message: err.message } }))

@@ -164,6 +164,9 @@ try {
     await client.cmd('MSET', ...pairs);
   }
   const proxy = await startProxy('many', defaultCert);
+  // The listener may open before a snapshot this large is in (it waits 3 s at most): wait for it.
+  await waitFor(() => /redis snapshot loaded/.test(proxy.log()), 'the first snapshot');
+  const loadedS = (performance.now() - proxy.t0) / 1000;
   const pid = await workerPid();
   const rssAtStart = rssMiB(pid);
 
@@ -194,12 +197,12 @@ try {
   const cached = median(cachedMs);
   const row = (label, ms) => `| ${label} | ${ms.toFixed(2)} ms | ${(ms / cached).toFixed(2)}x |`;
   console.log(`${N} certificates (${kind}, ${wildcard.pem.length} bytes of PEM each) in Redis, one worker, build ${root}`);
-  console.log(`start: HTTPS serving after ${proxy.readyS.toFixed(1)} s (none: ${none.readyS.toFixed(1)} s); every certificate checked after ${checkedS.toFixed(1)} s`);
+  console.log(`start: HTTPS serving after ${proxy.readyS.toFixed(1)} s (none: ${none.readyS.toFixed(1)} s), every certificate in the table after ${loadedS.toFixed(1)} s, every one checked after ${checkedS.toFixed(1)} s`);
   console.log('');
   console.log('| worker RSS | MiB | vs none |');
   console.log('|:--|--:|--:|');
   console.log(`| no certificate | ${rssNone.toFixed(0)} | 1.00x |`);
-  console.log(`| ${N} certificates, at start | ${rssAtStart.toFixed(0)} | ${(rssAtStart / rssNone).toFixed(2)}x |`);
+  console.log(`| ${N} certificates, first snapshot loaded | ${rssAtStart.toFixed(0)} | ${(rssAtStart / rssNone).toFixed(2)}x |`);
   console.log(`| every one checked | ${rssChecked.toFixed(0)} | ${(rssChecked / rssNone).toFixed(2)}x |`);
   console.log(`| after 3,000 distinct handshakes (1,000 contexts cached) | ${rssContexts.toFixed(0)} | ${(rssContexts / rssNone).toFixed(2)}x |`);
   console.log('');
@@ -209,7 +212,10 @@ try {
   console.log(row('first for its name: a context built', median(builtMs)));
   if (uncheckedMs.length > 0) console.log(row(`first for its name, unchecked: checked, then built (${uncheckedMs.length} names)`, median(uncheckedMs)));
   client.close();
+  rmSync(work, { recursive: true, force: true });
+} catch (err) {
+  console.error(`${err.stack ?? err}\nlogs kept in ${work}`);
+  process.exitCode = 1;
 } finally {
   for (const child of children) child.kill('SIGKILL');
-  rmSync(work, { recursive: true, force: true });
 }

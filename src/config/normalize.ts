@@ -39,6 +39,8 @@ interface Context {
 
 export const DEFAULT_HTTP_PORT = 80;
 export const DEFAULT_HTTPS_PORT = 443;
+/** Seconds a session ticket key is used before the next replaces it (12 h). */
+export const DEFAULT_TICKET_KEY_ROTATION = 43_200;
 export const DEFAULT_BIND = ['0.0.0.0'];
 export const DEFAULT_SYNC_TIMEOUT_MS = 250;
 
@@ -168,6 +170,7 @@ function tlsListener(
     certDir?: string | undefined;
     ciphers?: string | undefined;
     minVersion?: TlsVersion | undefined;
+    ticketKeyRotation?: number | undefined;
     acme?: AcmeSection | undefined;
   },
   ctx: Context,
@@ -183,6 +186,7 @@ function tlsListener(
     certDir: tls.certDir === undefined ? null : ctx.path(tls.certDir),
     ciphers: tls.ciphers ?? null,
     minVersion: tls.minVersion ?? 'TLSv1.2',
+    ticketKeyRotationMs: (tls.ticketKeyRotation ?? DEFAULT_TICKET_KEY_ROTATION) * 1000,
     acme: tls.acme === undefined ? null : normalizeAcme(tls.acme, ctx),
   };
   if (tls.ca !== undefined) https.ca = toList(tls.ca).map(ctx.path);

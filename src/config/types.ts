@@ -96,6 +96,8 @@ export interface HttpsListenConfig extends ListenConfig {
   /** OpenSSL cipher list; null: Mozilla's intermediate profile (src/proxy/tls-profile.ts). */
   ciphers: string | null;
   minVersion: TlsVersion;
+  /** Between replacements of the session ticket key (ms). */
+  ticketKeyRotationMs: number;
   /** Certificates ordered from an ACME CA (SPEC §7); null: none. */
   acme: AcmeConfig | null;
 }

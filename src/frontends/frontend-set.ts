@@ -2,6 +2,7 @@ import type { FrontendSpec, SourceName } from '../vocabulary/events.js';
 import { BackendLists } from './backend-lists.js';
 import { FrontendDigest, hashKeyId, Lanes } from './digest.js';
 import { copyBytes, KeyIndex, MAX_ID, MAX_KEY } from './key-index.js';
+import { prefixStart } from './path.js';
 
 /** A frontend as served: the spec plus the source it came from. */
 export interface Route extends FrontendSpec {
@@ -27,12 +28,21 @@ let scratch = Buffer.alloc(1024);
  *
  * Lookups are O(key length) and allocate only the Route they return: a
  * wildcard suffix is hashed and compared in place in the host string.
+ *
+ * Path frontends ("www.x/api", SPEC §9) are stored like any other key; the
+ * host keys that have some are counted beside them (#pathHosts), so a host
+ * without paths costs nothing more, and one with paths is looked up once
+ * per candidate prefix of the request path (see RoutingTable.lookup).
  */
 export class FrontendSet implements Iterable<FrontendSpec> {
   #index = new KeyIndex();
   #lists = new BackendLists();
   #others = new Map<string, Other>();
   #otherWildcards = 0;
+  /** Path frontends by host key ("www.x", "*.x", "*"): which hosts have any. */
+  #pathHosts = new Map<string, number>();
+  #paths = 0;
+  #pathWildcards = 0;
   #detached = false;
 
   static from(specs: Iterable<FrontendSpec>): FrontendSet {
@@ -52,6 +62,11 @@ export class FrontendSet implements Iterable<FrontendSpec> {
     return this.#index.wildcards + this.#otherWildcards;
   }
 
+  /** Path frontends ("www.x/api") in the set: a lookup skips the prefix walk when there are none. */
+  get paths(): number {
+    return this.#paths;
+  }
+
   /** Distinct backend lists (with options) the frontends use. */
   get backendLists(): number {
     return this.#lists.size;
@@ -61,6 +76,7 @@ export class FrontendSet implements Iterable<FrontendSpec> {
   set(spec: FrontendSpec): void {
     this.#attached();
     const { key, id } = spec;
+    if (prefixStart(key) !== -1 && !this.#holds(key)) this.#countPath(key, 1);
     const list = this.#lists.intern(spec.backends, spec.options);
     if (key.length <= MAX_KEY && id.length <= MAX_ID && isAscii(key) && isAscii(id)) {
       this.#dropOther(key);
@@ -77,13 +93,15 @@ export class FrontendSet implements Iterable<FrontendSpec> {
   /**
    * Adds or replaces a frontend whose key and id are bytes (as read from
    * Redis replies), without making strings of them. False, and nothing
-   * stored, when they are not ASCII or too long: set() them as strings.
+   * stored, when they are not ASCII or too long, or name a path frontend
+   * (rare, and counted by host): set() them as strings.
    */
   setBytes(key: Buffer, keyStart: number, keyEnd: number, id: Buffer, idStart: number, idEnd: number, backends: readonly string[]): boolean {
     this.#attached();
     const keyLen = keyEnd - keyStart;
     const idLen = idEnd - idStart;
     if (keyLen > MAX_KEY || idLen > MAX_ID || !isAsciiBytes(key, keyStart, keyEnd) || !isAsciiBytes(id, idStart, idEnd)) return false;
+    if (hasSlash(key, keyStart, keyEnd)) return false;
     if (this.#others.size > 0) this.#dropOther(key.toString('latin1', keyStart, keyEnd));
     if (scratch.length < keyLen + idLen) scratch = Buffer.alloc(keyLen + idLen);
     copyBytes(key, keyStart, keyEnd, scratch, 0);
@@ -95,7 +113,9 @@ export class FrontendSet implements Iterable<FrontendSpec> {
   /** Removes the frontend `key`; false when there was none. */
   delete(key: string): boolean {
     this.#attached();
-    return this.#dropOther(key) || this.#removeFromIndex(key);
+    const deleted = this.#dropOther(key) || this.#removeFromIndex(key);
+    if (deleted && prefixStart(key) !== -1) this.#countPath(key, -1);
+    return deleted;
   }
 
   /** The frontend `key`, as served by `source`. */
@@ -105,18 +125,26 @@ export class FrontendSet implements Iterable<FrontendSpec> {
 
   /**
    * The frontend whose key is `host` from `start` on, prefixed with "*." when
-   * `wildcard`: match("a.b.test", 2, true) finds "*.b.test" without building it.
+   * `wildcard`, followed by `path` up to `pathEnd`: match("a.b.test", 2, true)
+   * finds "*.b.test", match("a.test", 0, false, s, "/api/v1", 4) "a.test/api",
+   * without building the key unless found.
    */
-  match(host: string, start: number, wildcard: boolean, source: SourceName): Route | undefined {
-    const record = this.#index.find(host, start, wildcard);
+  match(host: string, start: number, wildcard: boolean, source: SourceName, path = '', pathEnd = 0): Route | undefined {
+    const record = this.#index.find(host, start, wildcard, path, pathEnd);
     if (record !== -1) {
-      const key = start === 0 && !wildcard ? host : (wildcard ? '*.' : '') + host.slice(start);
+      const key = keyOf(host, start, wildcard, path, pathEnd);
       return this.#route(key, this.#index.id(record, key), this.#index.value(record), source);
     }
     if (this.#others.size === 0) return undefined;
-    const key = (wildcard ? '*.' : '') + host.slice(start);
+    const key = keyOf(host, start, wildcard, path, pathEnd);
     const other = this.#others.get(key);
     return other === undefined ? undefined : this.#route(key, other.id, other.list, source);
+  }
+
+  /** True when some path frontend has the host key `host` from `start` on ("*." + it when `wildcard`). */
+  hasPaths(host: string, start: number, wildcard: boolean): boolean {
+    if (this.#paths === 0 || (wildcard && this.#pathWildcards === 0)) return false;
+    return this.#pathHosts.has(keyOf(host, start, wildcard, '', 0));
   }
 
   /** Every frontend, in the order first added, then the ones kept beside the index. */
@@ -160,6 +188,9 @@ export class FrontendSet implements Iterable<FrontendSpec> {
     copy.#lists = this.#lists.clone();
     copy.#others = new Map(this.#others);
     copy.#otherWildcards = this.#otherWildcards;
+    copy.#pathHosts = new Map(this.#pathHosts);
+    copy.#paths = this.#paths;
+    copy.#pathWildcards = this.#pathWildcards;
     return copy;
   }
 
@@ -176,11 +207,17 @@ export class FrontendSet implements Iterable<FrontendSpec> {
     moved.#lists = this.#lists;
     moved.#others = this.#others;
     moved.#otherWildcards = this.#otherWildcards;
+    moved.#pathHosts = this.#pathHosts;
+    moved.#paths = this.#paths;
+    moved.#pathWildcards = this.#pathWildcards;
     this.#detached = true;
     this.#index = new KeyIndex(); // lookups in a detached set find nothing
     this.#lists = new BackendLists();
     this.#others = new Map();
     this.#otherWildcards = 0;
+    this.#pathHosts = new Map();
+    this.#paths = 0;
+    this.#pathWildcards = 0;
     return moved;
   }
 
@@ -190,6 +227,21 @@ export class FrontendSet implements Iterable<FrontendSpec> {
 
   #route(key: string, id: string, list: number, source: SourceName): Route {
     return { key, id, backends: this.#lists.backends(list), options: this.#lists.options(list), source };
+  }
+
+  /** True when the set holds `key`. */
+  #holds(key: string): boolean {
+    return this.#others.has(key) || (key.length <= MAX_KEY && this.#index.find(key, 0, false) !== -1);
+  }
+
+  /** One path frontend more (+1) or less (-1) under the host of `key`. */
+  #countPath(key: string, delta: 1 | -1): void {
+    const host = key.slice(0, prefixStart(key));
+    const count = (this.#pathHosts.get(host) ?? 0) + delta;
+    if (count === 0) this.#pathHosts.delete(host);
+    else this.#pathHosts.set(host, count);
+    this.#paths += delta;
+    if (host.startsWith('*.')) this.#pathWildcards += delta;
   }
 
   /** The backend list a key had before put(), released (-1: the key is new). */
@@ -214,6 +266,12 @@ export class FrontendSet implements Iterable<FrontendSpec> {
   }
 }
 
+/** ("*." if `wildcard`) + host.slice(start) + path.slice(0, pathEnd), built only when needed. */
+function keyOf(host: string, start: number, wildcard: boolean, path: string, pathEnd: number): string {
+  const base = start === 0 && !wildcard ? host : (wildcard ? '*.' : '') + host.slice(start);
+  return pathEnd === 0 ? base : base + path.slice(0, pathEnd);
+}
+
 /** `key` then `id` as bytes in the scratch buffer (both ASCII). */
 function toScratch(key: string, id: string): Buffer {
   if (scratch.length < key.length + id.length) scratch = Buffer.alloc(key.length + id.length);
@@ -225,6 +283,11 @@ function toScratch(key: string, id: string): Buffer {
 function isAscii(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return false;
   return true;
+}
+
+function hasSlash(bytes: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (bytes[i] === 47 /* / */) return true;
+  return false;
 }
 
 function isAsciiBytes(bytes: Buffer, start: number, end: number): boolean {

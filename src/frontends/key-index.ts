@@ -44,16 +44,17 @@ export class KeyIndex {
   }
 
   /**
-   * The record of the key ("*." if `wildcard`) + s.slice(start), or -1:
-   * find("a.b.test", 2, true) finds "*.b.test" without building the string.
+   * The record of the key ("*." if `wildcard`) + s.slice(start) + tail.slice(0, tailEnd),
+   * or -1: find("a.b.test", 2, true) finds "*.b.test", and find("a.test", 0, false,
+   * "/api/v1", 4) finds "a.test/api", without building the string.
    */
-  find(s: string, start: number, wildcard: boolean): number {
-    const length = s.length - start + (wildcard ? 2 : 0);
+  find(s: string, start: number, wildcard: boolean, tail = '', tailEnd = 0): number {
+    const length = s.length - start + (wildcard ? 2 : 0) + tailEnd;
     if (length > MAX_KEY) return -1;
     const arena = this.#arena;
     const slots = this.#slots;
     const mask = slots.length - 1;
-    for (let i = hashOf(s, start, wildcard) & mask; ; i = (i + 1) & mask) {
+    for (let i = hashOf(s, start, wildcard, tail, tailEnd) & mask; ; i = (i + 1) & mask) {
       const slot = slots[i]!;
       if (slot === EMPTY) return -1;
       if (slot === TOMBSTONE || arena[slot - 1] !== length) continue; // slot - 2 + 1: the key length
@@ -64,7 +65,10 @@ export class KeyIndex {
       }
       let c = start;
       while (c < s.length && arena[p] === s.charCodeAt(c)) c++, p++;
-      if (c === s.length) return slot - 2;
+      if (c < s.length) continue;
+      let t = 0;
+      while (t < tailEnd && arena[p] === tail.charCodeAt(t)) t++, p++;
+      if (t === tailEnd) return slot - 2;
     }
   }
 
@@ -271,10 +275,14 @@ function sameBytes(a: Buffer, aStart: number, b: Buffer, start: number, end: num
   return true;
 }
 
-/** FNV-1a of ("*." if `wildcard`) + s.slice(start), finished with murmur3's mixer (fmix32) so the low bits index well. */
-export function hashOf(s: string, start: number, wildcard: boolean): number {
+/**
+ * FNV-1a of ("*." if `wildcard`) + s.slice(start) + tail.slice(0, tailEnd), finished
+ * with murmur3's mixer (fmix32) so the low bits index well.
+ */
+export function hashOf(s: string, start: number, wildcard: boolean, tail = '', tailEnd = 0): number {
   let h = wildcard ? WILDCARD_SEED : FNV_OFFSET;
   for (let i = start; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
+  for (let i = 0; i < tailEnd; i++) h = Math.imul(h ^ tail.charCodeAt(i), FNV_PRIME);
   return fmix32(h);
 }
 

@@ -31,6 +31,8 @@ export interface ClientSide extends RequestOutcome {
 export interface Destination {
   readonly host: string;
   readonly route: Route;
+  /** The name its dead marks are kept under: the host, or for a path frontend the host and prefix (path.ts deadMarksName). */
+  readonly marks: string;
 }
 
 /** What is sent on to the backend. */
@@ -75,8 +77,8 @@ export class Exchange {
   }
 
   #next(): void {
-    const { host, route } = this.to;
-    const pick = pickBackend(this.ctx.table, route, host, this.tried);
+    const { marks, route } = this.to;
+    const pick = pickBackend(this.ctx.table, route, marks, this.tried);
     if (pick === null) {
       if (this.tried.length === 0) this.ctx.traffic.backendError('ALL_BACKENDS_DEAD');
       return this.client.fail(502, this.tried.length === 0 ? 'ALL_BACKENDS_DEAD' : 'NO_BACKEND_LEFT');
@@ -112,7 +114,7 @@ export class Exchange {
     ctx.traffic.backendError(err.code);
     const verdict = judge(err.code, this.responded, this.forwarded.body === null || !client.req.readableDidRead, isIdempotent(client.req.method!));
     client.upstreamEnded = performance.now();
-    if (verdict.markDead) ctx.health.report(to.route, to.host, pick.index, 'connection');
+    if (verdict.markDead) ctx.health.report(to.route, to.marks, pick.index, 'connection');
     if (verdict.status === null) {
       log.warn('backend failed mid-response', { host: to.host, backend: pick.target.url, error: err.code });
       client.error = verdict.code;
@@ -160,7 +162,7 @@ class Attempt implements UpstreamHandler {
   onResponse(head: ResponseHead): void {
     const ex = this.ex;
     const { headers, retryAfter } = forwardResponseHeaders(head.headers, head.contentLength, ex.client.requestId, ex.client.sts);
-    if (isUnhealthyStatus(head.status, retryAfter, ex.ctx.settings)) ex.ctx.health.report(ex.to.route, ex.to.host, this.pick.index, 'answer');
+    if (isUnhealthyStatus(head.status, retryAfter, ex.ctx.settings)) ex.ctx.health.report(ex.to.route, ex.to.marks, this.pick.index, 'answer');
     if (ex.client.debug) ex.debugHeaders(this.pick, headers);
     try {
       ex.client.res.writeHead(head.status, head.statusText || undefined, headers);

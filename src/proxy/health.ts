@@ -20,7 +20,8 @@ export class PassiveHealth {
   ) {}
 
   /**
-   * Backend `index` of `route` failed for `host`: by its answer (a 5xx) or
+   * Backend `index` of `route` failed for `host` (its dead-marks name: the
+   * requested host, and a path frontend's prefix): by its answer (a 5xx) or
    * by its connection (refused, timed out). A frontend's only backend is
    * never marked (Hipache's rule), and an answer never marks its last live
    * one: any client can make a backend answer 500 (a URL that fails), and

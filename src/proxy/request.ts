@@ -1,9 +1,10 @@
 import { STATUS_CODES } from 'node:http';
 import { normalizeHost, splitAbsoluteTarget } from '../frontends/host.js';
+import { deadMarksName, prefixStart, stripPrefix } from '../frontends/path.js';
 import type { Route } from '../routing/table.js';
 import type { ClientRequest, ClientResponse, RequestBody } from './client.js';
 import { connectionClient } from './client-identity.js';
-import { Exchange, type ClientSide } from './exchange.js';
+import { Exchange, type ClientSide, type Destination } from './exchange.js';
 import type { ErrorCode } from './failure.js';
 import { forwardRequestHeaders, scanRequestHead, type RequestHeadFields } from './headers.js';
 import { httpsLocation, isAcmeChallenge, redirectsToHttps, stsValue } from './https-policy.js';
@@ -37,10 +38,18 @@ export function requestTarget(req: { readonly url?: string | undefined }, fields
   return host === null ? null : { host, path: absolute.path, hostOverride: absolute.authority };
 }
 
-/** The route for a host once every source is current for it; `done` gets null for an unknown host. */
-export function resolveRoute(ctx: ProxyContext, host: string, done: (route: Route | null | 'not-loaded') => void): void {
-  const lookup = () => done(ctx.table.loaded ? ctx.table.lookup(host) ?? null : 'not-loaded');
-  if (!ctx.whenCurrent(host, lookup)) lookup();
+/** The route for a host and path once every source is current for them; `done` gets null for an unknown host. */
+export function resolveRoute(ctx: ProxyContext, host: string, path: string, done: (route: Route | null | 'not-loaded') => void): void {
+  const lookup = () => done(ctx.table.loaded ? ctx.table.lookup(host, path) ?? null : 'not-loaded');
+  if (!ctx.whenCurrent(host, lookup, path)) lookup();
+}
+
+/** Where a routed request goes, and the path its backend gets: without the prefix of a stripPrefix path frontend. */
+export function destinationOf(host: string, route: Route, path: string): { to: Destination; path: string } {
+  const to = { host, route, marks: deadMarksName(host, route.key) };
+  if (route.options?.stripPrefix !== true) return { to, path };
+  const start = prefixStart(route.key);
+  return { to, path: start === -1 ? path : stripPrefix(path, route.key.length - start) };
 }
 
 /**
@@ -84,7 +93,7 @@ export function handleRequest(ctx: ProxyContext, req: ClientRequest, res: Client
 }
 
 function routeRequest(ctx: ProxyContext, client: Client, target: Target, secure: boolean, body: RequestBody | null, chunked: boolean, headers: string[]): void {
-  resolveRoute(ctx, target.host, (route) => {
+  resolveRoute(ctx, target.host, target.path, (route) => {
     if (route === 'not-loaded') return client.fail(503, 'NO_CONFIGURATION_YET');
     if (route === null) return client.fail(400, 'UNKNOWN_HOST');
     client.frontend = route.key;
@@ -93,8 +102,8 @@ function routeRequest(ctx: ProxyContext, client: Client, target: Target, secure:
       return location === null ? client.fail(400, 'MISSING_OR_INVALID_HOST') : client.redirect(location);
     }
     client.sts = stsValue(route, secure);
-    const forwarded = { path: target.path, headers, body, chunked };
-    const exchange = new Exchange(ctx, client, { host: target.host, route }, forwarded);
+    const { to, path } = destinationOf(target.host, route, target.path);
+    const exchange = new Exchange(ctx, client, to, { path, headers, body, chunked });
     client.exchange = exchange;
     exchange.start();
   });

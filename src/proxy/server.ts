@@ -139,6 +139,8 @@ export interface Listener {
   fast: FastFront | null;
   /** The HTTP/2 sessions (the HTTPS listener only). */
   h2: H2Sessions | null;
+  /** The secure contexts of SNI names (the HTTPS listener only; one cache for every bind address). */
+  contexts: SecureContextCache | null;
 }
 
 /** What the fast front ends of a worker's listeners did, for the admin API. */
@@ -170,7 +172,7 @@ export interface TlsSecrets {
 
 /** Starts every configured listener (http and https, each bind address). */
 export async function listen(config: SwitchyardConfig, ctx: ProxyContext, secrets: TlsSecrets | null = null): Promise<Listener[]> {
-  const plans: { server: Server | Http2SecureServer; bind: string; port: number; secure: boolean; fast: FastFront | null; h2: H2Sessions | null }[] = [];
+  const plans: { server: Server | Http2SecureServer; bind: string; port: number; secure: boolean; fast: FastFront | null; h2: H2Sessions | null; contexts: SecureContextCache | null }[] = [];
   // "::" is dual-stack by default and would collide with an IPv4 bind on the same port.
   const ipv6Only = (bind: string, all: string[]) => isIPv6(bind) && all.some((b) => isIPv4(b));
   const trust = TrustedProxies.compile(config.server.trustedProxies);
@@ -181,7 +183,7 @@ export async function listen(config: SwitchyardConfig, ctx: ProxyContext, secret
       const server = attach(http.createServer(serverOptions(config)), ctx, timeouts);
       const fast = FAST_FRONT ? serveFast(server, 'connection', ctx, timeouts) : null;
       identifyClients(server, identity(false, config.http.proxyProtocol));
-      plans.push({ server, bind, port: config.http.port, secure: false, fast, h2: null });
+      plans.push({ server, bind, port: config.http.port, secure: false, fast, h2: null, contexts: null });
     }
   }
   if (config.https !== null) {
@@ -203,7 +205,7 @@ export async function listen(config: SwitchyardConfig, ctx: ProxyContext, secret
       // Before identifyClients, whose 'secureConnection' listener is not node's: it identifies the fast front end's connections too.
       const fast = FAST_FRONT ? serveFast(server, 'secureConnection', ctx, timeouts) : null;
       identifyClients(server, identity(true, config.https.proxyProtocol));
-      plans.push({ server, bind, port: config.https.port, secure: true, fast, h2 });
+      plans.push({ server, bind, port: config.https.port, secure: true, fast, h2, contexts });
     }
   }
   // Last, so that it comes before everything else a connection meets (a PROXY header, the fast front end, TLS).
@@ -218,11 +220,24 @@ export async function listen(config: SwitchyardConfig, ctx: ProxyContext, secret
           p.server.listen({ port: p.port, host: p.bind, ipv6Only: ipv6Only(p.bind, all) }, () => {
             p.server.off('error', reject);
             p.server.on('error', (err) => log.error('listener error', { error: err.message }));
-            resolve({ server: p.server, address: p.bind, port: p.port, secure: p.secure, fast: p.fast, h2: p.h2 });
+            resolve({ server: p.server, address: p.bind, port: p.port, secure: p.secure, fast: p.fast, h2: p.h2, contexts: p.contexts });
           });
         }),
     ),
   );
+}
+
+/**
+ * A new session ticket key (rotation), for tickets issued from now on: on
+ * each HTTPS listener and the SNI names' contexts. Node holds one key, so a
+ * ticket issued under the previous one gets a full handshake.
+ */
+export function setTicketKeys(listeners: readonly Listener[], keys: Buffer): void {
+  for (const l of listeners) {
+    if (!l.secure) continue;
+    (l.server as Http2SecureServer).setTicketKeys(keys);
+    l.contexts?.setTicketKeys(keys);
+  }
 }
 
 /**

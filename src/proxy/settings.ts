@@ -36,7 +36,7 @@ export interface ProxyContext {
   settings: ProxySettings;
   table: RoutingTable;
   /** Read-your-writes barrier over every source (see ConfigSource.whenCurrent). */
-  whenCurrent(host: string, ready: () => void): boolean;
+  whenCurrent(host: string, ready: () => void, path?: string): boolean;
   /** Has the source of a certificate held unchecked check it now (ConfigSource.checkCertificate): the table then holds what it is. */
   checkCertificate(hit: CertificateInForce): void;
   health: PassiveHealth;

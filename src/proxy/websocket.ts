@@ -8,7 +8,7 @@ import type { Destination } from './exchange.js';
 import { isUnhealthyStatus, judge, socketFailure, type BackendFailure } from './failure.js';
 import { forwardRequestHeaders, forwardResponseHeaders, requestHeadLines, scanRequestHead } from './headers.js';
 import { httpsLocation, redirectsToHttps } from './https-policy.js';
-import { requestTarget, resolveRoute } from './request.js';
+import { destinationOf, requestTarget, resolveRoute } from './request.js';
 import { requestIdFor } from './request-id.js';
 import { backendTimeoutMs, retriesFor, type ProxyContext } from './settings.js';
 import { openTunnel } from './tunnel.js';
@@ -39,7 +39,7 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
   if (target.host === '__ping__') return client.reject(400, 'UNKNOWN_HOST');
   const headers = forwardRequestHeaders(req.rawHeaders, from, fields.connection, target.hostOverride, true, client.requestId);
   if (headers === null) return client.reject(400, 'AMBIGUOUS_FRAMING');
-  resolveRoute(ctx, target.host, (route) => {
+  resolveRoute(ctx, target.host, target.path, (route) => {
     if (route === 'not-loaded') return client.reject(503, 'NO_CONFIGURATION_YET');
     if (route === null) return client.reject(400, 'UNKNOWN_HOST');
     client.frontend = route.key;
@@ -53,8 +53,9 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
       ctx.traffic.backendError('NO_BACKENDS');
       return client.reject(502, 'NO_BACKENDS');
     }
-    const requestHead = Buffer.from(requestHeadLines(req.method ?? 'GET', target.path, headers) + '\r\n', 'latin1');
-    new Upgrade(ctx, client, { host: target.host, route }, requestHead, head).connect();
+    const { to, path } = destinationOf(target.host, route, target.path);
+    const requestHead = Buffer.from(requestHeadLines(req.method ?? 'GET', path, headers) + '\r\n', 'latin1');
+    new Upgrade(ctx, client, to, requestHead, head).connect();
   });
 }
 
@@ -80,8 +81,8 @@ class Upgrade {
   connect(): void {
     const client = this.client;
     if (client.socket.destroyed) return;
-    const { host, route } = this.to;
-    const pick = pickBackend(this.ctx.table, route, host, this.tried);
+    const { marks, route } = this.to;
+    const pick = pickBackend(this.ctx.table, route, marks, this.tried);
     if (pick === null) {
       if (this.tried.length === 0) this.ctx.traffic.backendError('ALL_BACKENDS_DEAD');
       return client.reject(502, this.tried.length === 0 ? 'ALL_BACKENDS_DEAD' : 'NO_BACKEND_LEFT');
@@ -102,7 +103,7 @@ class Upgrade {
     ctx.traffic.backendError(failure);
     // Nothing reached the client yet, and the preamble is kept whole for another backend.
     const verdict = judge(failure, false, true, true); // an upgrade is a GET
-    if (verdict.markDead) ctx.health.report(to.route, to.host, pick.index, 'connection');
+    if (verdict.markDead) ctx.health.report(to.route, to.marks, pick.index, 'connection');
     log.info('websocket backend failed', { host: to.host, backend: pick.target.url, error: failure, detail: message });
     if (verdict.retry && this.tried.length <= retriesFor(ctx.settings, to.route)) {
       ctx.traffic.retries++;
@@ -210,7 +211,7 @@ class UpgradeAttempt {
     const parser = new ResponseParser({
       onHead: (head) => {
         const { headers, retryAfter } = forwardResponseHeaders(head.headers, head.contentLength, client.requestId);
-        if (isUnhealthyStatus(head.status, retryAfter, ctx.settings)) ctx.health.report(to.route, to.host, this.pick.index, 'answer');
+        if (isUnhealthyStatus(head.status, retryAfter, ctx.settings)) ctx.health.report(to.route, to.marks, this.pick.index, 'answer');
         client.status = head.status;
         socket.write(answerHead(head.status, head.statusText, headers));
       },

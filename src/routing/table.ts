@@ -1,5 +1,6 @@
 import { assertNever, type ConfigEvent, type ConfigVersion, type DeadMark, type FrontendSpec, type SourceName } from '../vocabulary/events.js';
 import { FrontendSet, type Route } from '../frontends/frontend-set.js';
+import { MAX_PREFIX_SEGMENTS, prefixEnds } from '../frontends/path.js';
 import { CertificateIndex } from './certificates.js';
 import { EventHistory, record, type AppliedEvent } from './history.js';
 
@@ -38,8 +39,11 @@ export interface TableOptions {
 
 /**
  * The in-memory projection of config events. Lookups are synchronous and do
- * no I/O. Specificity wins first (exact, then the longest wildcard suffix at
- * any depth, then `*`); among sources defining the same key, precedence wins.
+ * no I/O. Host specificity wins first (exact, then the longest wildcard
+ * suffix at any depth, then `*`); within a host level, the longest path
+ * prefix on segment boundaries, then the host's own frontend (SPEC §9); a
+ * level with neither falls through to the next, as a missing host does.
+ * Among sources defining the same key, precedence wins.
  *
  * Each source's frontends are a compact FrontendSet; the Route a lookup
  * returns is built for that lookup (the table holds no object per frontend).
@@ -57,6 +61,11 @@ export class RoutingTable {
   readonly #applied = new Map<SourceName, Map<ConfigEvent['type'], number>>();
   #version = 0;
   #wildcards = 0;
+  #paths = 0;
+  /** The candidate prefix ends of the path being looked up (lookups are synchronous: one array serves them all). */
+  readonly #ends: number[] = new Array<number>(MAX_PREFIX_SEGMENTS).fill(0);
+  /** How many of #ends the current lookup found; -1: not looked for yet. */
+  #depth = -1;
   #loaded = false;
   /** Every source's certificates, by the names they serve (SPEC §7). */
   readonly certificates: CertificateIndex;
@@ -128,31 +137,59 @@ export class RoutingTable {
         assertNever(event);
     }
     this.#wildcards = this.#layers.reduce((n, l) => n + l.frontends.wildcards, 0);
+    this.#paths = this.#layers.reduce((n, l) => n + l.frontends.paths, 0);
     this.#version++;
     this.#history.push({ seq: this.#version, at: this.#now(), event: recorded });
     return this.#version;
   }
 
-  /** The route serving a normalised host, or undefined (unknown host). */
-  lookup(host: string): Route | undefined {
-    const layers = this.#layers;
-    for (let i = 0; i < layers.length; i++) {
-      const hit = layers[i]!.frontends.match(host, 0, false, layers[i]!.source);
-      if (hit !== undefined) return hit;
-    }
+  /**
+   * The route serving a normalised host and request path (origin form, the
+   * query included or not), or undefined (unknown host). Without a path, or
+   * with no path frontend anywhere, only host frontends are looked up.
+   */
+  lookup(host: string, path = ''): Route | undefined {
+    this.#depth = -1; // the path's candidate prefixes are found when a host level first has path frontends
+    const exact = this.#atLevel(host, 0, false, path);
+    if (exact !== undefined) return exact;
     if (this.#wildcards > 0) {
       for (let dot = host.indexOf('.'); dot !== -1; dot = host.indexOf('.', dot + 1)) {
-        for (let i = 0; i < layers.length; i++) {
-          const layer = layers[i]!;
-          if (layer.frontends.wildcards === 0) continue;
-          const hit = layer.frontends.match(host, dot + 1, true, layer.source);
-          if (hit !== undefined) return hit;
-        }
+        const hit = this.#atLevel(host, dot + 1, true, path);
+        if (hit !== undefined) return hit;
       }
     }
-    for (let i = 0; i < layers.length; i++) {
-      const hit = layers[i]!.frontends.match('*', 0, false, layers[i]!.source);
+    return this.#atLevel('*', 0, false, path);
+  }
+
+  /** One host level (`host` from `start`, "*." + it when `wildcard`): its longest matching prefix, else its own frontend. */
+  #atLevel(host: string, start: number, wildcard: boolean, path: string): Route | undefined {
+    const layers = this.#layers;
+    if (this.#paths > 0 && path.length > 1) {
+      const hit = this.#longestPrefix(host, start, wildcard, path);
       if (hit !== undefined) return hit;
+    }
+    for (let i = 0; i < layers.length; i++) {
+      const layer = layers[i]!;
+      if (wildcard && layer.frontends.wildcards === 0) continue;
+      const hit = layer.frontends.match(host, start, wildcard, layer.source);
+      if (hit !== undefined) return hit;
+    }
+    return undefined;
+  }
+
+  /** The longest candidate prefix of `path` some source defines at this host level: one lookup per candidate and source with paths there. */
+  #longestPrefix(host: string, start: number, wildcard: boolean, path: string): Route | undefined {
+    const layers = this.#layers;
+    let withPaths = 0; // a bit per layer having path frontends at this level
+    for (let i = 0; i < layers.length; i++) if (layers[i]!.frontends.hasPaths(host, start, wildcard)) withPaths |= 1 << i;
+    if (withPaths === 0) return undefined;
+    if (this.#depth === -1) this.#depth = prefixEnds(path, this.#ends);
+    for (let d = this.#depth - 1; d >= 0; d--) {
+      for (let i = 0; i < layers.length; i++) {
+        if ((withPaths & (1 << i)) === 0) continue;
+        const hit = layers[i]!.frontends.match(host, start, wildcard, layers[i]!.source, path, this.#ends[d]!);
+        if (hit !== undefined) return hit;
+      }
     }
     return undefined;
   }

@@ -46,13 +46,13 @@ export class MergedSources implements ConfigSource {
     };
   }
 
-  whenCurrent(host: string, ready: () => void): boolean {
+  whenCurrent(host: string, ready: () => void, path?: string): boolean {
     let pending = 0;
     let armed = false;
     const one = () => {
       if (--pending === 0 && armed) ready();
     };
-    for (const source of this.#barriers) if (source.whenCurrent!(host, one)) pending++;
+    for (const source of this.#barriers) if (source.whenCurrent!(host, one, path)) pending++;
     armed = true;
     return pending > 0;
   }

@@ -3,7 +3,10 @@
 // whatever shares dead marks between instances (Redis, as Hipache did).
 
 export interface DeadMarkReport {
-  /** The requested host (port stripped), so a wildcard frontend gets one dead set per host. */
+  /**
+   * The requested host (port stripped), so a wildcard frontend gets one dead set per host;
+   * for a path frontend, followed by its prefix ("www.x/api": `dead:www.x/api`).
+   */
   host: string;
   index: number;
   backendUrl: string;

@@ -12,11 +12,14 @@ export interface FrontendOptions {
   redirectHttps?: boolean;
   /** Strict-Transport-Security max-age (seconds) of answers over HTTPS. */
   hsts?: number;
+  /** A path frontend's backends get the request path without the frontend's prefix ("/api/v1" -> "/v1"). */
+  stripPrefix?: boolean;
 }
 
 /**
  * A frontend as a source defines it. `key` is the lookup key: an exact host
- * ("www.example.com"), a wildcard ("*.example.com") or the catch-all ("*").
+ * ("www.example.com"), a wildcard ("*.example.com") or the catch-all ("*"),
+ * optionally followed by a path prefix ("www.example.com/api", SPEC §9).
  * A backend listed twice gets twice the traffic (Hipache's weighting).
  */
 export interface FrontendSpec {
@@ -26,7 +29,10 @@ export interface FrontendSpec {
   options?: FrontendOptions;
 }
 
-/** Backend `index` of the frontend serving requested host `host` is dead until `until` (epoch ms). */
+/**
+ * Backend `index` of the frontend serving requested host `host` is dead until `until` (epoch ms).
+ * For a path frontend `host` is the requested host followed by the prefix ("www.x/api").
+ */
 export interface DeadMark {
   host: string;
   index: number;

@@ -54,10 +54,12 @@ export interface ConfigSource {
    * Read-your-writes barrier. Returns false when the table is already
    * current for `host` (`ready` is then never called). Otherwise returns
    * true and calls `ready` once every change that may affect `host`, made
-   * before this call, has been emitted. A callback, not a promise: this
-   * runs for every request. Never waits long on an unreachable source.
+   * before this call, has been emitted: with `path` (a request's), the
+   * changes to the host's path frontends that `path` can match too. A
+   * callback, not a promise: this runs for every request. Never waits long
+   * on an unreachable source.
    */
-  whenCurrent?(host: string, ready: () => void): boolean;
+  whenCurrent?(host: string, ready: () => void, path?: string): boolean;
   /**
    * Checks now the certificate this source emitted unchecked under `key`
    * (CertificateSpec.checked) and emits, before returning, what it is: the

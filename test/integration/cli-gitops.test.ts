@@ -230,6 +230,10 @@ describe('switchyard export and import', () => {
       ['frontend:yes.rt.test', ['yes', 'http://10.0.0.6:80']],
       ['frontend:default-id.rt.test', ['default-id.rt.test', 'http://[::1]:8080']],
       ['frontend:10.1.2.3', ['an-ip', 'http://10.0.0.7:80']],
+      // Path frontends (SPEC §9): under their host's `paths`, a host with paths only, a wildcard's.
+      ['frontend:www.rt.test/api', ['api', 'http://10.0.0.8:80']],
+      ['frontend:paths-only.rt.test/a/b', ['paths-only.rt.test/a/b', 'http://10.0.0.8:80', 'http://10.0.0.8:80']],
+      ['frontend:*.rt.test/static', ['static', 'http://10.0.0.9:80']],
     ];
     for (const [key, list] of lists) await redis.cmd('RPUSH', key, ...list);
     const file = join(tempDir('round-trip', t), 'vhosts.yaml');

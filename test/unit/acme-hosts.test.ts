@@ -34,6 +34,14 @@ describe('hosts ACME may order for', () => {
     assert.deepEqual(acmeHosts(table(), ['exact.x.test', 'gone.x.test', 'sub.y.test']).configured, ['exact.x.test']);
   });
 
+  test('a host with path frontends only is configured: ordered for, and renewed', () => {
+    const paths = RoutingTable.fromEvents([
+      { type: 'frontend-set', source: 'file', version: 'v', frontend: { key: 'paths.x.test/api', id: 'api', backends: [] } },
+      { type: 'frontend-set', source: 'file', version: 'v', frontend: { key: 'paths.x.test/web', id: 'web', backends: [] } },
+    ]);
+    assert.deepEqual(acmeHosts(paths, ['paths.x.test']), { missing: ['paths.x.test'], configured: ['paths.x.test'] });
+  });
+
   test('names a CA can issue for', () => {
     for (const name of ['a.bc', 'www.example.com', 'x-1.example.co']) assert.ok(isOrderableName(name), name);
     for (const name of ['*.example.com', '*', '127.0.0.1', '[::1]', 'localhost', 'a..b', '-a.b', 'a.b-']) assert.ok(!isOrderableName(name), name);

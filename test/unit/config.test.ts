@@ -55,7 +55,7 @@ describe('config generations', () => {
     const config = loadConfigFile(file);
     assert.deepEqual(config.server, { ...DEFAULT_SERVER, accessLog: '/var/log/switchyard/access.log', workers: 2, httpKeepAlive: false });
     assert.deepEqual(config.http, { port: 80, bind: ['127.0.0.1', '::1'], proxyProtocol: false });
-    assert.deepEqual(config.https, { port: 443, bind: ['127.0.0.1'], key: join(dir, 'k.pem'), cert: join(dir, 'c.pem'), proxyProtocol: false, certDir: null, ciphers: null, minVersion: 'TLSv1.2', acme: null });
+    assert.deepEqual(config.https, { port: 443, bind: ['127.0.0.1'], key: join(dir, 'k.pem'), cert: join(dir, 'c.pem'), proxyProtocol: false, certDir: null, ciphers: null, minVersion: 'TLSv1.2', ticketKeyRotationMs: 43_200_000, acme: null });
     const endpoint = { host: '127.0.0.1', port: 6379, db: 0, password: 'password', prefix: 'prefix:', display: 'redis://:***@127.0.0.1:6379/0#prefix:' };
     assert.deepEqual(config.redis, { read: endpoint, write: endpoint, tracking: 'auto', syncTimeoutMs: 250, readYourWrites: true });
     assert.equal(config.user, 'www-data');
@@ -72,7 +72,7 @@ describe('config generations', () => {
     const config = loadConfigFile(join(dir, 'config.json'));
     assert.equal(config.server.workers, 3);
     assert.deepEqual(config.http, { port: 8080, bind: ['127.0.0.1', '::1'], proxyProtocol: false });
-    assert.deepEqual(config.https, { port: 8443, bind: ['127.0.0.1', '::1'], key: join(dir, 'ssl/k.pem'), cert: join(dir, 'ssl/c.pem'), proxyProtocol: false, certDir: null, ciphers: null, minVersion: 'TLSv1.2', acme: null });
+    assert.deepEqual(config.https, { port: 8443, bind: ['127.0.0.1', '::1'], key: join(dir, 'ssl/k.pem'), cert: join(dir, 'ssl/c.pem'), proxyProtocol: false, certDir: null, ciphers: null, minVersion: 'TLSv1.2', ticketKeyRotationMs: 43_200_000, acme: null });
     assert.deepEqual(config.redis?.read, { host: '10.0.0.1', port: 6380, db: 2, password: 'pw', prefix: '', display: 'redis://:***@10.0.0.1:6380/2' });
     assert.deepEqual(config.redis?.write, { host: '10.0.0.2', port: 6379, db: 2, password: 'mpw', prefix: '', display: 'redis://:***@10.0.0.2:6379/2' });
   });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { FrontendSpec } from '../../src/vocabulary/events.js';
+import type { CertificateSpec, FrontendSpec } from '../../src/vocabulary/events.js';
 import { RoutingTable } from '../../src/routing/table.js';
 import { MemoryGuard } from '../../app/workers/memory-guard.js';
 
@@ -28,5 +28,24 @@ describe('MemoryGuard', () => {
     assert.equal(guard.limitMiB, 240);
     assert.equal(guard.check(200 * MiB), null);
     assert.equal(guard.check(260 * MiB), 260 * MiB, 'growth beyond 1.5x the loaded size is still caught');
+  });
+
+  it('counts the certificates\' PEM as table too: 20,000 of 3 KB raise a 100 MiB limit, 200 do not', () => {
+    const withCertificates = (n: number) => {
+      const certificates: CertificateSpec[] = Array.from({ length: n }, (_, i) => ({
+        key: `h${i}.test`,
+        names: [`h${i}.test`],
+        pem: 'x'.repeat(3000),
+        checked: false,
+        notAfter: Number.POSITIVE_INFINITY,
+        fingerprint: '',
+      }));
+      return RoutingTable.fromEvents([{ type: 'snapshot', source: 'redis', version: 'v', frontends: [], dead: [], certificates }]);
+    };
+    const many = new MemoryGuard(100, withCertificates(20_000)); // ~78 MiB by its estimate
+    assert.equal(many.check(160 * MiB), null);
+    assert.equal(many.limitMiB, 240);
+    const few = new MemoryGuard(100, withCertificates(200));
+    assert.equal(few.check(160 * MiB), 160 * MiB);
   });
 });

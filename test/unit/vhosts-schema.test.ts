@@ -136,7 +136,7 @@ vhosts:
       'vhosts.yaml:9:17: /vhosts/bad.test/tcpTimeout: must be > 0',
     ]);
     assert.match(quarantined(version, 'not a host')[0]!, /^vhosts\.yaml:11:3: \/vhosts\/not a host: is not a host/);
-    assert.deepEqual(quarantined(version, 'nobackends.test'), ['vhosts.yaml:14:5: /vhosts/nobackends.test/backends: is required']);
+    assert.deepEqual(quarantined(version, 'nobackends.test'), ['vhosts.yaml:13:3: /vhosts/nobackends.test: a host needs backends, paths, or both']);
   });
 
   test('a URL the schema lets through but the proxy cannot use (query, user info) is checked with parseBackend', () => {

@@ -3,11 +3,12 @@
 // from, and each backend's state for this host (GET /route of the admin API).
 
 import { lookupKeys } from '../../../src/frontends/host.js';
+import { prefixOfKey } from '../../../src/frontends/path.js';
 import { adminGet, adminGetOk, resolveAdmin, type AdminFrontends, type AdminRoute, type AdminTarget } from '../admin-client.js';
 import { parseCommandArgs } from '../args.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, type Command } from '../command.js';
 
-const USAGE = `Usage: switchyard explain <host> [--admin URL | --config FILE] [--token T]
+const USAGE = `Usage: switchyard explain <host> [--path PATH] [--admin URL | --config FILE] [--token T]
 
 Explains how a running Switchyard routes requests for <host> (a Host header
 value: a port and a trailing dot are ignored): the rule that matches (exact,
@@ -16,6 +17,8 @@ every backend with its state for this host (live, or dead: no traffic), and
 the TLS certificate a handshake naming the host gets.
 
 Options:
+      --path PATH    a request path (/api/v1?x): the path frontend serving it,
+                     if any (the longest prefix within the host level)
       --admin URL    the admin API, e.g. http://127.0.0.1:9090
   -c, --config FILE  the proxy's config: its "admin" section gives the URL
                      (and the token). Default: config/config.json when present
@@ -27,6 +30,7 @@ Exit status: 0 the host is served, 1 unknown host (the proxy answers 400),
 `;
 
 const OPTIONS = {
+  path: { type: 'string' },
   admin: { type: 'string' },
   config: { type: 'string', short: 'c' },
   token: { type: 'string' },
@@ -45,7 +49,9 @@ export const command: Command = {
   async run(argv, io) {
     const args = parseCommandArgs(argv, OPTIONS, ['host']);
     const target = resolveAdmin(args);
-    const reply = await adminGet<RouteReply>(target, `/route?host=${encodeURIComponent(args.positionals[0]!)}`);
+    const path = args.string('path');
+    const query = `host=${encodeURIComponent(args.positionals[0]!)}${path === undefined ? '' : `&path=${encodeURIComponent(path)}`}`;
+    const reply = await adminGet<RouteReply>(target, `/route?${query}`);
     if (reply.status === 400) throw new CliError('USAGE', `"${args.positionals[0]}" is not a host name`);
     const { host, route } = reply.body;
     if (reply.status === 404 || route === null) {
@@ -59,7 +65,9 @@ export const command: Command = {
 };
 
 function describe(host: string, route: AdminRoute, others: string[]): string {
-  const rule = route.rule === 'exact' ? 'the exact rule' : `the ${route.rule} rule "${route.key}"`;
+  const prefix = prefixOfKey(route.key);
+  const rule =
+    prefix !== '' ? `the path frontend "${route.key}" (${route.rule} host, prefix ${prefix})` : route.rule === 'exact' ? 'the exact rule' : `the ${route.rule} rule "${route.key}"`;
   const lines = [`${host} is served by ${rule} from the ${route.source} source`, `  id:        ${route.id}`];
   for (const [name, value] of Object.entries(route.options)) lines.push(`  ${`${name}:`.padEnd(10)} ${String(value)}`);
   lines.push(`  looked up: ${lookupOrder(host)} (the first defined wins)`);

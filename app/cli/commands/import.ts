@@ -28,13 +28,10 @@ Options:
                      file does not define
   -h, --help         show this help
 
-<<<<<<< HEAD
-Per-vhost options (tcpTimeout, retryOnError, redirectHttps, hsts) have no
-place in a Hipache list: they are left out (with a warning). Dead marks (dead:<host>) are not touched.
-=======
-Per-vhost tcpTimeout, retryOnError and tls have no place in a Hipache list:
-they are left out (with a warning). Dead marks (dead:<host>) are not touched.
->>>>>>> h13-file
+Per-vhost options (tcpTimeout, retryOnError, redirectHttps, hsts, stripPrefix)
+and tls have no place in a Hipache list: they are left out (with a warning).
+A path frontend ("/api" under paths) is written as frontend:<host>/api.
+Dead marks (dead:<host>) are not touched.
 
 Exit status: 0 done (or dry run printed), 1 the file is invalid, 2 wrong
 arguments or Redis unreachable.

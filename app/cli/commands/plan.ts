@@ -8,7 +8,7 @@ import { parseCommandArgs } from '../args.js';
 import { EXIT_FINDINGS, EXIT_OK, plural, type Command, type Output } from '../command.js';
 import { countChanges, diffFrontends, hasChanges } from '../diff.js';
 import { renderChanges, renderCounts } from '../render.js';
-import { loadValidTree, type VhostsTree } from '../vhosts.js';
+import { hostCount, loadValidTree, type VhostsTree } from '../vhosts.js';
 
 const USAGE = `Usage: switchyard plan <file-or-dir> [--admin URL | --config FILE] [--token T] [--exit-code]
 
@@ -59,7 +59,7 @@ export const command: Command = {
 };
 
 function header(tree: VhostsTree, target: AdminTarget, status: AdminStatus, io: Output): string {
-  const lines = [`plan: ${tree.path} (${plural(tree.frontends.size, 'host')} in ${plural(tree.files.length, 'file')}) against ${target.url.origin}`];
+  const lines = [`plan: ${tree.path} (${plural(hostCount(tree), 'host')} in ${plural(tree.files.length, 'file')}) against ${target.url.origin}`];
   const file = status.sources.find((s) => s.name === 'file');
   if (file === undefined) {
     io.err(`warning: the instance at ${target.url.origin} has no file source: it would serve nothing of this file\n`);

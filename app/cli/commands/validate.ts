@@ -5,7 +5,7 @@
 import { formatProblem } from '../../../adapters/file/index.js';
 import { parseCommandArgs } from '../args.js';
 import { EXIT_FINDINGS, EXIT_OK, plural, type Command, type ExitCode, type Output } from '../command.js';
-import { loadVhostsTree, warnIgnored, type VhostsTree } from '../vhosts.js';
+import { hostCount, loadVhostsTree, warnIgnored, type VhostsTree } from '../vhosts.js';
 
 const USAGE = `Usage: switchyard validate <file-or-dir>
 
@@ -39,7 +39,7 @@ export const command: Command = {
 function report(tree: VhostsTree, io: Output): ExitCode {
   if (tree.files.length === 0) io.err(`warning: ${tree.path} holds no *.yaml, *.yml or *.json file: the proxy would serve no host from it\n`);
   if (tree.problems.length === 0) {
-    io.out(`ok: ${plural(tree.frontends.size, 'host')} in ${plural(tree.files.length, 'file')}\n`);
+    io.out(`ok: ${plural(hostCount(tree), 'host')} in ${plural(tree.files.length, 'file')}\n`);
     return EXIT_OK;
   }
   for (const problem of tree.problems) io.out(`${formatProblem(problem)}\n`);

@@ -27,8 +27,14 @@ export class SecureContextCache {
     private readonly profile: TlsProfile,
     private readonly capacity = DEFAULT_CONTEXT_CACHE,
     /** Shared by every context of the instance, so that a ticket issued by one worker resumes on another. */
-    private readonly ticketKeys: Buffer | null = null,
+    private ticketKeys: Buffer | null = null,
   ) {}
+
+  /** The instance's ticket key was rotated: cached contexts hold the old one, so they go and are rebuilt on demand with the new. */
+  setTicketKeys(keys: Buffer): void {
+    this.ticketKeys = keys;
+    this.#contexts.clear();
+  }
 
   get size(): number {
     return this.#contexts.size;
