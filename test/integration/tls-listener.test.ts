@@ -1,10 +1,12 @@
 // The HTTPS listener's own behaviour (SPEC §7): Mozilla's intermediate
 // profile (no CBC suite, no client-initiated renegotiation), `https.ciphers`
-// replacing it, and session tickets that resume on every worker of an
-// instance. Real handshakes against the CLI-started proxy.
+// replacing it, session tickets that resume on every worker of an instance,
+// and which front end serves a connection (the fast one for HTTP/1.1, node's
+// for h2). Real handshakes against the CLI-started proxy.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
+import http2 from 'node:http2';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { before, describe, test } from 'node:test';
@@ -105,7 +107,7 @@ describe('the HTTPS listener', () => {
     socket.destroy();
   });
 
-  test('HTTP/1.1 over TLS: the fast front end serves a simple request, node:http the connection after an upload it hands over, and the backend gets the same bytes from both', async () => {
+  test('HTTP/1.1 over TLS: the fast front end serves a simple request, node:http the connection after an upload it hands over, and the backend gets the same bytes from both; a client offering h2 gets HTTP/2', async () => {
     const backend = await startRawBackend();
     const own = await startTlsInstance(ca, backend.url);
     const served = await frontMeter(own.proxy.adminPort);
@@ -126,6 +128,21 @@ describe('the HTTPS listener', () => {
         conn.close();
       }
     }
+    // A client that offers h2 gets HTTP/2 (node's sessions): the fast front end never sees it.
+    const session = http2.connect(`https://127.0.0.1:${own.httpsPort}`, { rejectUnauthorized: false, servername: 'default.test' });
+    session.on('error', () => {});
+    try {
+      const stream = session.request({ ':path': '/h2', ':authority': 'default.test' });
+      const [h2Head] = (await once(stream, 'response')) as [http2.IncomingHttpHeaders];
+      stream.resume();
+      await once(stream, 'end');
+      assert.equal(h2Head[':status'], 200);
+      assert.equal((session.socket as tls.TLSSocket).alpnProtocol, 'h2');
+    } finally {
+      session.close();
+    }
+    // Both ALPN-less and http/1.1 connections: a simple request each on the fast front end, then handed over.
+    // (With the fast front end off on the HTTPS listener, these count nothing.)
     assert.deepEqual(await served(), fastFrontOn ? { fast: true, fastRequests: 2, handoffs: 2 } : { fast: false, fastRequests: 0, handoffs: 0 });
     const heads = backend.text().split('\r\n\r\n').filter((head) => head.startsWith('GET /same'));
     assert.equal(heads.length, 4);
