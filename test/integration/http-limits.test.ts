@@ -35,7 +35,7 @@ interface Limits {
 interface LimitedProxy {
   sy: Switchyard;
   port: number;
-  /** The HTTPS listener's port (node:http from the start). */
+  /** The HTTPS listener's port (its HTTP/1.1 connections on the same front end as the plain listener's). */
   httpsPort: number;
   /** The admin API's /status `limits`. */
   limits(): Promise<Limits>;
@@ -316,10 +316,11 @@ describe('limits on client connections', () => {
   });
 
   describe('keepAliveTimeout', () => {
-    test('an idle kept-alive connection is closed after keepAliveTimeout, not before; Keep-Alive announces it', async () => {
+    const closedWhenIdle = async (open: () => Promise<RawConnection>) => {
       const backend = await downloadBackend();
       await setFrontend('keepalive.test', backend.url);
-      const conn = await openConnection(limited.port);
+      const conn = await open();
+      onCleanup(() => conn.close());
       conn.write('GET /a HTTP/1.1\r\nHost: keepalive.test\r\n\r\n');
       const first = await conn.readResponse();
       assert.equal(first.status, 200);
@@ -331,7 +332,11 @@ describe('limits on client connections', () => {
       await waitFor(() => conn.isClosed, { timeoutMs: 5000, message: 'the idle connection closed' });
       const idle = Date.now() - idleSince;
       assert.ok(idle >= 1000 && idle < 3000, `closed after ${idle} ms idle (keepAliveTimeout 1 s, closed a second after it at most)`);
-    });
+    };
+
+    test('an idle kept-alive connection is closed after keepAliveTimeout, not before; Keep-Alive announces it', () => closedWhenIdle(() => RawConnection.open(limited.port)));
+
+    test('the same over TLS', () => closedWhenIdle(() => RawConnection.openTls(limited.httpsPort)));
   });
 
   describe('websocketIdleTimeout', () => {

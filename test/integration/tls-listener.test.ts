@@ -17,8 +17,9 @@ import { makeCa, makeLeaf, type TestCa } from '../helpers/certificates.js';
 import { fastFrontOn, frontMeter } from '../helpers/front.js';
 import { RawConnection } from '../helpers/http.js';
 import { freePort } from '../helpers/ports.js';
-import { startRawBackend } from '../helpers/raw-backend.js';
+import { echoAnswer, startRawBackend } from '../helpers/raw-backend.js';
 import { tempDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
 
 const CBC_SUITE = 'ECDHE-ECDSA-AES128-SHA256'; // in Node's default list, not in the intermediate profile
 const GCM_SUITE = 'ECDHE-ECDSA-AES128-GCM-SHA256';
@@ -150,6 +151,35 @@ describe('the HTTPS listener', () => {
     const withoutId = (head: string) => head.replace(/\r\nX-Request-Id: [^\r]*/, '\r\nX-Request-Id: *');
     for (const head of heads) assert.equal(withoutId(head), withoutId(heads[1]!));
     assert.match(heads[0]!, new RegExp(`\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Protocol: https\r\nX-Forwarded-Port: ${own.httpsPort}\r\n`));
+  });
+
+  test('SIGTERM drains HTTP/1.1 over TLS: a request under way is answered, then its connection closed; an idle kept-alive one is closed; the worker does not wait for keepAliveTimeout', async () => {
+    const backend = await startRawBackend((req, socket) => {
+      if (req.path !== '/slow') return echoAnswer(req, socket);
+      setTimeout(() => socket.write(echoAnswer(req, socket)!), 1500);
+      return null;
+    });
+    const own = await startTlsInstance(ca, backend.url);
+    const served = await frontMeter(own.proxy.adminPort);
+    const idle = await RawConnection.openTls(own.httpsPort);
+    const busy = await RawConnection.openTls(own.httpsPort);
+    try {
+      idle.write('GET /first HTTP/1.1\r\nHost: default.test\r\n\r\n');
+      assert.equal((await idle.readResponse()).status, 200);
+      busy.write('GET /slow HTTP/1.1\r\nHost: default.test\r\n\r\n');
+      await waitFor(() => backend.requests.some((r) => r.path === '/slow'), { message: 'the slow request at the backend' });
+      assert.deepEqual(await served(), fastFrontOn ? { fast: true, fastRequests: 2, handoffs: 0 } : { fast: false, fastRequests: 0, handoffs: 0 });
+      const signalled = Date.now();
+      own.proxy.proxy.signal('SIGTERM');
+      assert.equal((await busy.readResponse({ timeoutMs: 10_000 })).status, 200, 'the request under way is answered');
+      await waitFor(() => idle.isClosed && busy.isClosed, { timeoutMs: 10_000, message: 'both connections closed by the proxy' });
+      assert.equal(await own.proxy.proxy.exited, 0, own.proxy.proxy.logs());
+      const took = Date.now() - signalled;
+      assert.ok(took < 8000, `the drain took ${took} ms (keepAliveTimeout 75 s, drainTimeout 30 s)`);
+    } finally {
+      idle.close();
+      busy.close();
+    }
   });
 
   test('https.ciphers replaces the profile: a CBC suite named there is accepted', async () => {
