@@ -42,18 +42,19 @@ shopt -s globstar nullglob
 unit=(test/unit/**/*.test.ts)
 integration=(test/integration/**/*.test.ts)
 
-# Plain-HTTP connections are read by the fast front end (src/proxy/front/)
-# or, with SWITCHYARD_FRONT=node, by node:http alone; the two must behave
-# the same. So the suites that exercise what the front end does run a second
-# time with it off: every http-*.test.ts but http-fast-front.test.ts (which
-# checks that the fast front end served, so it fails with it off), the
-# WebSocket suite (an upgrade is read by the fast front end, then handed to
-# node:http with its bytes) and the workers suite (a draining worker closes
-# its connections through whichever front end holds them). Not https.test.ts
-# (the TLS listener never has the fast front end), nor the admin, CLI, file
-# and Redis suites (their requests are incidental to what they test).
+# HTTP/1.1 connections, plain or over TLS, are read by the fast front end
+# (src/proxy/front/) or, with SWITCHYARD_FRONT=node, by node:http alone; the
+# two must behave the same. So the suites that exercise what the front end
+# does run a second time with it off: every http-*.test.ts but
+# http-fast-front.test.ts (which checks that the fast front end served, so it
+# fails with it off), the WebSocket suite (an upgrade is read by the fast
+# front end, then handed to node:http with its bytes), the workers suite (a
+# draining worker closes its connections through whichever front end holds
+# them), and the HTTPS listener's suites (https.test.ts, tls-listener.test.ts:
+# its HTTP/1.1 connections are the fast front end's too). Not the admin, CLI,
+# file and Redis suites (their requests are incidental to what they test).
 both_fronts=()
-for file in test/integration/http-*.test.ts test/integration/websocket.test.ts test/integration/workers.test.ts; do
+for file in test/integration/http-*.test.ts test/integration/websocket.test.ts test/integration/workers.test.ts test/integration/https.test.ts test/integration/tls-listener.test.ts; do
   [ "$file" = test/integration/http-fast-front.test.ts ] || both_fronts+=("$file")
 done
 
