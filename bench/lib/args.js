@@ -34,7 +34,7 @@ Options:
   --config-extra JSON  merged into Switchyard's config, e.g. '{"redis":{"readYourWrites":false}}'
   --baseline DIR       also measure the Switchyard built in DIR (another checkout, after
                        \`npm run build\` there) as row switchyard-baseline, interleaved with
-                       this one in the small/64k/1m/post1k/ws scenarios: a change against
+                       this one in the small/64k/1m/post1k/ws and TLS scenarios: a change against
                        the code before it, in one run
   --foreign-max CORES  foreign CPU above which a run is disturbed (default 0.15)
   --retries N          retries of a disturbed measurement (default 2)
