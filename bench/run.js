@@ -18,6 +18,7 @@ import { report } from './lib/summary.js';
 import { HTTP_SCENARIOS, runHttpScenario } from './scenarios/http.js';
 import { runWsScenario } from './scenarios/ws.js';
 import { runHostsScenario } from './scenarios/hosts.js';
+import { runPathsScenario } from './scenarios/paths.js';
 import { runPropagationScenario } from './scenarios/propagation.js';
 import { TLS_SCENARIOS, runTlsScenario } from './scenarios/tls.js';
 import { makeCert } from './lib/tls.js';
@@ -135,6 +136,7 @@ async function main() {
     }
   }
   if (run('hosts')) await runHostsScenario(ctx);
+  if (run('paths')) await runPathsScenario(ctx);
   if (run('propagation')) {
     ctx.log('propagation');
     await runPropagationScenario(ctx);

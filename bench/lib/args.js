@@ -1,6 +1,6 @@
 // Command-line options of `npm run bench` (node bench/run.js).
 
-export const ALL_SCENARIOS = ['small', '64k', '1m', 'post1k', 'ws', 'tls', 'tls-new', 'tls-resumed', 'h2', 'hosts', 'propagation'];
+export const ALL_SCENARIOS = ['small', '64k', '1m', 'post1k', 'ws', 'tls', 'tls-new', 'tls-resumed', 'h2', 'hosts', 'paths', 'propagation'];
 
 export const USAGE = `Usage: npm run bench -- [options]     (or: node bench/run.js [options])
 
@@ -24,6 +24,7 @@ Options:
   --h2-conns N         HTTP/2 connections in h2 (default 4)
   --h2-streams N       concurrent streams per HTTP/2 connection in h2 (default 32)
   --frontends LIST     hosts scenario sizes (default 1000,100000,1000000; --quick: 1000)
+  --prefixes LIST      paths scenario: path frontends under one host (default 1000)
   --prop-redis-n N     trials per Redis propagation case (default 200; --quick: 50)
   --prop-file-n N      saves per file propagation case (default 100; --quick: 50)
   --prop-workers LIST  worker counts for propagation (default 1,2)
@@ -95,6 +96,7 @@ export function parseArgs(argv) {
     h2Conns: given.h2Conns ? num(given.h2Conns, '--h2-conns') : 4,
     h2Streams: given.h2Streams ? num(given.h2Streams, '--h2-streams') : 32,
     frontends: given.frontends ? nums(given.frontends) : q ? [1000] : [1000, 100000, 1000000],
+    prefixes: given.prefixes ? nums(given.prefixes) : [1000],
     propRedisN: given.propRedisN ? num(given.propRedisN, '--prop-redis-n') : q ? 50 : 200,
     propFileN: given.propFileN ? num(given.propFileN, '--prop-file-n') : q ? 50 : 100,
     propWorkers: given.propWorkers ? nums(given.propWorkers) : [1, 2],

@@ -15,7 +15,8 @@ const AUTOCANNON_TOOL = join(HERE, '..', 'tools', 'autocannon-load.js');
  * @param {'wrk'|'autocannon'} o.tool
  * @param {number} o.port  @param {string} o.host  @param {string} [o.path]
  * @param {number} o.conns @param {number} o.seconds @param {number} [o.threads]
- * @param {'get'|'post1k'|'random-host'} [o.kind]  @param {number} [o.hosts] K for random-host
+ * @param {'get'|'post1k'|'random-host'|'random-path'} [o.kind]
+ * @param {number} [o.hosts] K for random-host, and for random-path (paths /p<i>/item)
  * @param {'http'|'https'} [o.scheme] https: wrk only (the tls scenario)
  */
 export async function httpLoad(o) {
@@ -31,6 +32,9 @@ async function wrk({ port, host, path = '/', conns, seconds, threads = 1, kind =
   else if (kind === 'random-host') {
     args.push('-s', join(WRK_DIR, 'random-host.lua'));
     Object.assign(env, { K: String(hosts), HOST_PREFIX: 'h', HOST_SUFFIX: '.scale.test' });
+  } else if (kind === 'random-path') {
+    args.push('-s', join(WRK_DIR, 'random-path.lua'));
+    env.K = String(hosts);
   } else args.push('-s', join(WRK_DIR, 'report.lua'));
   if (kind !== 'random-host') args.push('-H', `Host: ${host}`);
   args.push(`${scheme}://127.0.0.1:${port}${path}`);

@@ -102,7 +102,7 @@ export function plan(found, opts) {
   const skip = (scenario, reason) => {
     if (want.has(scenario)) skips.push({ scenario, reason });
   };
-  if (!loadTool) for (const s of ['small', '64k', '1m', 'post1k', 'hosts']) skip(s, 'no load generator (wrk or autocannon)');
+  if (!loadTool) for (const s of ['small', '64k', '1m', 'post1k', 'hosts', 'paths']) skip(s, 'no load generator (wrk or autocannon)');
   if (!have.openssl) for (const s of ['tls', 'tls-new', 'tls-resumed', 'h2']) skip(s, 'openssl not installed (certificate, s_time)');
   else {
     if (!have.wrk) skip('tls', 'wrk not installed (the only load generator here that speaks HTTPS)');
@@ -110,5 +110,6 @@ export function plan(found, opts) {
   }
   if (!have.ws) skip('ws', 'the ws module is not installed (npm ci)');
   if (!have.redis) skip('hosts', 'redis-server/redis-cli not installed');
+  if (!have.redis) skip('paths', 'redis-server/redis-cli not installed');
   return { lines, skips, backendKind: have.nginx ? 'nginx' : 'node', loadTool, fileSource: !have.redis };
 }

@@ -189,7 +189,7 @@ tls: keep-alive GETs over TLS (wrk), reference nginx with the same certificate; 
 tls-new / tls-resumed: connections per second, one GET each, full handshakes / resumed sessions (openssl s_time, --tls-clients side by side); reference the floor;
   no p50/p99 (s_time gives none), notes: sessions resumed, c1 mean = time per connection with 1 client. Targets: tls-new >= 0.85x floor, tls-resumed >= 2x tls-new.
 h2: HTTP/2 requests per second, --h2-conns connections x --h2-streams streams (h2load), reference nginx; target: at least tls's req/s. tls: target >= 0.5x nginx.
-hosts-K: reference is nginx with a catch-all server (no per-host routing). ws: reference is a direct connection to the echo backend.
+hosts-K: reference is nginx with a catch-all server (no per-host routing). paths-K: reference is the same Switchyard, same random paths, on a host without path frontends. ws: reference is a direct connection to the echo backend.
 Values are medians over repetitions; a repetition disturbed by foreign CPU (other processes + VM steal above --foreign-max) is left out when clean ones exist (⚠ in notes).`;
 
 /** The whole Markdown report: what was measured where, the table, the legend. */

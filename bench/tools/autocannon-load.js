@@ -3,7 +3,7 @@
 // own process (like wrk), printing one "ACJSON {...}" line in the shape of
 // lib/load.js's records. autocannon is not a dependency of the project:
 // `npm i -D autocannon` to use this fallback (wrk is faster and preferred).
-// Usage: node autocannon-load.js '{"port":..,"host":..,"path":"/","conns":50,"seconds":10,"kind":"get|post1k|random-host","hosts":K}'
+// Usage: node autocannon-load.js '{"port":..,"host":..,"path":"/","conns":50,"seconds":10,"kind":"get|post1k|random-host|random-path","hosts":K}'
 
 const spec = JSON.parse(process.argv[2]);
 const { default: autocannon } = await import('autocannon');
@@ -23,6 +23,8 @@ if (spec.kind === 'post1k') {
   opts.requests = [{
     setupRequest: (req) => ({ ...req, headers: { ...req.headers, host: `h${Math.floor(Math.random() * spec.hosts)}.scale.test` } }),
   }];
+} else if (spec.kind === 'random-path') {
+  opts.requests = [{ setupRequest: (req) => ({ ...req, path: `/p${Math.floor(Math.random() * spec.hosts)}/item` }) }];
 }
 
 const r = await autocannon(opts);
