@@ -27,7 +27,10 @@ export class LocalHealthMarks implements HealthMarks {
   }
 
   mark(target: HealthTarget, ttlMs: number): Promise<void> {
-    const until = Date.now() + ttlMs;
+    const now = Date.now();
+    // Told again only once half its time is gone (or its frontends changed): not an IPC message per worker at every check.
+    if (sameFor(this.#held.get(target.id), target, now + ttlMs / 2)) return Promise.resolve();
+    const until = now + ttlMs;
     const dead = target.marks.map((place) => ({ host: place.name, index: place.index, until }));
     this.#held.set(target.id, dead);
     this.#tell({ type: 'health-marks', dead, alive: [] });
@@ -54,4 +57,10 @@ export class LocalHealthMarks implements HealthMarks {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/** True when `held` marks exactly the target's places, each until after `after`. */
+function sameFor(held: DeadMark[] | undefined, target: HealthTarget, after: number): boolean {
+  if (held === undefined || held.length !== target.marks.length) return false;
+  return held.every((mark, i) => mark.host === target.marks[i]!.name && mark.index === target.marks[i]!.index && mark.until > after);
 }

@@ -2,6 +2,8 @@
 // backend is checked with, the targets a table yields, and the prober's
 // turns with a fake probe and fake marks.
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { RoutingTable } from '../../src/routing/table.js';
 import type { ConfigEvent, FrontendOptions } from '../../src/vocabulary/events.js';
@@ -9,6 +11,7 @@ import { checkSettings, markTtlMs } from '../../app/health/settings.js';
 import { CheckState } from '../../app/health/state.js';
 import { healthTargets, type HealthTarget } from '../../app/health/targets.js';
 import { HealthProber } from '../../app/health/prober.js';
+import { probe } from '../../app/health/probe.js';
 import type { Claim, HealthMarks } from '../../app/health/marks.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -193,5 +196,62 @@ describe('health prober', () => {
     await prober.stop();
     assert.equal(checks, 0);
     assert.equal(prober.status().listed.length, 0, 'stopped: nothing watched');
+  });
+});
+
+describe('health check probe', () => {
+  async function server(handler: http.RequestListener): Promise<{ url: string; seen: http.IncomingMessage[]; close(): Promise<void> }> {
+    const seen: http.IncomingMessage[] = [];
+    const srv = http.createServer((req, res) => {
+      seen.push(req);
+      handler(req, res);
+    });
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    const { port } = srv.address() as AddressInfo;
+    return { url: `http://127.0.0.1:${port}`, seen, close: () => new Promise((resolve) => { srv.closeAllConnections(); srv.close(() => resolve()); }) };
+  }
+
+  it('sends GET of the path after the backend URL\'s own, with the Host given; 2xx passes', async () => {
+    const backend = await server((_req, res) => res.end('ok'));
+    try {
+      const result = await probe({ url: `${backend.url}/app`, host: 'www.test', path: '/health?deep=1', timeoutMs: 1000 });
+      assert.equal(result.passed, true);
+      assert.equal(result.status, 200);
+      assert.equal(backend.seen[0]!.url, '/app/health?deep=1');
+      assert.equal(backend.seen[0]!.headers.host, 'www.test');
+      assert.equal(backend.seen[0]!.method, 'GET');
+    } finally {
+      await backend.close();
+    }
+  });
+
+  it('a redirect passes and is not followed; a 5xx or a 4xx fails', async () => {
+    let status = 302;
+    const backend = await server((_req, res) => {
+      res.writeHead(status, { location: 'http://127.0.0.1:1/elsewhere' });
+      res.end();
+    });
+    try {
+      const redirected = await probe({ url: backend.url, host: 'a.test', path: '/', timeoutMs: 1000 });
+      assert.deepEqual([redirected.passed, redirected.status, redirected.error], [true, 302, null]);
+      assert.equal(backend.seen.length, 1);
+      for (status of [500, 404]) assert.equal((await probe({ url: backend.url, host: 'a.test', path: '/', timeoutMs: 1000 })).passed, false);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  it('a backend that does not answer in time fails with "timeout", a refused connection with its code', async () => {
+    const silent = await server(() => {});
+    try {
+      const started = Date.now();
+      const result = await probe({ url: silent.url, host: 'a.test', path: '/', timeoutMs: 150 });
+      assert.deepEqual([result.passed, result.status, result.error], [false, null, 'timeout']);
+      assert.ok(Date.now() - started < 1000);
+    } finally {
+      await silent.close();
+    }
+    const refused = await probe({ url: silent.url, host: 'a.test', path: '/', timeoutMs: 1000 });
+    assert.deepEqual([refused.passed, refused.error], [false, 'ECONNREFUSED']);
   });
 });
