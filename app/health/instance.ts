@@ -3,13 +3,10 @@
 
 import type { Worker } from 'node:cluster';
 import type { SwitchyardConfig } from '../../src/config/types.js';
-import { logger } from '../../src/log.js';
 import { LocalHealthMarks } from './local-marks.js';
 import type { HealthMarks } from './marks.js';
 import { HealthProber, type HealthStatus } from './prober.js';
 import type { TargetsAnswer } from './targets.js';
-
-const log = logger('health');
 
 export interface InstanceHealthDeps {
   /** Asks a serving worker for the targets (app/health/targets.ts); null when none answered. */
@@ -36,18 +33,15 @@ export class InstanceHealth {
    * now: the vhosts (file or Redis options) may ask for one at any time, and
    * with none its only work is a cheap question to a worker every second.
    */
-  static async start(config: SwitchyardConfig, deps: InstanceHealthDeps): Promise<InstanceHealth | null> {
-    if (config.redis?.sentinel !== undefined) {
-      log.error('health checks with Redis Sentinel are not supported: no backend is checked', {});
-      return null;
-    }
+  static async start(config: SwitchyardConfig, deps: InstanceHealthDeps): Promise<InstanceHealth> {
     let instance: InstanceHealth;
-    if (config.redis !== null) {
+    // With Sentinel there is no fixed master to lock on or write to: each instance checks on its own and tells only its workers.
+    if (config.redis !== null && config.redis.sentinel === undefined) {
       const { RedisHealthMarks } = await import('./redis-store.js');
       instance = new InstanceHealth(config.redis, null, new RedisHealthMarks(config.redis.write), deps);
     } else {
       const local = new LocalHealthMarks(deps.workers);
-      instance = new InstanceHealth(null, local, local, deps);
+      instance = new InstanceHealth(config.redis, local, local, deps);
     }
     instance.#prober.start();
     return instance;
