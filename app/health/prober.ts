@@ -108,7 +108,7 @@ export class HealthProber {
       watched.mine = claim !== null;
       if (claim !== null && this.#watched.get(target.id) === watched) await this.#check(watched);
     } catch (err) {
-      log.warn('health check turn failed', { backend: target.url, error: (err as Error).message });
+      this.#warn((err as Error).message, target.url);
     }
     if (!this.#stopped && this.#watched.get(target.id) === watched) this.#schedule(watched, jittered(target.settings.intervalMs));
   }
@@ -128,6 +128,16 @@ export class HealthProber {
     // Every failing check while unhealthy writes the mark again: it lasts as long as the failures do.
     if (watched.state.verdict === 'unhealthy') await this.deps.marks.mark(target, markTtlMs(settings));
     else if (transition === 'revived') await this.deps.marks.revive(target);
+  }
+
+  #warned = { message: '', at: 0 };
+
+  /** A store that does not answer fails every turn of every backend: said once, then again every 10 s at most. */
+  #warn(message: string, backend: string): void {
+    const now = Date.now();
+    if (message === this.#warned.message && now - this.#warned.at < 10_000) return;
+    this.#warned = { message, at: now };
+    log.warn('health checks cannot claim or mark (they go on at the next turn)', { backend, error: message });
   }
 
   /** Backends this instance checks and finds unhealthy now (switchyard_unhealthy_backends). */
