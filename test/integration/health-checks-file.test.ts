@@ -34,6 +34,11 @@ describe('health checks without Redis, two workers', () => {
     const failingFrom = flaky.checks().length;
     await waitFor(async () => (await backendState(instance, flaky.url))?.verdict === 'unhealthy', { timeoutMs: 10_000, message: 'flaky judged unhealthy' });
     assert.ok(flaky.checks().length - failingFrom >= 2, 'marked only after unhealthyAfter failed checks');
+    // The mark is in every worker's table, not only in the one a request happens to reach.
+    await waitFor(async () => {
+      const { workers } = await instance.status();
+      return workers.length === 2 && workers.every((w: { deadBackends: number }) => w.deadBackends === 1);
+    }, { timeoutMs: 5000, message: 'the dead mark in both workers' });
     const trafficBefore = flaky.traffic().length;
     for (let round = 0; round < 3; round++) {
       assert.deepEqual(new Set(await names(instance, 'hc.test', 30)), new Set(['good']), 'every worker avoids the unhealthy backend');
