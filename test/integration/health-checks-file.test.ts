@@ -88,4 +88,18 @@ describe('health checks without Redis, two workers', () => {
     assert.equal(a.checks().length + b.checks().length, 0);
     assert.equal((await instance.status()).healthChecks?.backends, 0);
   });
+
+  test('checks follow the vhosts file: a save that adds healthCheck starts them, one that turns it off stops them', async () => {
+    const a = await startCheckedBackend('a');
+    const b = await startCheckedBackend('b');
+    const plain = `vhosts:\n  live.test:\n    backends: [${a.url}, ${b.url}]\n`;
+    const instance = await startFileInstance(plain);
+    instance.save(`${plain}    healthCheck: ${CHECK}\n`);
+    await waitFor(() => a.checks().length >= 2 && b.checks().length >= 2, { timeoutMs: 10_000, message: 'checks once the file asks for them' });
+    instance.save(`${plain}    healthCheck: false\n`);
+    await delay(1500); // the prober learns of the change within a second; a check under way ends
+    const after = a.checks().length + b.checks().length;
+    await delay(1000);
+    assert.equal(a.checks().length + b.checks().length, after, 'checks went on after the vhost turned them off');
+  });
 });
