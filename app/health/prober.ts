@@ -81,7 +81,8 @@ export class HealthProber {
         watched.target = target;
         continue;
       }
-      const fresh: Watched = { target, state: new CheckState(target.settings, target.dead ? 'unhealthy' : 'healthy'), timer: null, mine: false, last: null };
+      // Its state is decided when this process first claims it (#turn).
+      const fresh: Watched = { target, state: new CheckState(target.settings), timer: null, mine: false, last: null };
       this.#watched.set(target.id, fresh);
       this.#schedule(fresh, Math.random() * target.settings.intervalMs);
     }
@@ -101,8 +102,8 @@ export class HealthProber {
     try {
       const claim = await this.deps.marks.claim(target.id, lockTtlMs(target.settings));
       if (claim === 'taken') {
-        // Another prober may have judged it meanwhile: its mark is where this one starts.
-        const marked = target.dead || (target.marks.length > 0 && (await this.deps.marks.marked(target)));
+        // Another prober may have judged it before (one that crashed, or left with its instance): its mark is where this one starts.
+        const marked = target.marks.length > 0 && (await this.deps.marks.marked(target));
         watched.state = new CheckState(target.settings, marked ? 'unhealthy' : 'healthy');
       }
       watched.mine = claim !== null;

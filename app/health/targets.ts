@@ -25,8 +25,6 @@ export interface HealthTarget {
   settings: CheckSettings;
   /** Where its result is written; empty when only frontends with one backend use it (never marked, as passive health does). */
   marks: MarkPlace[];
-  /** Whether the table holds a dead mark in force for it now (a new prober starts from that verdict). */
-  dead: boolean;
 }
 
 /** What a worker answers: the targets, or `unchanged` when its frontends are still those of `known`. */
@@ -43,7 +41,7 @@ export function frontendsVersion(table: RoutingTable): string {
  * a wildcard frontend's dead sets are per requested host, which a check
  * cannot name, so its backends are not checked for it.
  */
-export function healthTargets(table: RoutingTable, server: HealthCheckOptions | null, now = Date.now()): HealthTarget[] {
+export function healthTargets(table: RoutingTable, server: HealthCheckOptions | null): HealthTarget[] {
   const byId = new Map<string, HealthTarget>();
   for (const route of table.routes()) {
     const host = hostOfKey(route.key);
@@ -54,11 +52,10 @@ export function healthTargets(table: RoutingTable, server: HealthCheckOptions | 
       if (parseBackend(url) === null) return;
       const id = `${url} ${JSON.stringify(settings)}`;
       let target = byId.get(id);
-      if (target === undefined) byId.set(id, (target = { id, url, host, settings, marks: [], dead: false }));
+      if (target === undefined) byId.set(id, (target = { id, url, host, settings, marks: [] }));
       if (host < target.host) target.host = host;
       if (route.backends.length < 2) return;
       target.marks.push({ name: route.key, index, backendCount: route.backends.length });
-      if (table.isDead(route.key, index, now)) target.dead = true;
     });
   }
   return [...byId.values()];

@@ -101,16 +101,15 @@ describe('health check targets', () => {
     assert.equal(healthTargets(table, { interval: 2 }).some((t) => t.url === 'http://10.0.0.7:80'), true, 'the server default checks vhosts without their own');
   });
 
-  it('a frontend with one backend is checked but never marked; a dead mark in force is reported', () => {
+  it('a frontend with one backend is checked but never marked; a key two sources define counts once, as served', () => {
     const table = RoutingTable.fromEvents([
       set('one.test', ['http://10.0.0.1:80'], { healthCheck: {} }),
-      set('two.test', ['http://10.0.0.2:80', 'http://10.0.0.3:80'], { healthCheck: {} }),
-      { type: 'backend-dead', source: 'redis', mark: { host: 'two.test', index: 1, until: Date.now() + 60_000 } },
-    ]);
+      set('two.test', ['http://10.0.0.2:80', 'http://10.0.0.3:80'], { healthCheck: {} }, 'redis'),
+      set('two.test', ['http://10.0.0.4:80', 'http://10.0.0.5:80'], { healthCheck: {} }, 'file'),
+    ], { precedence: ['redis', 'file'] });
     const targets = healthTargets(table, null);
     assert.deepEqual(targets.find((t) => t.url === 'http://10.0.0.1:80')!.marks, []);
-    assert.equal(targets.find((t) => t.url === 'http://10.0.0.3:80')!.dead, true);
-    assert.equal(targets.find((t) => t.url === 'http://10.0.0.2:80')!.dead, false);
+    assert.deepEqual(targets.map((t) => t.url).sort(), ['http://10.0.0.1:80', 'http://10.0.0.2:80', 'http://10.0.0.3:80']);
   });
 });
 
@@ -124,8 +123,9 @@ class FakeMarks implements HealthMarks {
     this.#taken = true;
     return Promise.resolve(claim);
   }
+  markedAtStart = false;
   marked(): Promise<boolean> {
-    return Promise.resolve(false);
+    return Promise.resolve(this.markedAtStart);
   }
   mark(target: HealthTarget): Promise<void> {
     this.log.push(`mark ${target.url}`);
@@ -147,7 +147,6 @@ describe('health prober', () => {
     host: 'a.test',
     settings: { path: '/', intervalMs: 20, timeoutMs: 10, unhealthyAfter: 2, healthyAfter: 2 },
     marks: [{ name: 'a.test', index: 0, backendCount: 2 }],
-    dead: false,
   };
 
   it('marks after the failures, keeps marking while failing, revives once after the passes', async () => {
@@ -173,6 +172,28 @@ describe('health prober', () => {
       await waitFor(() => checks >= at + 3, { timeoutMs: 5000, message: 'more checks' });
       assert.equal(marks.log.filter((l) => l.startsWith('revive')).length, 1);
       assert.equal(prober.unhealthy(), 0);
+    } finally {
+      await prober.stop();
+    }
+  });
+
+  it('taking over a backend another prober marked: it stays marked (and the mark is kept) until healthyAfter passes', async () => {
+    const marks = new FakeMarks();
+    marks.markedAtStart = true;
+    const prober = new HealthProber({
+      targets: () => Promise.resolve({ version: '1', targets: [target] }),
+      marks,
+      counted: () => {},
+      probe: () => {
+        marks.log.push('check');
+        return Promise.resolve({ passed: true, status: 200, error: null, ms: 1 });
+      },
+    });
+    prober.start();
+    try {
+      await waitFor(() => marks.log.includes('revive http://10.0.0.1:80'), { timeoutMs: 5000, message: 'revived' });
+      const upToRevive = marks.log.slice(0, marks.log.indexOf('revive http://10.0.0.1:80') + 1);
+      assert.deepEqual(upToRevive, ['check', 'mark http://10.0.0.1:80', 'check', 'revive http://10.0.0.1:80'], 'kept by the first pass, removed at the second (healthyAfter 2)');
     } finally {
       await prober.stop();
     }
