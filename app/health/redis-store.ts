@@ -10,13 +10,11 @@ import type { RedisEndpoint } from '../../src/config/types.js';
 import type { Claim, HealthMarks } from './marks.js';
 import type { HealthTarget } from './targets.js';
 
-/** 2: taken from nobody; 1: renewed, ours already; 0: another's. */
+/** SET NX PX, or PEXPIRE when the lock is already ours: 2: taken from nobody; 1: renewed; 0: another's. */
 const CLAIM = `
-local owner = redis.call('GET', KEYS[1])
-if owner == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-if owner then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 2`;
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 2 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+return 0`;
 
 /**
  * SADD as Hipache, then the set's expiry: set on a new set, lengthened when
