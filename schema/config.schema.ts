@@ -5,6 +5,7 @@
 // Regenerate schema/config.schema.json with `npx tsx scripts/gen-schemas.ts`.
 
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { HealthCheckSchema } from './vhosts.schema.js';
 
 export const CONFIG_SCHEMA_ID = 'https://switchyard.dev/schema/config.schema.json';
 
@@ -74,6 +75,12 @@ export const ServerSchema = Type.Object(
       Type.Number({ minimum: 0, description: 'Seconds between SIGTERM and the drain: /readyz answers 503 while the listeners still serve, so that load balancers stop sending first (default 0).' }),
     ),
     reloadTimeout: Type.Optional(Seconds('Seconds a reload\'s new workers must listen and stay alive, or the reload is rolled back (default 10).')),
+    healthCheck: Type.Optional(
+      Type.Union([HealthCheckSchema, Type.Literal(false)], {
+        description:
+          'Active health checks of every frontend\'s backends (a vhost\'s own healthCheck overrides it field by field; false or absent: only vhosts that set healthCheck are checked).',
+      }),
+    ),
     port: Type.Optional(Port('Pre-0.4 style: HTTP port. Use http.port instead.')),
     address: Type.Optional(OneOrMany(Address, 'Pre-0.4 style: IPv4 address(es) to listen on. Use http.bind instead.')),
     address6: Type.Optional(OneOrMany(Address, 'Pre-0.4 style: IPv6 address(es) to listen on. Use http.bind instead.')),

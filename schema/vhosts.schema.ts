@@ -42,6 +42,27 @@ export const VhostTlsSchema = Type.Object(
   },
 );
 
+/**
+ * An active health check (SPEC §9): every `interval` seconds a GET of `path`
+ * on each backend, with the frontend's Host; a connection failure, a timeout
+ * or a status outside 200-399 fails it (a redirect is a pass, never followed).
+ * Shared by server.healthCheck (config.json) and the per-vhost option.
+ */
+export const HealthCheckSchema = Type.Object(
+  {
+    path: Type.Optional(
+      Type.String({ pattern: '^/[\\x21-\\x7e]*$', maxLength: 1024, description: 'The path requested, query string allowed (default "/"); after the backend URL\'s own path.' }),
+    ),
+    interval: Type.Optional(Type.Number({ minimum: 0.1, maximum: 3600, description: 'Seconds between two checks of a backend (default 10).' })),
+    timeout: Type.Optional(
+      Type.Number({ minimum: 0.05, maximum: 3600, description: 'Seconds a check may take, connection included, before it fails (default 2; at most the interval).' }),
+    ),
+    unhealthyAfter: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Failed checks in a row that mark a backend dead (default 3).' })),
+    healthyAfter: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Passed checks in a row that revive a backend the checks marked dead (default 2).' })),
+  },
+  { additionalProperties: false, description: 'Active health checks of the backends; unset fields take server.healthCheck\'s, then the defaults.' },
+);
+
 /** The per-vhost options a host and its path frontends both take. */
 const vhostOptions = {
   id: Type.Optional(Type.String({ minLength: 1, description: 'Identifier shown as the vhost name (default: the host, or for a path the host and path).' })),
@@ -62,6 +83,11 @@ const vhostOptions = {
       minimum: 0,
       maximum: 2147483647,
       description: 'Strict-Transport-Security max-age (seconds) on every answer over HTTPS, replacing the backend\'s; 0 tells browsers to forget it. Never sent over plain HTTP.',
+    }),
+  ),
+  healthCheck: Type.Optional(
+    Type.Union([HealthCheckSchema, Type.Literal(false)], {
+      description: 'Active health checks of this vhost\'s backends (default: server.healthCheck, when set); false: none.',
     }),
   ),
 };
@@ -130,3 +156,4 @@ export type Vhost = Static<typeof VhostSchema>;
 export type VhostPath = Static<typeof VhostPathSchema>;
 export type BackendEntry = Static<typeof BackendSchema>;
 export type VhostTls = Static<typeof VhostTlsSchema>;
+export type HealthCheckEntry = Static<typeof HealthCheckSchema>;

@@ -1,10 +1,10 @@
 // One valid vhosts entry -> the FrontendSpecs the routing table serves: the
 // host's own, and one per path prefix under it (SPEC §9).
 
-import type { FrontendOptions, FrontendSpec } from '../../src/vocabulary/events.js';
+import type { FrontendOptions, FrontendSpec, HealthCheckOptions } from '../../src/vocabulary/events.js';
 import { parseBackend } from '../../src/frontends/backend.js';
 import { prefixProblem } from '../../src/frontends/path.js';
-import type { BackendEntry, Vhost, VhostPath } from '../../schema/vhosts.schema.js';
+import type { BackendEntry, HealthCheckEntry, Vhost, VhostPath } from '../../schema/vhosts.schema.js';
 import type { VhostsDocument } from './document.js';
 import { pointerOf, type FileProblem } from './problems.js';
 
@@ -59,7 +59,14 @@ function specOf(key: string, id: string, backends: string[], options: FrontendOp
 function optionsOf(entry: Vhost | VhostPath): FrontendOptions {
   const { tcpTimeout, retryOnError, redirectHttps, hsts } = entry;
   const stripPrefix = 'stripPrefix' in entry ? entry.stripPrefix : undefined;
-  return withoutUndefined<FrontendOptions>({ tcpTimeout, retryOnError, redirectHttps, hsts, stripPrefix });
+  const healthCheck = entry.healthCheck === undefined || entry.healthCheck === false ? entry.healthCheck : healthCheckOf(entry.healthCheck);
+  return withoutUndefined<FrontendOptions>({ tcpTimeout, retryOnError, redirectHttps, hsts, stripPrefix, healthCheck });
+}
+
+/** Its fields in one order, whatever the file's: equal checks compare equal (options are compared as text). */
+function healthCheckOf(check: HealthCheckEntry): HealthCheckOptions {
+  const { path, interval, timeout, unhealthyAfter, healthyAfter } = check;
+  return withoutUndefined<HealthCheckOptions>({ path, interval, timeout, unhealthyAfter, healthyAfter });
 }
 
 /** The backend URLs, each repeated by its weight; a bad one is a problem. */

@@ -13,6 +13,7 @@ import type { ConfigSource } from '../../src/vocabulary/source.js';
 import type { MasterReport, QueryAnswer, WorkerQuery } from '../workers/messages.js';
 import { assertNever } from '../../src/vocabulary/events.js';
 import { acmeHosts } from '../acme/hosts.js';
+import { frontendsVersion, healthTargets, type TargetsAnswer } from '../health/targets.js';
 import { daysLeft, type CertificateInfo } from './certificates.js';
 
 /** Dead marks a status lists (all are counted): enough for a page, bounded when a wildcard fails for many hosts. */
@@ -141,6 +142,11 @@ export async function answerQuery(state: AdminState, query: WorkerQuery): Promis
     }
     case 'acme-hosts':
       return { status: 200, body: acmeHosts(table, query.issued) };
+    case 'health-targets': {
+      const version = frontendsVersion(table);
+      if (version === query.known) return { status: 200, body: { version, unchanged: true } satisfies TargetsAnswer };
+      return { status: 200, body: { version, targets: healthTargets(table, query.defaults) } satisfies TargetsAnswer };
+    }
     default:
       return assertNever(query);
   }

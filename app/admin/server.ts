@@ -18,6 +18,7 @@ import { EventFeed } from './event-feed.js';
 import { EventStreams } from './event-stream.js';
 import { statusPage } from './page/page.js';
 import type { AcmeStatus } from '../acme/orderer.js';
+import type { HealthStatus } from '../health/prober.js';
 import { mergeStatus, type InstanceSummary } from './status.js';
 
 const log = logger('admin');
@@ -33,6 +34,8 @@ export interface Instance {
   summary(): InstanceSummary;
   /** The ACME orderer's state (app/acme/orderer.ts); null without https.acme. */
   acme(): AcmeStatus | null;
+  /** The health checks' state (app/health/prober.ts); null while the prober does not run. */
+  health(): HealthStatus | null;
 }
 
 
@@ -62,7 +65,7 @@ async function status(instance: Instance, _url: URL, streams: EventStreams): Pro
   const workers = instance.serving();
   const answers = await instance.queries.askAll(workers, { kind: 'status' });
   const acme = instance.acme();
-  const body = { ...mergeStatus(instance.summary(), instance.precedence(), workers, answers), eventStreams: streams.open, ...(acme === null ? {} : { acme }) };
+  const body = { ...mergeStatus(instance.summary(), instance.precedence(), workers, answers), eventStreams: streams.open, ...(acme === null ? {} : { acme }), healthChecks: instance.health() };
   // 503 (with what the master knows) until a worker answers: the table and sources are theirs.
   return { status: answers.some((a) => a !== null) ? 200 : 503, body };
 }

@@ -58,11 +58,12 @@ export function sameList(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /** Every per-vhost option, in the order they are shown (the Record makes a new option a compile error until listed). */
-export const OPTION_NAMES = Object.keys({ tcpTimeout: 0, retryOnError: 0, redirectHttps: 0, hsts: 0, stripPrefix: 0 } satisfies Record<keyof FrontendOptions, 0>) as (keyof FrontendOptions)[];
+export const OPTION_NAMES = Object.keys({ tcpTimeout: 0, retryOnError: 0, redirectHttps: 0, hsts: 0, stripPrefix: 0, healthCheck: 0 } satisfies Record<keyof FrontendOptions, 0>) as (keyof FrontendOptions)[];
 
 /** An absent option and no options at all are the same thing: the server's default. */
 export function sameOptions(a: FrontendOptions | undefined, b: FrontendOptions | undefined): boolean {
-  return OPTION_NAMES.every((name) => a?.[name] === b?.[name]);
+  // healthCheck is an object: compared by its fields (the file adapter and Redis write them in one order).
+  return OPTION_NAMES.every((name) => a?.[name] === b?.[name] || JSON.stringify(a?.[name]) === JSON.stringify(b?.[name]));
 }
 
 /**

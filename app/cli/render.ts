@@ -66,8 +66,8 @@ function describeChange(before: FrontendSpec, after: FrontendSpec): string {
   const lines: string[] = [];
   if (before.id !== after.id) lines.push(`      id: ${before.id} -> ${after.id}`);
   for (const name of OPTION_NAMES) {
-    const [a, b] = [before.options?.[name], after.options?.[name]];
-    if (a !== b) lines.push(`      ${name}: ${a ?? '(default)'} -> ${b ?? '(default)'}`);
+    const [a, b] = [optionText(before.options?.[name]), optionText(after.options?.[name])];
+    if (a !== b) lines.push(`      ${name}: ${a} -> ${b}`);
   }
   const diff = diffRuns(weightedRuns(before.backends), weightedRuns(after.backends));
   if (diff.some(([sign]) => sign !== ' ')) {
@@ -78,7 +78,12 @@ function describeChange(before: FrontendSpec, after: FrontendSpec): string {
 }
 
 function optionLines(options: FrontendOptions | undefined): string[] {
-  return Object.entries(options ?? {}).map(([name, value]) => `      ${name}: ${String(value)}`);
+  return Object.entries(options ?? {}).map(([name, value]) => `      ${name}: ${optionText(value)}`);
+}
+
+/** An option's value as shown: healthCheck is an object. */
+function optionText(value: unknown): string {
+  return value === undefined ? '(default)' : typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
 type DiffLine = [sign: ' ' | '-' | '+', run: WeightedBackend];

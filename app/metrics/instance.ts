@@ -28,6 +28,10 @@ export class InstanceMetrics {
   readonly restarts: Counter;
   /** The master's ACME orders (app/acme/orderer.ts), by outcome. */
   readonly acmeOrders: Counter<'outcome'>;
+  /** The master's active health checks (app/health/prober.ts), by result: pass or fail. */
+  readonly healthChecks: Counter<'result'>;
+  /** Backends this instance's health checks find unhealthy now; the master sets where it reads them. */
+  unhealthyBackends: () => number = () => 0;
   /** What the workers that are gone had counted (CARRIED metrics only), added up. */
   #departed: MetricJson[] = [];
   /** Each live worker's latest metrics, kept for when it goes. */
@@ -47,6 +51,21 @@ export class InstanceMetrics {
       help: 'Certificates ordered from the ACME CA (https.acme), by outcome: issued or failed.',
       labelNames: ['outcome'],
       registers: [this.#registry],
+    });
+    this.healthChecks = new Counter({
+      name: 'switchyard_health_checks_total',
+      help: 'Active health checks this instance ran (healthCheck), by result: pass (a 2xx or 3xx answer) or fail (no connection, timeout, any other status).',
+      labelNames: ['result'],
+      registers: [this.#registry],
+    });
+    const unhealthy = (): number => this.unhealthyBackends();
+    new Gauge({
+      name: 'switchyard_unhealthy_backends',
+      help: 'Backends this instance checks (healthCheck) that failed their checks and are marked dead until they pass again.',
+      registers: [this.#registry],
+      collect() {
+        this.set(unhealthy());
+      },
     });
     new Gauge({
       name: 'switchyard_workers',

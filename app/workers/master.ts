@@ -5,6 +5,8 @@ import { logger, setLogFormat, setLogProcess } from '../../src/log.js';
 import { assertNever } from '../../src/vocabulary/events.js';
 import type { InstanceAcme } from '../acme/instance.js';
 import type { AcmeHosts } from '../acme/hosts.js';
+import type { InstanceHealth } from '../health/instance.js';
+import type { TargetsAnswer } from '../health/targets.js';
 import type { AdminListener, Instance } from '../admin/server.js';
 import { InstanceMetrics } from '../metrics/instance.js';
 import { InstanceTicketKeys } from '../tickets/instance.js';
@@ -74,11 +76,15 @@ export class Master {
   readonly #ticketKeys: InstanceTicketKeys;
   /** The instance's ACME orderer (https.acme): in the master, see app/acme/orderer.ts for why. */
   #acme: InstanceAcme | null = null;
+  /** The instance's health-check prober (SPEC §9): in the master, one per instance, beside the ACME orderer. */
+  #health: InstanceHealth | null = null;
+  #healthStarting: Promise<void> | null = null;
   /** The admin listener and the config it runs with. */
   #admin: { listener: AdminListener; config: AdminConfig } | null = null;
 
   constructor(config: SwitchyardConfig) {
     this.#serving = new Generation(1, config);
+    this.#metrics.unhealthyBackends = () => this.#health?.unhealthy() ?? 0;
     this.#ticketKeys = new InstanceTicketKeys(config, () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined));
   }
 
@@ -89,6 +95,7 @@ export class Master {
     metrics: this.#metrics,
     precedence: () => this.#serving.config.precedence,
     acme: () => this.#acme?.status() ?? null,
+    health: () => this.#health?.status() ?? null,
     summary: () => ({
       pid: process.pid,
       startedAt: this.#startedAt,
@@ -137,6 +144,7 @@ export class Master {
       .then(() => this.#forkFirst());
     void this.#serveAdmin(this.#serving.config.admin);
     void this.#serveAcme(this.#serving.config);
+    void this.#serveHealth(this.#serving.config);
   }
 
   #forkFirst(): void {
@@ -164,6 +172,34 @@ export class Master {
   }
 
   #acmeRedis: SwitchyardConfig['redis'] = null;
+
+  /** The prober follows the serving generation's Redis (a reload may add, move or remove it); the checks themselves are asked of the workers. */
+  async #serveHealth(config: SwitchyardConfig): Promise<void> {
+    await this.#healthStarting;
+    if (this.#health !== null && JSON.stringify(this.#health.redis) === JSON.stringify(config.redis)) return;
+    const current = this.#health;
+    this.#health = null;
+    await current?.stop();
+    if (this.#stopping) return;
+    const { InstanceHealth } = await import('../health/instance.js');
+    this.#healthStarting = InstanceHealth.start(config, {
+      targets: (known) => this.#healthTargets(known),
+      workers: () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined),
+      counted: (result) => this.#metrics.healthChecks.inc({ result }),
+    }).then((health) => {
+      this.#health = health;
+    });
+    await this.#healthStarting;
+  }
+
+  /** The oldest serving worker's targets, under the serving generation's server.healthCheck. */
+  async #healthTargets(known: string | null): Promise<TargetsAnswer | null> {
+    const [oldest] = this.#serving.listeningWorkers().sort((a, b) => a.id - b.id);
+    if (oldest === undefined) return null;
+    const query = { kind: 'health-targets', defaults: this.#serving.config.server.healthCheck, known } as const;
+    const answer = await this.#queries.ask(oldest, query, 10_000).catch(() => null);
+    return answer?.status === 200 ? (answer.body as TargetsAnswer) : null;
+  }
 
   /** The oldest serving worker's word on which hosts need a certificate; null when none is listening or it did not answer. */
   async #acmeHosts(issued: string[]): Promise<AcmeHosts | null> {
@@ -197,6 +233,7 @@ export class Master {
       case 'listening':
         generation.listened(worker);
         this.#acme?.greet(worker);
+        this.#health?.greet(worker);
         this.#ticketKeys.greet(worker);
         return this.#report(worker, generation);
       case 'failed': {
@@ -290,6 +327,7 @@ export class Master {
     log.info('reload applied; the previous generation drains', { generation: generation.id, previous: previous.id, workers });
     void this.#serveAdmin(generation.config.admin);
     void this.#serveAcme(generation.config);
+    void this.#serveHealth(generation.config);
     void this.#ticketKeys.follow(generation.config);
     this.#decide('applied', null, generation.id);
   }
@@ -354,6 +392,7 @@ export class Master {
     this.#stopping = true;
     if (this.#probation !== null) clearTimeout(this.#probation.timer);
     void this.#acme?.stop();
+    void this.#health?.stop();
     void this.#ticketKeys.stop();
     const delay = this.#serving.config.server.shutdownDelay;
     if (delay > 0) {

@@ -3,6 +3,7 @@
 // types below are taken for ours.
 
 import type { PendingChallenge } from '../acme/store.js';
+import type { DeadMark, HealthCheckOptions } from '../../src/vocabulary/events.js';
 
 /** What the instance's admin listener (in the master) asks a worker; see app/admin/answers.ts. */
 export type WorkerQuery =
@@ -16,7 +17,9 @@ export type WorkerQuery =
   /** Whether every source has delivered its first snapshot. */
   | { kind: 'readiness' }
   /** What the ACME orderer may order for (app/acme/hosts.ts); `issued`: the hosts it ordered before. */
-  | { kind: 'acme-hosts'; issued: string[] };
+  | { kind: 'acme-hosts'; issued: string[] }
+  /** The backends to check (app/health/targets.ts), under server.healthCheck `defaults`; `known`: the frontends version the prober has. */
+  | { kind: 'health-targets'; defaults: HealthCheckOptions | null; known: string | null };
 
 /** A worker's answer to an admin query: the HTTP status and JSON body it would answer. */
 export interface QueryAnswer {
@@ -62,10 +65,12 @@ export type MasterMessage =
   /** An ACME HTTP-01 challenge the master's orderer set (or, null, removed): every worker answers it. */
   | { type: 'acme-challenge'; token: string; challenge: PendingChallenge | null }
   /** The instance's TLS session ticket key (48 bytes, base64), after a rotation or when the worker listens. */
-  | { type: 'ticket-key'; key: string };
+  | { type: 'ticket-key'; key: string }
+  /** Dead marks the instance's health checks set (or lift) without Redis: every worker applies them. */
+  | { type: 'health-marks'; dead: DeadMark[]; alive: { host: string; index: number }[] };
 
 const WORKER_TYPES = new Set<string>(['listening', 'failed', 'over-memory', 'answer', 'final-metrics', 'acme-challenge-held']);
-const MASTER_TYPES = new Set<string>(['report', 'query', 'reopen-logs', 'acme-challenge', 'ticket-key']);
+const MASTER_TYPES = new Set<string>(['report', 'query', 'reopen-logs', 'acme-challenge', 'ticket-key', 'health-marks']);
 
 function typeOf(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null) return undefined;

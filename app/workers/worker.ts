@@ -101,6 +101,11 @@ class WorkerProcess {
       if (message.challenge !== null) send({ type: 'acme-challenge-held', token: message.token });
       return;
     }
+    if (message.type === 'health-marks') {
+      for (const mark of message.dead) runtime.table.apply({ type: 'backend-dead', source: 'health', mark });
+      for (const { host, index } of message.alive) runtime.table.apply({ type: 'backend-alive', source: 'health', host, index });
+      return;
+    }
     if (message.type === 'ticket-key') {
       runtime.setTicketKeys(Buffer.from(message.key, 'base64'));
       return;

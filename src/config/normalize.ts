@@ -120,6 +120,7 @@ function normalizeServer(s: ServerSection, ctx: Context): ServerConfig {
     trustedProxies: trustedProxies(s.trustedProxies, ctx),
     reloadTimeout: s.reloadTimeout ?? 10,
     shutdownDelay: s.shutdownDelay ?? 0,
+    healthCheck: s.healthCheck === undefined || s.healthCheck === false ? null : { ...s.healthCheck },
   };
 }
 

@@ -2,6 +2,8 @@
 // Both Hipache config generations (and Switchyard's own keys) are adapted to
 // this one shape by config/normalize.ts; nothing downstream sees raw JSON.
 
+import type { HealthCheckOptions } from '../vocabulary/events.js';
+
 export interface RedisEndpoint {
   host: string;
   port: number;
@@ -159,6 +161,8 @@ export interface ServerConfig {
   reloadTimeout: number;
   /** Seconds between SIGTERM and the drain, /readyz saying 503 meanwhile. */
   shutdownDelay: number;
+  /** Active health checks of every frontend's backends, as written (defaults applied per backend, app/health/settings.ts); null: only vhosts that ask. */
+  healthCheck: HealthCheckOptions | null;
 }
 
 export interface AdminConfig {

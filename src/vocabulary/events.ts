@@ -14,6 +14,17 @@ export interface FrontendOptions {
   hsts?: number;
   /** A path frontend's backends get the request path without the frontend's prefix ("/api/v1" -> "/v1"). */
   stripPrefix?: boolean;
+  /** Active health checks of the backends (SPEC §9); unset fields take server.healthCheck's; false: none for this vhost. */
+  healthCheck?: HealthCheckOptions | false;
+}
+
+/** A vhost's active health check, as written: seconds for times; every field optional (server.healthCheck's, then the defaults). */
+export interface HealthCheckOptions {
+  path?: string;
+  interval?: number;
+  timeout?: number;
+  unhealthyAfter?: number;
+  healthyAfter?: number;
 }
 
 /**

@@ -36,7 +36,7 @@ function configError(fn: () => unknown): ConfigError {
 const DEFAULT_SERVER = {
   accessLog: null, workers: 1, maxSockets: 100, tcpTimeout: 30, deadBackendTTL: 30, retryOnError: 3,
   deadBackendOn500: true, httpKeepAlive: true, staticDir: null, debug: false, headersTimeout: 10,
-  workerMemoryLimitMiB: 512, memoryCheckInterval: 10, drainTimeout: 30, trustedProxies: ['loopback', 'private'], reloadTimeout: 10, shutdownDelay: 0,
+  workerMemoryLimitMiB: 512, memoryCheckInterval: 10, drainTimeout: 30, trustedProxies: ['loopback', 'private'], reloadTimeout: 10, shutdownDelay: 0, healthCheck: null,
   keepAliveTimeout: 75, idleTimeout: 60, websocketIdleTimeout: null, maxConnections: 0, accessLogFormat: 'combined', logFormat: 'text',
 };
 
@@ -393,5 +393,21 @@ describe('https.acme', () => {
     const acme = { directory: 'https://127.0.0.1:14000/dir', email: 'ops@x.test' };
     assert.throws(() => configFromObject({ http: { bind: [] }, https: { ...https, acme } }, { origin: null, baseDir: '/' }), /\/https\/acme.*HTTP listener/);
     assert.throws(() => configFromObject({ https: { ...https, acme: { ...acme, directory: 'ftp://x' } } }, { origin: null, baseDir: '/' }), /directory/);
+  });
+});
+
+const fromObject = (value: unknown) => configFromObject(value, { origin: null, baseDir: '/' });
+
+describe('server.healthCheck', () => {
+  test('is kept as written (defaults are applied per backend); false is none', () => {
+    assert.deepEqual(fromObject({ server: { healthCheck: { path: '/health', interval: 5 } } }).server.healthCheck, { path: '/health', interval: 5 });
+    assert.equal(fromObject({ server: { healthCheck: false } }).server.healthCheck, null);
+  });
+
+  test('rejects a bad field with its JSON path', () => {
+    assert.throws(() => fromObject({ server: { healthCheck: { interval: 0 } } }), /\/server\/healthCheck/);
+    assert.throws(() => fromObject({ server: { healthCheck: { path: 'health' } } }), /\/server\/healthCheck/);
+    assert.throws(() => fromObject({ server: { healthCheck: { unhealthyAfter: 0 } } }), /\/server\/healthCheck/);
+    assert.throws(() => fromObject({ server: { healthCheck: { every: 3 } } }), /\/server\/healthCheck/);
   });
 });

@@ -112,6 +112,29 @@ vhosts:
     assert.deepEqual(quarantined(version, 'fraction.test'), ['vhosts.yaml:15:11: /vhosts/fraction.test/hsts: must be integer']);
   });
 
+  test('healthCheck: fields in one order whatever the file\'s, false turns the server default off, a path inherits it, a bad field quarantines', () => {
+    const version = complete(`vhosts:
+  checked.test:
+    backends: [http://127.0.0.1:1, http://127.0.0.1:2]
+    healthCheck: { timeout: 1, path: /health, interval: 5 }
+    paths:
+      /api:
+        backends: [http://127.0.0.1:3]
+  off.test:
+    backends: [http://127.0.0.1:1]
+    healthCheck: false
+  bad.test:
+    backends: [http://127.0.0.1:1]
+    healthCheck: { path: health, unhealthyAfter: 0 }
+`);
+    const options = version.frontends.get('checked.test')?.options;
+    assert.deepEqual(options, { healthCheck: { path: '/health', interval: 5, timeout: 1 } });
+    assert.equal(JSON.stringify(options?.healthCheck), '{"path":"/health","interval":5,"timeout":1}');
+    assert.deepEqual(version.frontends.get('checked.test/api')?.options, options, 'a path takes its host\'s check');
+    assert.deepEqual(version.frontends.get('off.test')?.options, { healthCheck: false });
+    assert.equal(quarantined(version, 'bad.test').length, 2);
+  });
+
   test('an invalid host entry quarantines that host only, with file, line, column and JSON path', () => {
     const version = complete(`vhosts:
   good.test:

@@ -1,5 +1,5 @@
 // The instance at a glance, from /status: what is wrong, the sources,
-// workers, dead backends, certificates, and rates from two statuses' totals.
+// workers, dead backends, health checks, certificates, and rates from two statuses' totals.
 
 const STATUS_EVERY_MS = 5000;
 /** Rates are taken over at least this long (an event also refreshes the status, sooner). */
@@ -107,6 +107,17 @@ function renderDead(dead) {
     el('td', null, m.source), el('td', null, m.workers.join(', ')))), 'none: every backend is live');
 }
 
+/** The active health checks: each checked backend, unhealthy ones first (as /status lists them). */
+function renderHealth(health) {
+  const listed = health?.listed ?? [];
+  byId('health-count').textContent = health ? `${health.unhealthy} unhealthy of ${health.backends}` : '';
+  const lastText = (last) => (last === null ? 'not yet' : `${last.passed ? 'passed' : 'failed'}: ${last.status ?? last.error} in ${last.ms} ms, ${ago(last.at)}`);
+  fill(byId('health'), listed.map((b) => el('tr', { class: b.verdict === 'unhealthy' ? 'bad' : null, 'data-backend': b.backend },
+    el('td', { class: 'mono' }, b.backend), el('td', null, `${b.host} ${b.path}`), el('td', null, b.frontends),
+    el('td', null, b.checkedHere ? b.verdict : 'checked by another instance'), el('td', null, b.checkedHere ? lastText(b.last) : '-'))),
+  'no backend is checked (healthCheck)');
+}
+
 /** OCSP stapling of a certificate: what handshakes get, and why not when they get nothing. */
 function ocspText(ocsp) {
   if (!ocsp) return '-';
@@ -179,6 +190,7 @@ async function refreshStatus() {
   renderRates(status);
   renderWorkers(status);
   renderDead(status.deadBackends);
+  renderHealth(status.healthChecks);
   renderCertificates(status.certificates, status.certificateCounts);
   byId('updated').textContent = `updated ${clock(Date.now())}`;
 }

@@ -28,8 +28,9 @@ Options:
                      file does not define
   -h, --help         show this help
 
-Per-vhost options (tcpTimeout, retryOnError, redirectHttps, hsts, stripPrefix)
-and tls have no place in a Hipache list: they are left out (with a warning).
+Per-vhost options (tcpTimeout, retryOnError, redirectHttps, hsts, stripPrefix,
+healthCheck) and tls have no place in a Hipache list: they are left out (with
+a warning).
 A path frontend ("/api" under paths) is written as frontend:<host>/api.
 Dead marks (dead:<host>) are not touched.
 

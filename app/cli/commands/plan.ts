@@ -14,9 +14,9 @@ const USAGE = `Usage: switchyard plan <file-or-dir> [--admin URL | --config FILE
 
 Shows what a running Switchyard would change if it served this vhosts file
 (or directory): the hosts added (+), removed (-) and changed (~: id,
-backends, tcpTimeout, retryOnError, redirectHttps, hsts), compared with what
-its file source serves now. Hosts Redis also defines are flagged (!), saying
-which one wins under the instance's precedence. Reads GET /status and
+backends, tcpTimeout, retryOnError, redirectHttps, hsts, healthCheck),
+compared with what its file source serves now. Hosts Redis also defines are
+flagged (!), saying which one wins under the instance's precedence. Reads GET /status and
 GET /frontends of the admin API. The file is validated first: an invalid
 file is refused.
 
