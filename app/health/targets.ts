@@ -45,9 +45,10 @@ export function healthTargets(table: RoutingTable, server: HealthCheckOptions | 
   const byId = new Map<string, HealthTarget>();
   for (const route of table.routes()) {
     const host = hostOfKey(route.key);
-    if (host.includes('*') || !served(table, route)) continue;
+    if (host.includes('*')) continue;
+    // Settings first: a table where nothing is checked costs no lookup per frontend.
     const settings = checkSettings(route.options?.healthCheck, server);
-    if (settings === null) continue;
+    if (settings === null || !served(table, route)) continue;
     route.backends.forEach((url, index) => {
       if (parseBackend(url) === null) return;
       const id = `${url} ${JSON.stringify(settings)}`;
