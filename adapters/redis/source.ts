@@ -5,10 +5,11 @@ import type { ConfigSource, EventSink, SourceState, SourceStatus } from '../../s
 import { DeferredChecks } from './deferred-checks.js';
 import { EmittedCertificates, SNAPSHOT_CHECKS, type StoredCertificate } from './emitted-certificates.js';
 import { EmittedDeadMarks } from './emitted-dead.js';
-import { EmittedFrontends } from './emitted-frontends.js';
+import { EmittedFrontends, pathKeysUnder } from './emitted-frontends.js';
 import { FrontendExpiries } from './expiries.js';
 import { ChangeFeed } from './feed.js';
-import { certificateNames, deadNames, KeySpace, type KeyRef } from './keys.js';
+import { HeldOptions, type StoredOptions } from './held-options.js';
+import { certificateNames, deadNames, frontendNames, KeySpace, type KeyRef } from './keys.js';
 import { Liveness } from './liveness.js';
 import { ReadYourWrites } from './read-your-writes.js';
 import { HipacheReader } from './reader.js';
@@ -17,6 +18,8 @@ import { Resync } from './resync.js';
 import { SnapshotRead, type Snapshot } from './snapshot.js';
 import { DatasetTripwire } from './tripwire.js';
 import { connectWire, withTimeout, type Reply, type WireClient } from './wire.js';
+import type { FrontendSet } from '../../src/frontends/frontend-set.js';
+import { prefixStart } from '../../src/frontends/path.js';
 
 const HEALTH_INTERVAL_MS = 1000;
 /** A snapshot read that receives nothing for this long fails (and is retried). */
@@ -52,6 +55,7 @@ export class RedisSource implements ConfigSource {
   readonly #frontends = new EmittedFrontends(this.name);
   readonly #dead = new EmittedDeadMarks(this.name);
   readonly #certificates: EmittedCertificates;
+  readonly #options: HeldOptions;
   readonly #deferredChecks: DeferredChecks;
   #sink: EventSink = () => {};
   #state: SourceState = 'starting';
@@ -65,6 +69,7 @@ export class RedisSource implements ConfigSource {
   constructor(private readonly config: RedisDirectConfig) {
     this.#keys = new KeySpace(config.read.prefix);
     this.#certificates = new EmittedCertificates(this.name, (name) => this.#keys.tls(name), this.#log);
+    this.#options = new HeldOptions((key) => this.#keys.options(key), this.#log);
     this.#deferredChecks = new DeferredChecks(
       () => this.#certificates.unchecked(),
       (name) => this.checkCertificate(name),
@@ -130,6 +135,7 @@ export class RedisSource implements ConfigSource {
       lastError: this.#lastError,
       lastSnapshotAt: this.#lastSnapshotAt,
       version: this.#frontends.version,
+      quarantined: this.#options.quarantined,
       quarantinedCertificates: this.#certificates.quarantined,
     };
   }
@@ -162,8 +168,10 @@ export class RedisSource implements ConfigSource {
     this.#emit({ type: 'source-error', source: this.name, error: this.#lastError });
   }
 
-  #applySnapshot({ frontends, dead, expiring, certificates }: Snapshot, changedMeanwhile: readonly string[]): void {
+  #applySnapshot({ frontends, dead, expiring, certificates, options }: Snapshot, changedMeanwhile: readonly string[]): void {
     const count = frontends.size; // the set is moved into the table by the event
+    this.#options.replaceAll(options);
+    this.#composeAll(frontends);
     this.#dead.replaceAll(dead);
     this.#expiries.replaceAll(expiring);
     this.#lastSnapshotAt = Date.now();
@@ -178,6 +186,7 @@ export class RedisSource implements ConfigSource {
       frontends: count,
       deadHosts: this.#dead.hosts,
       certificates: this.#certificates.size,
+      ...(this.#options.size > 0 ? { options: this.#options.size } : {}),
       ...(unchecked > 0 ? { uncheckedCertificates: unchecked } : {}),
       mode: this.#feed.mode,
       version: this.#frontends.version,
@@ -238,12 +247,44 @@ export class RedisSource implements ConfigSource {
         this.#expiries.set(this.#keys.tls(ref.host), until);
       };
     }
+    if (ref.kind === 'options') {
+      const { stored, until } = await this.#reader.optionsAndDeadline(ref.host);
+      return () => {
+        this.#changeOptions(ref.host, stored);
+        this.#expiries.set(this.#keys.options(ref.host), until);
+      };
+    }
     const marks = await this.#reader.dead(ref.host);
     return () => this.#emitDead(ref.host, marks);
   }
 
-  #emitFrontend(key: string, frontend: FrontendSpec | null): void {
-    this.#emit(this.#frontends.change(key, frontend));
+  /** A list as read (null: none) becomes the frontend served, with its options. */
+  #emitFrontend(key: string, list: FrontendSpec | null): void {
+    if (list === null) this.#options.forget(key);
+    this.#emit(this.#frontends.change(key, list === null ? null : this.#options.compose(list)));
+  }
+
+  /** `options:<key>` as read: when the options served change, its frontend, and a host level's path frontends, are emitted again with them. */
+  #changeOptions(key: string, stored: StoredOptions): void {
+    if (!this.#options.change(key, stored)) return;
+    const affected = prefixStart(key) === -1 ? [key, ...this.#frontends.pathsUnder(key)] : [key];
+    for (const frontend of affected) {
+      const served = this.#frontends.get(frontend);
+      if (served !== undefined) this.#emit(this.#frontends.change(frontend, this.#options.compose(this.#options.listOf(served))));
+    }
+  }
+
+  /** A snapshot's lists, as read, become the frontends served: those with options (their own or their host level's) are composed with them. */
+  #composeAll(frontends: FrontendSet): void {
+    const keys = [...this.#options.keys()];
+    if (keys.length === 0) return;
+    const under = pathKeysUnder(frontends, new Set(keys.filter((key) => prefixStart(key) === -1)));
+    const affected = new Set(keys);
+    for (const paths of under.values()) for (const path of paths) affected.add(path);
+    for (const key of affected) {
+      const list = frontends.get(key);
+      if (list !== undefined) frontends.set(this.#options.compose({ key, id: list.id, backends: list.backends }));
+    }
   }
 
   #emitDead(host: string, marks: DeadMark[]): void {
@@ -253,20 +294,23 @@ export class RedisSource implements ConfigSource {
   /**
    * Hipache mode: a request (or a TLS handshake) re-reads the keys that can
    * serve its host, its certificate's too: a GET or two more in the same
-   * round trip, answering nil for a host that has none. With a request's
+   * round trip, answering nil for a host that has none, and the options
+   * hash of each frontend key it reads (HGETALL). With a request's
    * path, the path frontends and dead sets it can match are read too: for
    * each host level, one key per prefix of the path (at most
    * MAX_PREFIX_SEGMENTS), all in the same round trip.
    */
   async #readHost(host: string, path: string): Promise<void> {
-    const keys = this.#keys.candidates(host, path).map((k) => this.#keys.parse(k)!.host);
+    const keys = frontendNames(host, path);
     const deadSets = deadNames(host, path);
     const names = certificateNames(host);
-    const [frontends, marks, certificates] = await Promise.all([
+    const [frontends, options, marks, certificates] = await Promise.all([
       Promise.all(keys.map((k) => this.#reader.frontend(k))),
+      Promise.all(keys.map((k) => this.#reader.options(k))),
       Promise.all(deadSets.map((name) => this.#reader.dead(name))),
       Promise.all(names.map((name) => this.#reader.certificate(name))),
     ]);
+    keys.forEach((key, i) => this.#changeOptions(key, options[i]!));
     keys.forEach((key, i) => this.#emitFrontend(key, frontends[i] ?? null));
     deadSets.forEach((name, i) => this.#emitDead(name, marks[i]!));
     names.forEach((name, i) => this.#emit(this.#certificates.change(name, certificates[i]!)));
