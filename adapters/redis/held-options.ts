@@ -12,7 +12,7 @@ import type { Logger } from '../../src/log.js';
 import { hostOfKey, prefixStart } from '../../src/frontends/path.js';
 import type { FrontendOptions, FrontendSpec } from '../../src/vocabulary/events.js';
 import type { QuarantinedFrontend } from '../../src/vocabulary/source.js';
-import { parseOptions, type VhostOptions } from './options.js';
+import { parseOptions, servedFrontend, type VhostOptions } from './options.js';
 
 /** An options key as read: absent, not a hash, or its fields. */
 export type StoredOptions = { kind: 'absent' } | { kind: 'not-a-hash' } | { kind: 'hash'; fields: Record<string, string> };
@@ -65,11 +65,10 @@ export class HeldOptions {
 
   /** The frontend served for the list `list` (as read from Redis): with its options, and their `id` when set. */
   compose(list: FrontendSpec): FrontendSpec {
-    const { id, ...options } = this.#effective(list.key);
-    if (id === undefined || id === list.id) this.#listIds.delete(list.key);
+    const own = this.#good.get(list.key);
+    const spec = servedFrontend(list, own, prefixStart(list.key) === -1 ? undefined : this.#good.get(hostOfKey(list.key)));
+    if (spec.id === list.id) this.#listIds.delete(list.key);
     else this.#listIds.set(list.key, list.id);
-    const spec: FrontendSpec = { key: list.key, id: id ?? list.id, backends: list.backends };
-    if (Object.keys(options).length > 0) spec.options = options;
     return spec;
   }
 
@@ -81,13 +80,6 @@ export class HeldOptions {
   /** A frontend is gone: nothing to restore for it. */
   forget(key: string): void {
     this.#listIds.delete(key);
-  }
-
-  #effective(key: string): VhostOptions {
-    const own = this.#good.get(key);
-    if (prefixStart(key) === -1) return own ?? {};
-    const { id: _hostId, ...inherited } = this.#good.get(hostOfKey(key)) ?? {};
-    return { ...inherited, ...own };
   }
 
   /** The options to serve for `key` after `stored` was read (the previous ones when it is refused). */

@@ -9,7 +9,7 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import { prefixStart } from '../../src/frontends/path.js';
 import { publishedSchema, schemaFindings } from '../../src/config/validate.js';
-import type { FrontendOptions } from '../../src/vocabulary/events.js';
+import type { FrontendOptions, FrontendSpec } from '../../src/vocabulary/events.js';
 
 /** What an options hash sets: the frontend's options, and `id`, which replaces the list's identifier. */
 export interface VhostOptions extends FrontendOptions {
@@ -69,7 +69,7 @@ export function parseOptions(frontendKey: string, fields: Readonly<Record<string
   const value: Record<string, unknown> = {};
   for (const [field, text] of Object.entries(fields)) {
     if (!known.has(field)) {
-      problems.push({ field, reason: unknownField(field, known, frontendKey) });
+      problems.push({ field, reason: unknownField(known, frontendKey) });
       continue;
     }
     try {
@@ -89,7 +89,21 @@ export function optionsHash(options: VhostOptions): Record<string, string> {
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined).map(([name, v]) => [name, JSON.stringify(v)]));
 }
 
-function unknownField(field: string, known: ReadonlySet<string>, frontendKey: string): string {
+/**
+ * The frontend served for `list` (a Hipache list as read: its id and
+ * backends) given the options of its key (`own`) and, for a path frontend,
+ * of its host level (`host`): as in the vhosts file, a path takes its host's
+ * options and overrides those it sets, `id` excepted (it names one frontend).
+ */
+export function servedFrontend(list: FrontendSpec, own: VhostOptions | undefined, host: VhostOptions | undefined): FrontendSpec {
+  const { id: _hostId, ...inherited } = prefixStart(list.key) === -1 ? {} : (host ?? {});
+  const { id, ...options } = { ...inherited, ...own };
+  const spec: FrontendSpec = { key: list.key, id: id ?? list.id, backends: list.backends };
+  if (Object.keys(options).length > 0) spec.options = options;
+  return spec;
+}
+
+function unknownField(known: ReadonlySet<string>, frontendKey: string): string {
   const kind = prefixStart(frontendKey) === -1 ? 'a host' : 'a path frontend';
   return `not an option of ${kind} (options: ${[...known].join(', ')})`;
 }
