@@ -12,6 +12,13 @@ import type { CertificateSpec, ConfigEvent, ConfigVersion, DeadMark, FrontendSpe
 export class EmittedFrontends {
   #set = new FrontendSet();
   #digest = new FrontendDigest();
+  /**
+   * The path frontend keys by host level ("www.x" -> "www.x/api"), so that an
+   * options change of a host level reaches its paths without a walk over
+   * every frontend; built at the first such change after a snapshot (null
+   * until then: a snapshot costs no walk).
+   */
+  #paths: Map<string, Set<string>> | null = null;
 
   constructor(private readonly source: SourceName) {}
 
@@ -23,6 +30,7 @@ export class EmittedFrontends {
   snapshot(frontends: FrontendSet, dead: DeadMark[], certificates: readonly CertificateSpec[] = []): ConfigEvent {
     this.#set = frontends.clone();
     this.#digest = this.#set.digest();
+    this.#paths = null;
     return { type: 'snapshot', source: this.source, version: this.#digest.version, frontends, dead, certificates };
   }
 
@@ -35,9 +43,10 @@ export class EmittedFrontends {
     return spec;
   }
 
-  /** The path frontends emitted under the host level `host` ("www.x/api" under "www.x"): a walk over every frontend, when there are path frontends at all. */
+  /** The path frontends emitted under the host level `host` ("www.x/api" under "www.x"). */
   pathsUnder(host: string): string[] {
-    return pathKeysUnder(this.#set, new Set([host])).get(host) ?? [];
+    this.#paths ??= new Map([...pathKeysUnder(this.#set, null)].map(([level, keys]) => [level, new Set(keys)]));
+    return [...(this.#paths.get(host) ?? [])];
   }
 
   /** The event that makes the table hold `spec` for `key` (null: no frontend), or null when it already does. */
@@ -45,6 +54,7 @@ export class EmittedFrontends {
     const before = this.#set.get(key);
     if (spec === null ? before === undefined : before !== undefined && sameFrontend(before, spec)) return null;
     if (before !== undefined) this.#digest.toggle(before);
+    this.#indexPath(key, spec !== null);
     if (spec === null) {
       this.#set.delete(key);
       return { type: 'frontend-removed', source: this.source, version: this.#digest.version, key };
@@ -53,17 +63,28 @@ export class EmittedFrontends {
     this.#digest.toggle(spec);
     return { type: 'frontend-set', source: this.source, version: this.#digest.version, frontend: spec };
   }
+
+  #indexPath(key: string, present: boolean): void {
+    const slash = prefixStart(key);
+    if (slash === -1 || this.#paths === null) return;
+    const host = key.slice(0, slash);
+    const keys = this.#paths.get(host) ?? new Set<string>();
+    if (present) keys.add(key);
+    else keys.delete(key);
+    if (keys.size === 0) this.#paths.delete(host);
+    else this.#paths.set(host, keys);
+  }
 }
 
-/** The path frontend keys of `set` under each of `hosts` (host levels): one walk over the set, none when it has no path frontend. */
-export function pathKeysUnder(set: FrontendSet, hosts: ReadonlySet<string>): Map<string, string[]> {
+/** The path frontend keys of `set` under each of `hosts` (host levels; null: every one): one walk over the set, none when it has no path frontend. */
+export function pathKeysUnder(set: FrontendSet, hosts: ReadonlySet<string> | null): Map<string, string[]> {
   const under = new Map<string, string[]>();
-  if (set.paths === 0 || hosts.size === 0) return under;
+  if (set.paths === 0 || hosts?.size === 0) return under;
   for (const { key } of set) {
     const slash = prefixStart(key);
     if (slash === -1) continue;
     const host = key.slice(0, slash);
-    if (hosts.has(host)) under.set(host, [...(under.get(host) ?? []), key]);
+    if (hosts === null || hosts.has(host)) under.set(host, [...(under.get(host) ?? []), key]);
   }
   return under;
 }

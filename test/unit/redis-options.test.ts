@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { EmittedFrontends } from '../../adapters/redis/emitted-frontends.js';
 import { HeldOptions } from '../../adapters/redis/held-options.js';
 import { optionFields, optionsHash, parseOptions } from '../../adapters/redis/options.js';
+import { FrontendSet } from '../../src/frontends/frontend-set.js';
 import type { Logger } from '../../src/log.js';
 
 function recordingLog(): { log: Logger; lines: string[] } {
@@ -96,5 +98,19 @@ describe('HeldOptions (the options a Redis source serves)', () => {
     assert.equal(held.compose(list('old.test')).options, undefined);
     assert.deepEqual(held.compose(list('new.test')).options, { hsts: 2 });
     assert.deepEqual(held.quarantined, [{ key: 'options:bad.test', reason: 'not a hash', serving: 'none' }]);
+  });
+});
+
+describe('EmittedFrontends.pathsUnder (the path frontends a host level\'s options cover)', () => {
+  it('follows the snapshot and every change after it', () => {
+    const spec = (key: string) => ({ key, id: key, backends: ['http://10.0.0.1:80'] });
+    const emitted = new EmittedFrontends('redis');
+    emitted.snapshot(FrontendSet.from([spec('h.test'), spec('h.test/a'), spec('h.test/b/c'), spec('*.h.test/a')]), []);
+    assert.deepEqual(emitted.pathsUnder('h.test').sort(), ['h.test/a', 'h.test/b/c']);
+    emitted.change('h.test/a', null);
+    emitted.change('h.test/d', spec('h.test/d'));
+    assert.deepEqual(emitted.pathsUnder('h.test').sort(), ['h.test/b/c', 'h.test/d']);
+    assert.deepEqual(emitted.pathsUnder('*.h.test'), ['*.h.test/a']);
+    assert.deepEqual(emitted.pathsUnder('other.test'), []);
   });
 });
