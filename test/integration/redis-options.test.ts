@@ -211,6 +211,24 @@ describe('options:<frontend>: the snapshot, the options that change serving, qua
   });
 });
 
+describe('options:<frontend> under a key prefix', () => {
+  test('the prefixed hashes are read by the snapshot and followed; unprefixed ones are not this proxy\'s', async () => {
+    const redis = await startRedis();
+    const site = await startHttpBackend({ name: 'site' });
+    await redis.cmd('RPUSH', 'sy:frontend:pre.test', 'site', site.url);
+    await redis.cmd('HSET', 'sy:options:pre.test', 'redirectHttps', 'true');
+    await redis.cmd('RPUSH', 'sy:frontend:later.test', 'site', site.url);
+    const proxy = await startProxy({ driver: `${redis.url}#sy:` });
+    assert.equal((await proxy.get('pre.test')).status, 308, 'from the snapshot');
+    await redis.cmd('HSET', 'options:later.test', 'redirectHttps', 'true');
+    assert.equal(await proxy.who('later.test'), 'site', 'another prefix\'s hash');
+    await redis.cmd('HSET', 'sy:options:later.test', 'redirectHttps', 'true');
+    assert.equal((await proxy.get('later.test')).status, 308, 'the prefixed hash, at once');
+    await redis.cmd('HSET', 'sy:options:later.test', 'hsts', 'never');
+    await waitForLog(proxy.sy, /options quarantined: the last good options stay key=sy:options:later\.test field=hsts/);
+  });
+});
+
 async function nameOf(res: Promise<{ headers: Record<string, unknown>; status: number }>): Promise<string> {
   const { headers, status } = await res;
   return typeof headers['x-backend-name'] === 'string' ? headers['x-backend-name'] : `<${status}>`;

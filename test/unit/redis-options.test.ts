@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { diffOptions } from '../../app/cli/diff.js';
 import { EmittedFrontends } from '../../adapters/redis/emitted-frontends.js';
 import { HeldOptions } from '../../adapters/redis/held-options.js';
 import { optionFields, optionsHash, parseOptions } from '../../adapters/redis/options.js';
@@ -112,5 +113,38 @@ describe('EmittedFrontends.pathsUnder (the path frontends a host level\'s option
     assert.deepEqual(emitted.pathsUnder('h.test').sort(), ['h.test/b/c', 'h.test/d']);
     assert.deepEqual(emitted.pathsUnder('*.h.test'), ['*.h.test/a']);
     assert.deepEqual(emitted.pathsUnder('other.test'), []);
+  });
+});
+
+describe('diffOptions (what import writes to the options: hashes)', () => {
+  const hash = (fields: Record<string, string>) => ({ kind: 'hash' as const, fields });
+
+  it('compares by value, id aside; rewrites keep a stored id; deletes what the file no longer sets', () => {
+    const wanted = new Map<string, Record<string, string> | null>([
+      ['same.test', { hsts: '60' }],
+      ['changed.test', { hsts: '600' }],
+      ['dropped.test', null],
+      ['id-only.test', null],
+      ['bad.test', { hsts: '1' }],
+      ['new.test', { redirectHttps: 'true' }],
+    ]);
+    const stored = new Map([
+      ['same.test', hash({ hsts: '6e1', id: '"x"' })],
+      ['changed.test', hash({ hsts: '60', id: '"kept"' })],
+      ['dropped.test', hash({ hsts: '60' })],
+      ['id-only.test', hash({ id: '"x"' })],
+      ['bad.test', { kind: 'not-a-hash' as const }],
+      ['other.test', hash({ hsts: '1' })],
+    ]);
+    const kinds = (removals: boolean) => Object.fromEntries(diffOptions(wanted, stored, { removals }).map((c) => [c.key, [c.kind, c.after]]));
+    assert.deepEqual(kinds(false), {
+      'same.test': ['unchanged', { hsts: '6e1', id: '"x"' }],
+      'changed.test': ['write', { hsts: '600', id: '"kept"' }],
+      'dropped.test': ['delete', null],
+      'id-only.test': ['unchanged', { id: '"x"' }],
+      'bad.test': ['write', { hsts: '1' }],
+      'new.test': ['write', { redirectHttps: 'true' }],
+    });
+    assert.deepEqual(kinds(true)['other.test'], ['delete', null], 'with --prune, a hash the file does not name goes');
   });
 });
