@@ -6,14 +6,17 @@
 // A bad value is refused (logged with key and field, shown in /status) and
 // the last good options stay.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { startHttpBackend, type Backend } from '../helpers/backends.js';
 import { hipacheConfig } from '../helpers/config.js';
-import { request } from '../helpers/http.js';
+import { httpsRequest, request } from '../helpers/http.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { echoName, startProxy, waitForLog, type Proxy } from '../helpers/redis-proxy.js';
 import { startSwitchyard, type Switchyard } from '../helpers/switchyard.js';
+import { selfSignedCert } from '../helpers/tls.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -208,6 +211,54 @@ describe('options:<frontend>: the snapshot, the options that change serving, qua
     await redis.cmd('FLUSHALL');
     await redis.cmd('RPUSH', 'frontend:flush.test', 'site', site.url);
     assert.equal(await nameOf(get('flush.test')), 'site', 'served without the flushed options');
+  });
+});
+
+describe('options:<frontend> over HTTPS: a Redis frontend answers as the vhosts-file host with the same options', () => {
+  let redis: RedisServer;
+  let sy: Switchyard;
+  let httpsPort: number;
+
+  before(async () => {
+    redis = await startRedis();
+    const app = await startHttpBackend({ name: 'app', headers: { 'Strict-Transport-Security': 'max-age=5' } });
+    const dir = tempDir('redis-options-https');
+    const vhosts = join(dir, 'vhosts.yaml');
+    writeFileSync(vhosts, `vhosts:\n  file.test:\n    redirectHttps: true\n    hsts: 600\n    backends: [${app.url}]\n`);
+    await redis.cmd('RPUSH', 'frontend:redis.test', 'redis.test', app.url);
+    await redis.cmd('HSET', 'options:redis.test', 'redirectHttps', 'true', 'hsts', '600');
+    const tls = selfSignedCert();
+    httpsPort = await freePort();
+    sy = await startSwitchyard({
+      server: { workers: 1, tcpTimeout: 2, retryOnError: 0, staticDir: null },
+      http: { bind: ['127.0.0.1'] },
+      https: { port: httpsPort, bind: ['127.0.0.1'], key: tls.key, cert: tls.cert },
+      driver: [redis.url],
+      file: { path: vhosts },
+    });
+    await waitFor(async () => (await request({ port: sy.port, address: sy.address, host: 'file.test' })).status === 308, { message: 'the vhosts file served' });
+  });
+
+  const sts = (res: { rawHeaders: string[] }) => res.rawHeaders.filter((_, i) => i % 2 === 1 && res.rawHeaders[i - 1]!.toLowerCase() === 'strict-transport-security');
+
+  test('the same redirect over plain HTTP and the same Strict-Transport-Security over HTTPS', async () => {
+    for (const host of ['file.test', 'redis.test']) {
+      const plain = await request({ port: sy.port, address: sy.address, host, path: '/a?b=1' });
+      assert.equal(plain.status, 308, host);
+      assert.equal(plain.headers.location, `https://${host}:${httpsPort}/a?b=1`, host);
+      const secure = await httpsRequest(httpsPort, host);
+      assert.equal(secure.status, 200, host);
+      assert.deepEqual(sts(secure), ['max-age=600'], `${host}: the vhost's hsts replaces the backend's`);
+    }
+  });
+
+  test('HSET hsts: the very next HTTPS request carries it; HDEL: the backend\'s own again', async () => {
+    for (let i = 1; i <= 5; i++) {
+      await redis.cmd('HSET', 'options:redis.test', 'hsts', String(i * 100));
+      assert.deepEqual(sts(await httpsRequest(httpsPort, 'redis.test')), [`max-age=${i * 100}`], `trial ${i}`);
+    }
+    await redis.cmd('HDEL', 'options:redis.test', 'hsts');
+    assert.deepEqual(sts(await httpsRequest(httpsPort, 'redis.test')), ['max-age=5'], 'no hsts option: the backend\'s header relayed');
   });
 });
 
