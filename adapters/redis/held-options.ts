@@ -12,6 +12,8 @@ import type { Logger } from '../../src/log.js';
 import { hostOfKey, prefixStart } from '../../src/frontends/path.js';
 import type { FrontendOptions, FrontendSpec } from '../../src/vocabulary/events.js';
 import type { QuarantinedFrontend } from '../../src/vocabulary/source.js';
+import type { FrontendSet } from '../../src/frontends/frontend-set.js';
+import { pathKeysUnder, type EmittedFrontends } from './emitted-frontends.js';
 import { parseOptions, servedFrontend, type VhostOptions } from './options.js';
 
 /** An options key as read: absent, not a hash, or its fields. */
@@ -35,11 +37,6 @@ export class HeldOptions {
 
   get quarantined(): QuarantinedFrontend[] {
     return [...this.#bad.values()];
-  }
-
-  /** Every frontend key with options served. */
-  keys(): IterableIterator<string> {
-    return this.#good.keys();
   }
 
   /** Takes what `options:<key>` holds now; true when the options served for `key` changed. */
@@ -75,6 +72,35 @@ export class HeldOptions {
   /** The list a served frontend was composed from. */
   listOf(served: FrontendSpec): FrontendSpec {
     return { key: served.key, id: this.#listIds.get(served.key) ?? served.id, backends: served.backends };
+  }
+
+  /**
+   * The frontends to emit again after the options of `key` changed: its own,
+   * and for a host level the path frontends under it, each composed anew from
+   * the list it was served from.
+   */
+  recomposed(key: string, served: EmittedFrontends): FrontendSpec[] {
+    const affected = prefixStart(key) === -1 ? [key, ...served.pathsUnder(key)] : [key];
+    const specs: FrontendSpec[] = [];
+    for (const frontend of affected) {
+      const spec = served.get(frontend);
+      if (spec !== undefined) specs.push(this.compose(this.listOf(spec)));
+    }
+    return specs;
+  }
+
+  /** A snapshot's lists, as read, become the frontends served: those with options (their own or their host level's) are composed with them, in place. */
+  composeAll(frontends: FrontendSet): void {
+    if (this.#good.size === 0) return;
+    const keys = [...this.#good.keys()];
+    const affected = new Set(keys);
+    for (const paths of pathKeysUnder(frontends, new Set(keys.filter((key) => prefixStart(key) === -1))).values()) {
+      for (const path of paths) affected.add(path);
+    }
+    for (const key of affected) {
+      const list = frontends.get(key);
+      if (list !== undefined) frontends.set(this.compose({ key, id: list.id, backends: list.backends }));
+    }
   }
 
   /** A frontend is gone: nothing to restore for it. */

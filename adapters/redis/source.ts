@@ -5,7 +5,7 @@ import type { ConfigSource, EventSink, SourceState, SourceStatus } from '../../s
 import { DeferredChecks } from './deferred-checks.js';
 import { EmittedCertificates, SNAPSHOT_CHECKS, type StoredCertificate } from './emitted-certificates.js';
 import { EmittedDeadMarks } from './emitted-dead.js';
-import { EmittedFrontends, pathKeysUnder } from './emitted-frontends.js';
+import { EmittedFrontends } from './emitted-frontends.js';
 import { FrontendExpiries } from './expiries.js';
 import { ChangeFeed } from './feed.js';
 import { HeldOptions, type StoredOptions } from './held-options.js';
@@ -18,8 +18,6 @@ import { Resync } from './resync.js';
 import { SnapshotRead, type Snapshot } from './snapshot.js';
 import { DatasetTripwire } from './tripwire.js';
 import { connectWire, withTimeout, type Reply, type WireClient } from './wire.js';
-import type { FrontendSet } from '../../src/frontends/frontend-set.js';
-import { prefixStart } from '../../src/frontends/path.js';
 
 const HEALTH_INTERVAL_MS = 1000;
 /** A snapshot read that receives nothing for this long fails (and is retried). */
@@ -171,7 +169,7 @@ export class RedisSource implements ConfigSource {
   #applySnapshot({ frontends, dead, expiring, certificates, options }: Snapshot, changedMeanwhile: readonly string[]): void {
     const count = frontends.size; // the set is moved into the table by the event
     this.#options.replaceAll(options);
-    this.#composeAll(frontends);
+    this.#options.composeAll(frontends);
     this.#dead.replaceAll(dead);
     this.#expiries.replaceAll(expiring);
     this.#lastSnapshotAt = Date.now();
@@ -267,24 +265,7 @@ export class RedisSource implements ConfigSource {
   /** `options:<key>` as read: when the options served change, its frontend, and a host level's path frontends, are emitted again with them. */
   #changeOptions(key: string, stored: StoredOptions): void {
     if (!this.#options.change(key, stored)) return;
-    const affected = prefixStart(key) === -1 ? [key, ...this.#frontends.pathsUnder(key)] : [key];
-    for (const frontend of affected) {
-      const served = this.#frontends.get(frontend);
-      if (served !== undefined) this.#emit(this.#frontends.change(frontend, this.#options.compose(this.#options.listOf(served))));
-    }
-  }
-
-  /** A snapshot's lists, as read, become the frontends served: those with options (their own or their host level's) are composed with them. */
-  #composeAll(frontends: FrontendSet): void {
-    const keys = [...this.#options.keys()];
-    if (keys.length === 0) return;
-    const under = pathKeysUnder(frontends, new Set(keys.filter((key) => prefixStart(key) === -1)));
-    const affected = new Set(keys);
-    for (const paths of under.values()) for (const path of paths) affected.add(path);
-    for (const key of affected) {
-      const list = frontends.get(key);
-      if (list !== undefined) frontends.set(this.#options.compose({ key, id: list.id, backends: list.backends }));
-    }
+    for (const spec of this.#options.recomposed(key, this.#frontends)) this.#emit(this.#frontends.change(spec.key, spec));
   }
 
   #emitDead(host: string, marks: DeadMark[]): void {
