@@ -14,7 +14,7 @@ import { hipacheConfig } from '../helpers/config.js';
 import { httpsRequest, request } from '../helpers/http.js';
 import { freePort } from '../helpers/ports.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
-import { echoName, startProxy, waitForLog, type Proxy } from '../helpers/redis-proxy.js';
+import { echoName, startProxy, startRawBackend, waitForLog, type Proxy } from '../helpers/redis-proxy.js';
 import { startSwitchyard, type Switchyard } from '../helpers/switchyard.js';
 import { selfSignedCert } from '../helpers/tls.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -166,6 +166,19 @@ describe('options:<frontend>: the snapshot, the options that change serving, qua
     assert.equal((await get('slow.test')).status, 200, 'the server\'s tcpTimeout (2 s) waits for it');
     await redis.cmd('HSET', 'options:slow.test', 'tcpTimeout', '0.5');
     assert.equal((await get('slow.test')).status, 504, 'options:slow.test tcpTimeout 0.5');
+  });
+
+  test('retryOnError 0 from the options hash: a request whose backend resets the connection is not retried on another', async () => {
+    const resetting = await startRawBackend((socket) => socket.destroy());
+    await redis.cmd('RPUSH', 'frontend:retry.test', 'retry', resetting.url, site.url);
+    const statuses = async () => {
+      const seen = new Set<number>();
+      for (let i = 0; i < 24; i++) seen.add((await get('retry.test')).status);
+      return [...seen].sort();
+    };
+    assert.deepEqual(await statuses(), [200], 'the server\'s retryOnError (3): every request is retried on the live backend');
+    await redis.cmd('HSET', 'options:retry.test', 'retryOnError', '0');
+    assert.deepEqual(await statuses(), [200, 502], 'retryOnError 0: those that went to the resetting backend fail (a reset marks nothing dead)');
   });
 
   test('a bad value is refused with a log line naming key and field; the last good options stay; /status shows it', async () => {
