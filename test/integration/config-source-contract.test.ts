@@ -113,8 +113,9 @@ function redisSubject(mode: Exclude<RedisTrackingMode, 'auto'>): Subject & { red
     },
     async defineOptions(key: string, options: Record<string, unknown>) {
       const fields = Object.entries(options).flatMap(([name, value]) => [name, JSON.stringify(value)]);
-      await redis.cmd('DEL', `options:${key}`);
-      if (fields.length > 0) await redis.cmd('HSET', `options:${key}`, ...fields);
+      // DEL and HSET at once (a script): a re-read between two commands would see the hash gone for a moment.
+      const script = "redis.call('DEL', KEYS[1]); if #ARGV > 0 then redis.call('HSET', KEYS[1], unpack(ARGV)) end";
+      await redis.cmd('EVAL', script, 1, `options:${key}`, ...fields);
     },
     async touch(key: string) {
       const [id] = await redis.cmdList('LRANGE', `frontend:${key}`, 0, 0);
