@@ -202,6 +202,7 @@ describe('options:<frontend>: the snapshot, the options that change serving, qua
       assert.match(entry.reason, new RegExp(`field ${field}: .*${reason.source}`));
       await redis.cmd('HDEL', 'options:q.test', field);
     }
+    assert.equal((await get('q.test')).status, 308, 'the good hash again (a request: read-your-writes, which /status does not wait for)');
     assert.equal((await quarantinedOf(adminPort)).find((q) => q.key === 'options:q.test'), undefined, 'a good hash again: out of quarantine');
     await redis.cmd('HSET', 'options:q.test', 'redirectHttps', 'false');
     assert.equal(await nameOf(get('q.test')), 'site', 'and its new value served');
