@@ -4,6 +4,7 @@
 // is applied as one.
 
 import type { FrontendSpec } from '../../src/vocabulary/events.js';
+import type { Vhost } from '../../schema/vhosts.schema.js';
 import { parseVhostsText, type VhostsDocument } from './document.js';
 import { hostOfKey } from '../../src/frontends/path.js';
 import { normalizeKey, toFrontends } from './frontend.js';
@@ -48,6 +49,13 @@ export interface CheckedVersion {
   /** The certificate files of those hosts that name some (not read here: see certificateProblems). */
   tls: Map<string, VhostTlsFiles>;
   /**
+   * The per-vhost options each valid entry sets itself (id included), by key:
+   * a host's ("www.x", also for a host with paths only) and a path's
+   * ("www.x/api"), without what a path takes from its host. For `import`,
+   * which stores them as the `options:<key>` hashes of Redis.
+   */
+  options: Map<string, Record<string, unknown>>;
+  /**
    * Every problem the proxy would report for these files, whatever its
    * consequence there (an empty file waited on, the version rejected, or one
    * host quarantined): for `switchyard validate`, where all of them must fail.
@@ -59,7 +67,7 @@ export function checkVersion(files: readonly FileText[]): CheckedVersion {
   const empty = files.filter((f) => f.text.trim() === '');
   const { rejected, builder } = assemble(files.filter((f) => f.text.trim() !== ''));
   const problems = [...empty.map(emptyFile), ...rejected, ...[...builder.invalid.values()].flat()];
-  return { frontends: builder.frontends, tls: builder.tls, problems };
+  return { frontends: builder.frontends, tls: builder.tls, options: builder.options, problems };
 }
 
 /** Parses and checks every file, then gathers their hosts: the steps shared by the proxy and the CLI. */
@@ -89,6 +97,7 @@ class VersionBuilder {
   readonly frontends = new Map<string, FrontendSpec>();
   readonly invalid = new Map<string, FileProblem[]>();
   readonly tls = new Map<string, VhostTlsFiles>();
+  readonly options = new Map<string, Record<string, unknown>>();
   readonly #seen = new Map<string, Definition>();
 
   add(doc: VhostsDocument, entry: CheckedEntry): void {
@@ -98,6 +107,7 @@ class VersionBuilder {
     if (first !== undefined) {
       // Neither definition is trusted over the other: the host keeps its previous version.
       for (const k of [...this.frontends.keys()]) if (hostOfKey(k) === key) this.frontends.delete(k);
+      for (const k of [...this.options.keys()]) if (hostOfKey(k) === key) this.options.delete(k);
       this.tls.delete(key);
       this.#reject(key, [duplicate(doc.file, entry.key, at.line, at.column, first)]);
       return;
@@ -106,12 +116,29 @@ class VersionBuilder {
     const result = entry.vhost === null ? { ok: false as const, problems: entry.problems } : toFrontends(doc, entry.key, entry.vhost);
     if (!result.ok) return this.#reject(key, result.problems);
     for (const spec of result.specs) this.frontends.set(spec.key, spec);
+    for (const [k, options] of ownOptions(key, entry.vhost!)) this.options.set(k, options);
     if (entry.vhost?.tls !== undefined) this.tls.set(key, tlsFilesOf(doc, entry.key, key, entry.vhost.tls));
   }
 
   #reject(key: string, problems: FileProblem[]): void {
     this.invalid.set(key, [...(this.invalid.get(key) ?? []), ...problems.map((p) => ({ ...p, host: key }))]);
   }
+}
+
+/** The vhosts properties that are not per-vhost options: a host's backends, paths and tls, a path's backends. */
+const NOT_OPTIONS = new Set(['backends', 'paths', 'tls']);
+
+/** The options the host `key` and each of its paths set themselves (none: left out). */
+function ownOptions(key: string, vhost: Vhost): [string, Record<string, unknown>][] {
+  const entries: [string, Record<string, unknown>][] = [];
+  const own = (entry: object) => Object.fromEntries(Object.entries(entry).filter(([name, value]) => !NOT_OPTIONS.has(name) && value !== undefined));
+  const host = own(vhost);
+  if (Object.keys(host).length > 0) entries.push([key, host]);
+  for (const [prefix, path] of Object.entries(vhost.paths ?? {})) {
+    const options = own(path);
+    if (Object.keys(options).length > 0) entries.push([key + prefix, options]);
+  }
+  return entries;
 }
 
 function duplicate(file: string, key: string, line: number, column: number, first: Definition): FileProblem {

@@ -1,4 +1,4 @@
-// Frontend and certificate (`tls:`) keys with a TTL. Redis deletes an expired key, and announces it,
+// Frontend, certificate (`tls:`) and options (`options:`) keys with a TTL. Redis deletes an expired key, and announces it,
 // only when its active expiry happens to sample it (in a database with 20,000
 // other keys with a TTL, 55 s after the deadline in one measurement) or when a
 // client reads it. Hipache read the key on every request, so its route ended

@@ -2,16 +2,17 @@ import type { Logger } from '../../src/log.js';
 import type { RedisDirectConfig } from '../../src/config/types.js';
 import { connectWire, type Push, type WireClient } from './wire.js';
 import { PingBarrier } from './barrier.js';
-import type { KeySpace } from './keys.js';
+import { KEY_KINDS, type KeySpace } from './keys.js';
 import type { DatasetTripwire } from './tripwire.js';
 
 export type FeedMode = 'keyspace' | 'tracking' | 'per-request';
 
 /**
- * Keyspace event classes needed: K keyspace, g generic (del, expire, rename), l list, s set, x expired, e evicted,
- * and $ string: a `tls:` key is one, and a SET over a frontend list replaces it and announces itself only as a string event.
+ * Keyspace event classes needed: K keyspace, g generic (del, expire, rename), l list, s set, h hash (`options:`),
+ * x expired, e evicted, and $ string: a `tls:` key is one, and a SET over a frontend list replaces it and
+ * announces itself only as a string event.
  */
-const REQUIRED_FLAGS = ['K', 'g', '$', 'l', 's', 'x', 'e'];
+const REQUIRED_FLAGS = ['K', 'g', '$', 'l', 's', 'h', 'x', 'e'];
 
 /** With no request to run it, the barrier (and so the tripwire) is checked this often. */
 const IDLE_CHECK_MS = 1000;
@@ -157,7 +158,7 @@ export class ChangeFeed {
       // Only a *re*connect calls for a resync: this first connection is part of the one under way.
       sub.on('ready', () => this.onReconnect());
       const db = this.config.read.db;
-      await sub.pSubscribe((['frontend', 'dead', 'tls'] as const).map((kind) => `__keyspace@${db}__:${this.keys.pattern(kind)}`));
+      await sub.pSubscribe(KEY_KINDS.map((kind) => `__keyspace@${db}__:${this.keys.pattern(kind)}`));
       this.#subscriber = sub;
     }
     return this.#subscriber.isReady;
@@ -174,7 +175,7 @@ export class ChangeFeed {
       }
       // A resync on a live connection finds tracking on; broadcast mode with these prefixes needs OFF first.
       await this.#tracker.send(['CLIENT', 'TRACKING', 'OFF']);
-      const prefixes = ['frontend:', 'dead:', 'tls:'].flatMap((p) => ['PREFIX', this.keys.prefix + p]);
+      const prefixes = KEY_KINDS.flatMap((kind) => ['PREFIX', `${this.keys.prefix}${kind}:`]);
       await this.#tracker.send(['CLIENT', 'TRACKING', 'ON', 'BCAST', ...prefixes]);
       return true;
     } catch (err) {

@@ -12,6 +12,8 @@ import type { HipacheStore } from './store.js';
 
 export type { HipacheStore, StoredFrontend } from './store.js';
 export { RedisStoreError } from './store-error.js';
+export type { StoredOptions } from './held-options.js';
+export { optionFields, optionsHash, parseOptions, servedFrontend, type OptionProblem, type VhostOptions } from './options.js';
 
 export interface RedisAdapters {
   source: ConfigSource;

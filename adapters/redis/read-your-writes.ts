@@ -3,7 +3,8 @@
 // Redis announced before it arrived has been re-read (SPEC §1). Redis may send the notification after the writer's own reply, so
 // with `readYourWrites` each batch of requests first waits for a PING on the
 // notification connection (PingBarrier), then for the re-reads of its host's
-// keys (including those whose TTL just ran out, expiries.ts); and, after a
+// keys (its frontends', their `options:` hashes', its dead sets' and
+// certificates', including those whose TTL just ran out, expiries.ts); and, after a
 // database replaced as a whole (tripwire.ts), for the resync that reads it again. Never longer than syncTimeoutMs: a hung Redis must not
 // hold requests.
 
@@ -55,7 +56,7 @@ export class ReadYourWrites {
     this.pending.expiries.check();
     if (this.rereads.size === 0) return false;
     const dead = deadNames(host, path).map((name) => this.keys.dead(name));
-    const wait = this.rereads.pending([...this.keys.candidates(host, path), ...dead, ...this.keys.certificates(host)]);
+    const wait = this.rereads.pending([...this.keys.candidates(host, path), ...this.keys.optionCandidates(host, path), ...dead, ...this.keys.certificates(host)]);
     if (wait === undefined) return false;
     void this.bounded(wait).then(ready);
     return true;

@@ -3,6 +3,7 @@ import type { Logger } from '../../src/log.js';
 import { digestOf, type StoredCertificate } from './emitted-certificates.js';
 import { frontendOfList, malformedBackends, warnMalformed, warnUnmatchable } from './hipache-list.js';
 import type { KeyKind, KeySpace } from './keys.js';
+import type { StoredOptions } from './held-options.js';
 import type { Reply } from './wire.js';
 
 /** What reading needs of a connection: the worker's WireClient, or the CLI's node-redis client adapted. */
@@ -79,6 +80,26 @@ export class HipacheReader {
     return { stored, until: stored.kind !== 'absent' && typeof pttl === 'number' && pttl >= 0 ? sentAt + pttl : null };
   }
 
+  /** The fields of `options:<key>` (a frontend key), as HeldOptions judges them. */
+  async options(key: string): Promise<StoredOptions> {
+    let reply: Reply;
+    try {
+      reply = await this.client().send(['HGETALL', this.keys.options(key)]);
+    } catch (err) {
+      if (isWrongType(err)) return { kind: 'not-a-hash' };
+      throw err;
+    }
+    const fields = hashFields(reply);
+    return Object.keys(fields).length === 0 ? { kind: 'absent' } : { kind: 'hash', fields };
+  }
+
+  /** The fields of `options:<key>` and when Redis will expire the hash (null: never), as frontendAndDeadline. */
+  async optionsAndDeadline(key: string): Promise<{ stored: StoredOptions; until: number | null }> {
+    const sentAt = Date.now();
+    const [stored, pttl] = await Promise.all([this.options(key), this.client().send(['PTTL', this.keys.options(key)])]);
+    return { stored, until: stored.kind !== 'absent' && typeof pttl === 'number' && pttl >= 0 ? sentAt + pttl : null };
+  }
+
   /** Dead marks of one requested host. */
   async dead(host: string, now = Date.now()): Promise<DeadMark[]> {
     const redisKey = this.keys.dead(host);
@@ -127,6 +148,19 @@ export class HipacheReader {
       if (names.length > 0) await onPage(names);
     } while (cursor !== '0');
   }
+}
+
+/** An HGETALL reply: a flat [field, value, ...] array (RESP2), or a map (RESP3, node-redis: an object or a Map). */
+export function hashFields(reply: unknown): Record<string, string> {
+  const fields: Record<string, string> = {};
+  if (Array.isArray(reply)) {
+    for (let i = 0; i + 1 < reply.length; i += 2) fields[String(reply[i])] = String(reply[i + 1]);
+  } else if (reply instanceof Map) {
+    for (const [field, value] of reply) fields[String(field)] = String(value);
+  } else if (typeof reply === 'object' && reply !== null) {
+    for (const [field, value] of Object.entries(reply)) fields[field] = String(value);
+  }
+  return fields;
 }
 
 function isWrongType(err: unknown): boolean {

@@ -7,6 +7,7 @@ import type { JudgedCertificate, StoredCertificate, Verdict } from './emitted-ce
 import { digestOf } from './emitted-certificates.js';
 import { escapeGlob, type KeySpace } from './keys.js';
 import { malformedBackends, warnMalformed, warnUnmatchable } from './hipache-list.js';
+import type { StoredOptions } from './held-options.js';
 import type { HipacheReader } from './reader.js';
 import { CommandWriter, keyCommand, ReadWindow, ReplyReader, replyEnd } from './resp.js';
 
@@ -17,6 +18,7 @@ const LRANGE = keyCommand('LRANGE', '0', '-1');
 const SMEMBERS = keyCommand('SMEMBERS');
 const PTTL = keyCommand('PTTL');
 const GET = keyCommand('GET');
+const HGETALL = keyCommand('HGETALL');
 
 const enum Expect {
   Ok,
@@ -28,6 +30,8 @@ const enum Expect {
   DeadTtl,
   Certificate,
   CertificateTtl,
+  Options,
+  OptionsTtl,
 }
 
 export interface Snapshot {
@@ -37,16 +41,18 @@ export interface Snapshot {
   expiring: [redisKey: string, until: number][];
   /** Every `tls:` key, judged as it was read (a check costs about a millisecond: they are spread over the read). */
   certificates: JudgedCertificate[];
+  /** Every `options:` key (by frontend key) and what it holds. */
+  options: [key: string, stored: StoredOptions][];
 }
 
 /** What a `tls:` value means (EmittedCertificates.judge): called as each is read, with its text available during the call only. */
 export type CertificateJudge = (name: string, stored: StoredCertificate) => Verdict;
 
 /**
- * Reads every `frontend:*`, `dead:*` and `tls:*` key into a snapshot, on a
+ * Reads every `frontend:*`, `dead:*`, `tls:*` and `options:*` key into a snapshot, on a
  * connection of its own: one SCAN pass over the keyspace, each page's keys read by
- * pipelined LRANGE + PTTL (frontends), SMEMBERS + PTTL (dead sets) or GET +
- * PTTL (certificates), and the next
+ * pipelined LRANGE + PTTL (frontends), SMEMBERS + PTTL (dead sets), GET +
+ * PTTL (certificates) or HGETALL + PTTL (options), and the next
  * SCAN sent before the page's reads so Redis always has work queued. A
  * database where no key has a TTL (INFO keyspace) is read without the
  * frontends' PTTL.
@@ -70,6 +76,7 @@ export class SnapshotRead {
   readonly #dead: DeadMark[] = [];
   readonly #expiring: [string, number][] = [];
   readonly #certificates: JudgedCertificate[] = [];
+  readonly #options: [string, StoredOptions][] = [];
   readonly #prefix: Buffer;
   // What each reply on the wire answers, in order, and for which key: its bytes in #keys
   // (copied from the SCAN reply, which the read window overwrites).
@@ -131,12 +138,12 @@ export class SnapshotRead {
   }
 
   /**
-   * One pass for every kind: "[fdt][rel][oas][nd:]*" matches "frontend:...",
-   * "dead:..." and "tls:..." (and a few other names, dropped here), where
-   * three patterns would walk the whole keyspace three times.
+   * One pass for every kind: "[fdto][relp][oast][nd:i]*" matches "frontend:...",
+   * "dead:...", "tls:..." and "options:..." (and a few other names, dropped
+   * here), where four patterns would walk the whole keyspace four times.
    */
   #scan(cursor: string): void {
-    this.#send(Expect.Scan, 'SCAN', cursor, 'MATCH', `${escapeGlob(this.keys.prefix)}[fdt][rel][oas][nd:]*`, 'COUNT', String(PAGE));
+    this.#send(Expect.Scan, 'SCAN', cursor, 'MATCH', `${escapeGlob(this.keys.prefix)}[fdto][relp][oast][nd:i]*`, 'COUNT', String(PAGE));
   }
 
   #send(expect: Expect, ...args: string[]): void {
@@ -199,7 +206,7 @@ export class SnapshotRead {
     const sentAt = this.#sentAt[h]!;
     const keyIn = this.#keys;
     if (this.#head >= 4096 && this.#head * 2 >= this.#expect.length) this.#dropRead();
-    if (reply.type === 45 /* - */ && expect !== Expect.Keyspace && expect !== Expect.Frontend && expect !== Expect.DeadMembers && expect !== Expect.Certificate) {
+    if (reply.type === 45 /* - */ && !MAY_FAIL.has(expect)) {
       throw new Error(`snapshot read: ${reply.line()}`);
     }
     switch (expect) {
@@ -221,6 +228,10 @@ export class SnapshotRead {
         return this.#onCertificate(keyIn.toString('utf8', keyAt, keyEnd), reply);
       case Expect.CertificateTtl:
         return this.#onTtl(this.keys.tls(keyIn.toString('utf8', keyAt, keyEnd)), sentAt, reply);
+      case Expect.Options:
+        return this.#onOptions(keyIn.toString('utf8', keyAt, keyEnd), reply);
+      case Expect.OptionsTtl:
+        return this.#onTtl(this.keys.options(keyIn.toString('utf8', keyAt, keyEnd)), sentAt, reply);
     }
   }
 
@@ -273,6 +284,14 @@ export class SnapshotRead {
         if (this.#ttls) {
           this.#out.keyed(PTTL.head, buf, start, end, PTTL.tail);
           this.#expecting(Expect.CertificateTtl, at, this.#keysEnd);
+        }
+      } else if (startsWith(buf, start + prefix, end, OPTIONS)) {
+        this.#out.keyed(HGETALL.head, buf, start, end, HGETALL.tail);
+        const at = this.#keepKey(buf, start + prefix + OPTIONS.length, end);
+        this.#expecting(Expect.Options, at, this.#keysEnd);
+        if (this.#ttls) {
+          this.#out.keyed(PTTL.head, buf, start, end, PTTL.tail);
+          this.#expecting(Expect.OptionsTtl, at, this.#keysEnd);
         }
       }
     }
@@ -337,6 +356,21 @@ export class SnapshotRead {
     if (verdict.kind !== 'absent') this.#certificates.push({ name, verdict });
   }
 
+  /** An `options:` hash: its fields, judged when the snapshot is applied (HeldOptions). */
+  #onOptions(key: string, reply: ReplyReader): void {
+    if (reply.type === 45 /* - */) {
+      const error = reply.line();
+      if (!error.startsWith('WRONGTYPE')) throw new Error(`snapshot read: ${error}`);
+      return void this.#options.push([key, { kind: 'not-a-hash' }]);
+    }
+    const fields: Record<string, string> = {};
+    for (let n = reply.int() / 2; n > 0; n--) {
+      const field = reply.string() ?? '';
+      fields[field] = reply.string() ?? '';
+    }
+    if (Object.keys(fields).length > 0) this.#options.push([key, { kind: 'hash', fields }]); // else deleted since the SCAN
+  }
+
   #parseBackends(reply: ReplyReader, n: number, end: number): void {
     const start = reply.pos;
     const backends: string[] = [];
@@ -369,7 +403,13 @@ export class SnapshotRead {
     if (this.#settled) return;
     this.#settled = true;
     this.#socket.destroy();
-    this.#settle.resolve({ frontends: this.#frontends, dead: this.#dead, expiring: this.#expiring, certificates: this.#certificates });
+    this.#settle.resolve({
+      frontends: this.#frontends,
+      dead: this.#dead,
+      expiring: this.#expiring,
+      certificates: this.#certificates,
+      options: this.#options,
+    });
   }
 
   #fail(err: Error): void {
@@ -383,6 +423,10 @@ export class SnapshotRead {
 const FRONTEND = Buffer.from('frontend:');
 const DEAD = Buffer.from('dead:');
 const TLS = Buffer.from('tls:');
+const OPTIONS = Buffer.from('options:');
+
+/** Replies that may be an error about the key itself (a wrong type): handled, not a failed read. */
+const MAY_FAIL = new Set([Expect.Keyspace, Expect.Frontend, Expect.DeadMembers, Expect.Certificate, Expect.Options]);
 
 /** bytes[start, end) begins with `prefix`. */
 function startsWith(bytes: Buffer, start: number, end: number, prefix: Buffer): boolean {

@@ -8,7 +8,8 @@ import { EmittedDeadMarks } from './emitted-dead.js';
 import { EmittedFrontends } from './emitted-frontends.js';
 import { FrontendExpiries } from './expiries.js';
 import { ChangeFeed } from './feed.js';
-import { certificateNames, deadNames, KeySpace, type KeyRef } from './keys.js';
+import { HeldOptions, type StoredOptions } from './held-options.js';
+import { certificateNames, deadNames, frontendNames, KeySpace, type KeyRef } from './keys.js';
 import { Liveness } from './liveness.js';
 import { ReadYourWrites } from './read-your-writes.js';
 import { HipacheReader } from './reader.js';
@@ -52,6 +53,7 @@ export class RedisSource implements ConfigSource {
   readonly #frontends = new EmittedFrontends(this.name);
   readonly #dead = new EmittedDeadMarks(this.name);
   readonly #certificates: EmittedCertificates;
+  readonly #options: HeldOptions;
   readonly #deferredChecks: DeferredChecks;
   #sink: EventSink = () => {};
   #state: SourceState = 'starting';
@@ -65,6 +67,7 @@ export class RedisSource implements ConfigSource {
   constructor(private readonly config: RedisDirectConfig) {
     this.#keys = new KeySpace(config.read.prefix);
     this.#certificates = new EmittedCertificates(this.name, (name) => this.#keys.tls(name), this.#log);
+    this.#options = new HeldOptions((key) => this.#keys.options(key), this.#log);
     this.#deferredChecks = new DeferredChecks(
       () => this.#certificates.unchecked(),
       (name) => this.checkCertificate(name),
@@ -130,6 +133,7 @@ export class RedisSource implements ConfigSource {
       lastError: this.#lastError,
       lastSnapshotAt: this.#lastSnapshotAt,
       version: this.#frontends.version,
+      quarantined: this.#options.quarantined,
       quarantinedCertificates: this.#certificates.quarantined,
     };
   }
@@ -162,8 +166,10 @@ export class RedisSource implements ConfigSource {
     this.#emit({ type: 'source-error', source: this.name, error: this.#lastError });
   }
 
-  #applySnapshot({ frontends, dead, expiring, certificates }: Snapshot, changedMeanwhile: readonly string[]): void {
+  #applySnapshot({ frontends, dead, expiring, certificates, options }: Snapshot, changedMeanwhile: readonly string[]): void {
     const count = frontends.size; // the set is moved into the table by the event
+    this.#options.replaceAll(options);
+    this.#options.composeAll(frontends);
     this.#dead.replaceAll(dead);
     this.#expiries.replaceAll(expiring);
     this.#lastSnapshotAt = Date.now();
@@ -178,6 +184,7 @@ export class RedisSource implements ConfigSource {
       frontends: count,
       deadHosts: this.#dead.hosts,
       certificates: this.#certificates.size,
+      ...(this.#options.size > 0 ? { options: this.#options.size } : {}),
       ...(unchecked > 0 ? { uncheckedCertificates: unchecked } : {}),
       mode: this.#feed.mode,
       version: this.#frontends.version,
@@ -238,12 +245,27 @@ export class RedisSource implements ConfigSource {
         this.#expiries.set(this.#keys.tls(ref.host), until);
       };
     }
+    if (ref.kind === 'options') {
+      const { stored, until } = await this.#reader.optionsAndDeadline(ref.host);
+      return () => {
+        this.#changeOptions(ref.host, stored);
+        this.#expiries.set(this.#keys.options(ref.host), until);
+      };
+    }
     const marks = await this.#reader.dead(ref.host);
     return () => this.#emitDead(ref.host, marks);
   }
 
-  #emitFrontend(key: string, frontend: FrontendSpec | null): void {
-    this.#emit(this.#frontends.change(key, frontend));
+  /** A list as read (null: none) becomes the frontend served, with its options. */
+  #emitFrontend(key: string, list: FrontendSpec | null): void {
+    if (list === null) this.#options.forget(key);
+    this.#emit(this.#frontends.change(key, list === null ? null : this.#options.compose(list)));
+  }
+
+  /** `options:<key>` as read: when the options served change, its frontend, and a host level's path frontends, are emitted again with them. */
+  #changeOptions(key: string, stored: StoredOptions): void {
+    if (!this.#options.change(key, stored)) return;
+    for (const spec of this.#options.recomposed(key, this.#frontends)) this.#emit(this.#frontends.change(spec.key, spec));
   }
 
   #emitDead(host: string, marks: DeadMark[]): void {
@@ -253,20 +275,23 @@ export class RedisSource implements ConfigSource {
   /**
    * Hipache mode: a request (or a TLS handshake) re-reads the keys that can
    * serve its host, its certificate's too: a GET or two more in the same
-   * round trip, answering nil for a host that has none. With a request's
+   * round trip, answering nil for a host that has none, and the options
+   * hash of each frontend key it reads (HGETALL). With a request's
    * path, the path frontends and dead sets it can match are read too: for
    * each host level, one key per prefix of the path (at most
    * MAX_PREFIX_SEGMENTS), all in the same round trip.
    */
   async #readHost(host: string, path: string): Promise<void> {
-    const keys = this.#keys.candidates(host, path).map((k) => this.#keys.parse(k)!.host);
+    const keys = frontendNames(host, path);
     const deadSets = deadNames(host, path);
     const names = certificateNames(host);
-    const [frontends, marks, certificates] = await Promise.all([
+    const [frontends, options, marks, certificates] = await Promise.all([
       Promise.all(keys.map((k) => this.#reader.frontend(k))),
+      Promise.all(keys.map((k) => this.#reader.options(k))),
       Promise.all(deadSets.map((name) => this.#reader.dead(name))),
       Promise.all(names.map((name) => this.#reader.certificate(name))),
     ]);
+    keys.forEach((key, i) => this.#changeOptions(key, options[i]!));
     keys.forEach((key, i) => this.#emitFrontend(key, frontends[i] ?? null));
     deadSets.forEach((name, i) => this.#emitDead(name, marks[i]!));
     names.forEach((name, i) => this.#emit(this.#certificates.change(name, certificates[i]!)));

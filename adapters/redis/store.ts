@@ -1,11 +1,13 @@
 // The Hipache keys as the import/export commands see them: every
-// `<prefix>frontend:<host>` list read whole, and replaced whole. Unlike the
+// `<prefix>frontend:<host>` list read whole, and replaced whole, and every
+// `<prefix>options:<frontend>` hash (per-vhost options, SPEC §9). Unlike the
 // proxy's connections (which reconnect forever and never make a request
 // wait), a command fails at once when Redis cannot be reached.
 
 import type { RedisEndpoint } from '../../src/config/types.js';
 import { logger } from '../../src/log.js';
 import { newClient, withTimeout, type RedisClient } from './client.js';
+import type { StoredOptions } from './held-options.js';
 import { KeySpace } from './keys.js';
 import { HipacheReader, type ReadClient } from './reader.js';
 import { RedisStoreError } from './store-error.js';
@@ -61,16 +63,45 @@ export class HipacheStore {
     return [...new Set(hosts)]; // SCAN may return a key twice
   }
 
+  /** The Redis key of a frontend's options hash, prefix included. */
+  optionsKey(key: string): string {
+    return this.keys.options(key);
+  }
+
+  /** Every options key under the prefix (SCAN), as frontend keys. */
+  async optionKeys(): Promise<string[]> {
+    const keys: string[] = [];
+    await this.#run(this.#reader.scan('options', async (names) => void keys.push(...names)), 'SCAN');
+    return [...new Set(keys)];
+  }
+
+  /** The options hashes stored for `keys` (frontend keys), absent ones left out. */
+  async readOptions(keys: readonly string[]): Promise<Map<string, StoredOptions>> {
+    const read = await this.#run(Promise.all(keys.map(async (key) => [key, await this.#reader.options(key)] as const)), 'HGETALL');
+    return new Map(read.filter(([, stored]) => stored.kind !== 'absent'));
+  }
+
+  /** Replaces the options hash of `key` at once (MULTI DEL + HSET); null or no fields: DEL. */
+  async replaceOptions(key: string, fields: Readonly<Record<string, string>> | null): Promise<void> {
+    const redisKey = this.keys.options(key);
+    const multi = this.client.multi().del(redisKey);
+    if (fields !== null && Object.keys(fields).length > 0) multi.hSet(redisKey, { ...fields });
+    await this.#run(multi.exec(), fields === null ? `DEL ${redisKey}` : `replace ${redisKey}`);
+  }
+
   /** The lists stored for `hosts`, absent keys left out. */
   async read(hosts: readonly string[]): Promise<Map<string, StoredFrontend>> {
     const read = await this.#run(Promise.all(hosts.map((host) => this.#readOne(host))), 'LRANGE');
     return new Map(read.filter((s): s is StoredFrontend => s !== null).map((s) => [s.key, s]));
   }
 
-  /** Replaces the list at once (MULTI DEL + RPUSH): a reader sees the old list or the new one, never a mix. */
+  /**
+   * Replaces the list at once (MULTI DEL + RPUSH): a reader sees the old list or the new one, never a mix.
+   * An `id` field of its options hash would name the frontend instead of the list's: it goes too.
+   */
   async replace(host: string, list: readonly string[]): Promise<void> {
     const key = this.keys.frontend(host);
-    await this.#run(this.client.multi().del(key).rPush(key, [...list]).exec(), `replace ${key}`);
+    await this.#run(this.client.multi().del(key).rPush(key, [...list]).hDel(this.keys.options(host), 'id').exec(), `replace ${key}`);
   }
 
   async remove(host: string): Promise<void> {

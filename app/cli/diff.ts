@@ -2,6 +2,7 @@
 // running instance or Redis has), host by host. Shared by `plan` and `import`
 // so both describe a change the same way.
 
+import { optionsHash, parseOptions, type StoredOptions } from '../../adapters/redis/index.js';
 import type { FrontendOptions, FrontendSpec } from '../../src/vocabulary/events.js';
 
 export type ChangeKind = 'add' | 'change' | 'remove' | 'unchanged';
@@ -75,4 +76,60 @@ export function compareHosts(a: string, b: string): number {
   const ra = a.split('.').reverse().join('.');
   const rb = b.split('.').reverse().join('.');
   return ra < rb ? -1 : ra > rb ? 1 : a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** What import does to one `options:<key>` hash: replace it (DEL + HSET `after`), delete it, or nothing. */
+export interface OptionsChange {
+  kind: 'write' | 'delete' | 'unchanged';
+  key: string;
+  /** The fields stored now (null: no hash). */
+  before: Readonly<Record<string, string>> | null;
+  /** The fields written (null: deleted, or unchanged and absent). */
+  after: Readonly<Record<string, string>> | null;
+}
+
+/**
+ * The options hashes `wanted` (null: none) against those `stored`, compared
+ * by value (`60` and `6e1` are the same JSON), `id` aside: the id is the
+ * list's first element, compared with the frontends. A stored `id` is kept
+ * when the hash is rewritten (the list, when it is rewritten, takes it over).
+ * Hashes stored for keys not wanted are deleted when `removals` is set.
+ */
+export function diffOptions(
+  wanted: ReadonlyMap<string, Readonly<Record<string, string>> | null>,
+  stored: ReadonlyMap<string, StoredOptions>,
+  { removals }: { removals: boolean },
+): OptionsChange[] {
+  const changes: OptionsChange[] = [];
+  for (const [key, after] of wanted) {
+    const value = stored.get(key);
+    const before = value === undefined ? null : value.kind === 'hash' ? value.fields : { '(not a hash)': '' };
+    const { id, fields } = comparable(key, value);
+    const same = fields !== undefined && sameFields(fields, after ?? {});
+    const keep: Record<string, string> = id === undefined ? {} : { id };
+    if (same) changes.push({ kind: 'unchanged', key, before, after: before });
+    else if (after === null && id === undefined) changes.push({ kind: 'delete', key, before, after: null });
+    else changes.push({ kind: 'write', key, before, after: { ...after, ...keep } });
+  }
+  if (removals) {
+    for (const [key, value] of stored) {
+      if (!wanted.has(key)) changes.push({ kind: 'delete', key, before: value.kind === 'hash' ? value.fields : { '(not a hash)': '' }, after: null });
+    }
+  }
+  return changes.sort((a, b) => compareHosts(a.key, b.key));
+}
+
+/** A stored hash as import compares it: its fields but `id`, normalised (undefined: not valid, always rewritten), and its `id` field. */
+function comparable(key: string, value: StoredOptions | undefined): { id?: string; fields?: Record<string, string> } {
+  if (value === undefined || value.kind === 'absent') return { fields: {} };
+  if (value.kind !== 'hash') return {};
+  const parsed = parseOptions(key, value.fields);
+  if (!parsed.ok) return {};
+  const { id, ...options } = parsed.options;
+  return { ...(id === undefined ? {} : { id: value.fields.id! }), fields: optionsHash(options) };
+}
+
+function sameFields(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const names = Object.keys(a);
+  return names.length === Object.keys(b).length && names.every((name) => b[name] === a[name]);
 }

@@ -2,7 +2,7 @@
 // block per host, with the backend list diffed line by line.
 
 import { assertNever, type FrontendOptions, type FrontendSpec } from '../../src/vocabulary/events.js';
-import { OPTION_NAMES, type ChangeCounts, type FrontendChange } from './diff.js';
+import { OPTION_NAMES, type ChangeCounts, type FrontendChange, type OptionsChange } from './diff.js';
 
 export interface WeightedBackend {
   url: string;
@@ -113,4 +113,27 @@ export function diffRuns(a: readonly WeightedBackend[], b: readonly WeightedBack
 export function renderCounts(counts: ChangeCounts, tense: 'plan' | 'done'): string {
   const [add, change, remove] = tense === 'plan' ? ['to add', 'to change', 'to remove'] : ['added', 'changed', 'removed'];
   return `${counts.add} ${add}, ${counts.change} ${change}, ${counts.remove} ${remove}, ${counts.unchanged} unchanged`;
+}
+
+/** The options hashes import writes, as the Redis commands that write them: `~ options:<key>` then `DEL` and `HSET field value ...`. */
+export function renderOptionChanges(changes: readonly OptionsChange[], names: { optionsKey(key: string): string }): string {
+  const lines: string[] = [];
+  for (const change of changes) {
+    if (change.kind === 'unchanged') continue;
+    const key = names.optionsKey(change.key);
+    if (change.kind === 'delete') {
+      lines.push(`- ${key}`, `      DEL ${key}`);
+      continue;
+    }
+    lines.push(`${change.before === null ? '+' : '~'} ${key}`);
+    if (change.before !== null) lines.push(`      DEL ${key}`);
+    const fields = Object.entries(change.after ?? {}).map(([name, value]) => `${name} ${shellQuote(value)}`);
+    lines.push(`      HSET ${key} ${fields.join(' ')}`);
+  }
+  return lines.length === 0 ? '' : `\n${lines.join('\n')}\n`;
+}
+
+/** A value as redis-cli takes it: quoted when it holds a space or a quote. */
+function shellQuote(value: string): string {
+  return /^[^\s'"]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }

@@ -15,6 +15,8 @@ export interface VhostsTree {
   files: string[];
   /** The frontends of the hosts defined validly, by key: a host's own ("www.x") and its paths' ("www.x/api"). */
   frontends: Map<string, FrontendSpec>;
+  /** The per-vhost options each entry sets itself (id included), by key: a host's, a path's ("www.x/api"). */
+  options: Map<string, Record<string, unknown>>;
   /** The hosts that name a certificate (`tls`), by normalised key. */
   tlsHosts: string[];
   /** Every problem, in file, line, column order. */
@@ -29,10 +31,10 @@ export async function loadVhostsTree(path: string): Promise<VhostsTree> {
     const why = read.problem.code === 'FILE_MISSING' ? 'no such file or directory' : read.problem.reason;
     throw new CliError('UNREADABLE', `cannot read ${path}: ${why}`);
   }
-  const { frontends, tls, problems } = checkVersion(read.files);
+  const { frontends, tls, options, problems } = checkVersion(read.files);
   // A certificate the proxy would quarantine is a problem here, like a host it would quarantine.
   problems.push(...(await certificateProblems(tls)));
-  return { path, files: read.files.map((f) => f.file), frontends, tlsHosts: [...tls.keys()], problems: problems.sort(byLocation), ignored: await ignoredDirectories(path) };
+  return { path, files: read.files.map((f) => f.file), frontends, options, tlsHosts: [...tls.keys()], problems: problems.sort(byLocation), ignored: await ignoredDirectories(path) };
 }
 
 /** How many hosts a tree defines (its path frontends are not hosts of their own). */

@@ -4,7 +4,7 @@
 /** Who produced an event: "redis", "file", or "proxy" (a worker's own dead mark). */
 export type SourceName = string;
 
-/** Per-vhost overrides a source may carry (the vhosts file does; Redis does not). */
+/** Per-vhost overrides a source may carry (a vhosts entry's, a Redis `options:<frontend>` hash's). */
 export interface FrontendOptions {
   tcpTimeout?: number;
   retryOnError?: number;

@@ -16,6 +16,21 @@ import { binPath, repoRoot, startSwitchyard, type Switchyard } from '../helpers/
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
+/** Every options hash of a Redis database, by key. */
+async function optionHashes(url: string): Promise<Record<string, Record<string, string>>> {
+  const client = createClient({ url });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    const keys = (await client.sendCommand<string[]>(['KEYS', 'options:*'])).sort();
+    const out: Record<string, Record<string, string>> = {};
+    for (const key of keys) out[key] = { ...(await client.hGetAll(key)) };
+    return out;
+  } finally {
+    client.destroy();
+  }
+}
+
 function write(file: string, text: string): string {
   writeFileSync(file, text);
   return file;
@@ -252,6 +267,77 @@ describe('switchyard export and import', () => {
     assert.match(again.stdout, new RegExp(`0 to add, 0 to change, 0 to remove, ${lists.length} unchanged`));
   });
 
+  test('round trip with options:<key> hashes: export writes them into the entries, import writes them back, a second import changes nothing', async (t) => {
+    await redis.cmd('FLUSHALL');
+    await redis.cmd('RPUSH', 'frontend:www.opt.test', 'site', 'http://10.0.0.1:80');
+    await redis.cmd('HSET', 'options:www.opt.test', 'redirectHttps', 'true', 'hsts', '31536000', 'tcpTimeout', '2.5');
+    await redis.cmd('RPUSH', 'frontend:www.opt.test/api', 'api', 'http://10.0.0.2:80');
+    await redis.cmd('HSET', 'options:www.opt.test/api', 'stripPrefix', 'true', 'retryOnError', '0', 'redirectHttps', 'false');
+    // A host with paths only: its options cover the paths.
+    await redis.cmd('RPUSH', 'frontend:*.opt.test/static', 'static', 'http://10.0.0.3:80');
+    await redis.cmd('HSET', 'options:*.opt.test', 'hsts', '60');
+    // An id option: exported as the entry's id, imported as the list's identifier.
+    await redis.cmd('RPUSH', 'frontend:named.opt.test', 'list-id', 'http://10.0.0.4:80');
+    await redis.cmd('HSET', 'options:named.opt.test', 'id', '"shown-id"');
+    const file = join(tempDir('round-trip-options', t), 'vhosts.yaml');
+    const exported = await switchyard(['export', '--redis', redis.url, '-o', file]);
+    assert.equal(exported.status, 0, shown(exported));
+    const text = readFileSync(file, 'utf8');
+    assert.match(text, /  www\.opt\.test:\n    id: site\n    redirectHttps: true\n    hsts: 31536000\n    tcpTimeout: 2\.5\n    backends:\n/);
+    assert.match(text, /      \/api:\n        id: api\n        stripPrefix: true\n        retryOnError: 0\n        redirectHttps: false\n        backends:/);
+    assert.match(text, /  "\*\.opt\.test":\n    hsts: 60\n    paths:\n      \/static:\n/);
+    assert.match(text, /  named\.opt\.test:\n    id: shown-id\n/);
+
+    const target = `${redis.url}/6`;
+    const dry = await switchyard(['import', file, '--redis', target]);
+    assert.equal(dry.status, 0, shown(dry));
+    assert.match(dry.stdout, /^\+ options:www\.opt\.test\n      HSET options:www\.opt\.test redirectHttps true hsts 31536000 tcpTimeout 2\.5$/m);
+    assert.match(dry.stdout, /^\+ options:\*\.opt\.test\n      HSET options:\*\.opt\.test hsts 60$/m);
+    assert.match(dry.stdout, /Dry run: 4 to add, 0 to change, 0 to remove, 0 unchanged; options hashes: 3 to write/);
+    const imported = await switchyard(['import', file, '--redis', target, '--apply']);
+    assert.equal(imported.status, 0, shown(imported));
+    const source = await optionHashes(redis.url);
+    delete source['options:named.opt.test'];
+    assert.deepEqual(await optionHashes(target), source, 'the same options hashes (the id aside)');
+    const lists = await frontendLists(redis.url);
+    lists['frontend:named.opt.test'] = ['shown-id', 'http://10.0.0.4:80'];
+    assert.deepEqual(await frontendLists(target), lists);
+
+    for (const url of [target, redis.url]) {
+      const again = await switchyard(['import', file, '--redis', url, '--prune']);
+      assert.equal(again.status, 0, shown(again));
+      assert.match(again.stdout, /0 to add, 0 to change, 0 to remove, 4 unchanged; options hashes: 0 to write/, `${url}: no difference`);
+    }
+  });
+
+  test('import of changed options: HSET after DEL, DEL of a hash the file no longer sets; export skips a bad hash', async (t) => {
+    await redis.cmd('FLUSHALL');
+    await redis.cmd('RPUSH', 'frontend:a.opt.test', 'a', 'http://10.0.0.1:80');
+    await redis.cmd('HSET', 'options:a.opt.test', 'hsts', '60');
+    await redis.cmd('RPUSH', 'frontend:b.opt.test', 'b', 'http://10.0.0.1:80');
+    await redis.cmd('HSET', 'options:b.opt.test', 'redirectHttps', 'true');
+    const file = write(join(tempDir('import-options', t), 'vhosts.yaml'), [
+      'vhosts:',
+      '  a.opt.test: { id: a, hsts: 600, backends: [http://10.0.0.1:80] }',
+      '  b.opt.test: { id: b, backends: [http://10.0.0.1:80] }',
+      '',
+    ].join('\n'));
+    const applied = await switchyard(['import', file, '--redis', redis.url, '--apply']);
+    assert.equal(applied.status, 0, shown(applied));
+    assert.match(applied.stdout, /^~ a\.opt\.test\n      hsts: 60 -> 600\n/m);
+    assert.match(applied.stdout, /^~ options:a\.opt\.test\n      DEL options:a\.opt\.test\n      HSET options:a\.opt\.test hsts 600$/m);
+    assert.match(applied.stdout, /^- options:b\.opt\.test\n      DEL options:b\.opt\.test$/m);
+    assert.deepEqual(await optionHashes(redis.url), { 'options:a.opt.test': { hsts: '600' } });
+
+    await redis.cmd('HSET', 'options:a.opt.test', 'hsts', '"soon"');
+    await redis.cmd('HSET', 'options:nowhere.opt.test', 'hsts', '1');
+    const exported = await switchyard(['export', '--redis', redis.url]);
+    assert.equal(exported.status, 1, shown(exported));
+    assert.match(exported.stderr, /skipped options:a\.opt\.test: field hsts: must be integer/);
+    assert.match(exported.stderr, /skipped options:nowhere\.opt\.test: no frontend uses these options/);
+    assert.match(exported.stdout, /  a\.opt\.test:\n    id: a\n    backends:/, 'the frontend is exported without the refused options');
+  });
+
   test('an unreachable Redis exits 2 with the address', async () => {
     const port = await freePort();
     const result = await switchyard(['export', '--redis', `redis://127.0.0.1:${port}`]);
@@ -385,6 +471,21 @@ describe('switchyard plan and explain against a running proxy', () => {
     assert.equal(both.status, 0, shown(both));
     assert.match(both.stdout, /served by the exact rule from the redis source\n  id:        from-redis\n/);
     assert.match(both.stdout, /also defined by: file \(id from-file\) \(not served: lower precedence\)/);
+  });
+
+  test('explain shows a Redis frontend\'s options and the hashes they come from', async () => {
+    await redis.cmd('RPUSH', 'frontend:opts.test', 'opts', alpha.url);
+    await redis.cmd('HSET', 'options:opts.test', 'hsts', '600');
+    await redis.cmd('RPUSH', 'frontend:opts.test/api', 'opts-api', alpha.url);
+    await redis.cmd('HSET', 'options:opts.test/api', 'stripPrefix', 'true');
+    const host = await switchyard(['explain', 'opts.test', '--admin', admin]);
+    assert.equal(host.status, 0, shown(host));
+    assert.match(host.stdout, /^  options: +from Redis, the hash options:opts\.test\n  hsts: +600$/m);
+    const path = await switchyard(['explain', 'opts.test', '--path', '/api/x', '--admin', admin]);
+    assert.equal(path.status, 0, shown(path));
+    assert.match(path.stdout, /^  options: +from Redis, the hashes options:opts\.test\/api, then options:opts\.test \(the host level's\)$/m);
+    assert.match(path.stdout, /^  hsts: +600$/m);
+    assert.match(path.stdout, /^  stripPrefix: true$/m);
   });
 
   test('explain a backend marked dead for the host', async () => {

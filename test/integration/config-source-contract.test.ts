@@ -9,6 +9,7 @@
 //   remove    a removed frontend arrives as frontend-removed; the version is back to what it was
 //   versions  two sources reading the same data report the same version
 //   errors    a failure is a source-error, the last good frontends stay; recovery is a source-recovered
+//   options   per-vhost options (SPEC §9) arrive with their frontend, in its snapshot and in a frontend-set
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,6 +45,8 @@ interface Subject {
   newSource(): ConfigSource;
   define(key: string, id: string, backends: string[]): Promise<void>;
   remove(key: string): Promise<void>;
+  /** Sets the per-vhost options of `key` (SPEC §9): Redis's options:<key> hash, the file entry's fields. */
+  defineOptions(key: string, options: Record<string, unknown>): Promise<void>;
   /** A write that changes nothing the source serves (a notification, a file rewrite). */
   touch(key: string): Promise<void>;
   /** Breaks the store; `repair` mends it (the frontends defined before may be gone after, as after a Redis restart). */
@@ -108,6 +111,12 @@ function redisSubject(mode: Exclude<RedisTrackingMode, 'auto'>): Subject & { red
     async remove(key: string) {
       await redis.cmd('DEL', `frontend:${key}`);
     },
+    async defineOptions(key: string, options: Record<string, unknown>) {
+      const fields = Object.entries(options).flatMap(([name, value]) => [name, JSON.stringify(value)]);
+      // DEL and HSET at once (a script): a re-read between two commands would see the hash gone for a moment.
+      const script = "redis.call('DEL', KEYS[1]); if #ARGV > 0 then redis.call('HSET', KEYS[1], unpack(ARGV)) end";
+      await redis.cmd('EVAL', script, 1, `options:${key}`, ...fields);
+    },
     async touch(key: string) {
       const [id] = await redis.cmdList('LRANGE', `frontend:${key}`, 0, 0);
       await redis.cmd('LSET', `frontend:${key}`, 0, id!);
@@ -126,10 +135,11 @@ function redisSubject(mode: Exclude<RedisTrackingMode, 'auto'>): Subject & { red
 
 function fileSubject(): Subject & { path(): string } {
   let dir: string;
-  const hosts = new Map<string, { id: string; backends: string[] }>();
+  const hosts = new Map<string, { id: string; backends: string[]; options?: Record<string, unknown> }>();
   let comment = 0;
   const write = (extra = '') => {
-    const entries = [...hosts].map(([key, v]) => `  "${key}":\n    id: "${v.id}"\n    backends: [${v.backends.join(', ')}]\n`);
+    const optionLines = (options: Record<string, unknown> = {}) => Object.entries(options).map(([name, value]) => `    ${name}: ${JSON.stringify(value)}\n`).join('');
+    const entries = [...hosts].map(([key, v]) => `  "${key}":\n    id: "${v.id}"\n${optionLines(v.options)}    backends: [${v.backends.join(', ')}]\n`);
     writeFileSync(join(dir, 'vhosts.yaml'), `# ${extra}\n${entries.length === 0 ? 'vhosts: {}\n' : `vhosts:\n${entries.join('')}`}`);
   };
   return {
@@ -142,7 +152,11 @@ function fileSubject(): Subject & { path(): string } {
     async teardown() {},
     newSource: () => new FileSource({ path: join(dir, 'vhosts.yaml'), pollIntervalMs: 200 }),
     async define(key, id, backends) {
-      hosts.set(key, { id, backends });
+      hosts.set(key, { ...hosts.get(key), id, backends });
+      write();
+    },
+    async defineOptions(key, options) {
+      hosts.set(key, { ...hosts.get(key)!, options });
       write();
     },
     async remove(key) {
@@ -178,6 +192,7 @@ function mergedSubject(): Subject {
     // Redis carries the frontends; the file breaks and mends.
     define: (key, id, backends) => redis.define(key, id, backends),
     remove: (key) => redis.remove(key),
+    defineOptions: (key, options) => redis.defineOptions(key, options),
     touch: (key) => redis.touch(key),
     breakIt: () => file.breakIt(),
     repair: () => file.repair(),
@@ -268,6 +283,34 @@ for (const subject of subjects) {
         assert.ok(event.type === 'frontend-removed');
         assert.equal(r.source.status().version, version);
       } finally {
+        await r.stop();
+      }
+    });
+
+    test('per-vhost options arrive with their frontend: in a snapshot, then as one frontend-set per change, none for a rewrite of the same', async () => {
+      await subject.define('opt.contract.test', 'opt', [url(10)]);
+      await subject.defineOptions('opt.contract.test', { redirectHttps: true, hsts: 600 });
+      const r = await run(subject);
+      try {
+        const snapshot = r.events.find((e) => snapshotHas(e, 'opt.contract.test'));
+        assert.ok(snapshot?.type === 'snapshot');
+        const spec = [...snapshot.frontends].find((f) => f.key === 'opt.contract.test');
+        assert.deepEqual({ ...spec!.options }, { redirectHttps: true, hsts: 600 }, 'in the snapshot');
+        const from = r.events.length;
+        const touched = r.now();
+        await subject.defineOptions('opt.contract.test', { hsts: 600, redirectHttps: true }); // the same options, written again
+        await r.current('opt.contract.test');
+        await r.readAfter(touched);
+        await subject.defineOptions('opt.contract.test', { hsts: 60, tcpTimeout: 1.5 });
+        await r.current('opt.contract.test');
+        await emitted(r, from, (e) => e.type === 'frontend-set' && e.frontend.key === 'opt.contract.test', 'the options change');
+        const events = frontendEvents(r.events, from);
+        assert.equal(events.length, 1, 'one event: the rewrite of the same options emitted none');
+        assert.ok(events[0]!.type === 'frontend-set');
+        assert.deepEqual({ ...events[0]!.frontend.options }, { hsts: 60, tcpTimeout: 1.5 });
+        assert.deepEqual([events[0]!.frontend.id, ...events[0]!.frontend.backends], ['opt', url(10)]);
+      } finally {
+        await subject.defineOptions('opt.contract.test', {});
         await r.stop();
       }
     });

@@ -252,6 +252,60 @@ for (const { mode, redisArgs } of MODES) {
       assert.equal(await who('lua-gone'), '<400>', 'flushed by the script');
     });
 
+    test('options:<host> hashes (SPEC §9): SWAPDB, MOVE, RENAME, COPY, RESTORE, EXPIRE in the past, MULTI/EXEC and EVAL reach the next request', async () => {
+      const options = (host: string) => `options:${host}.test`;
+      const served = async (host: string) => ((await proxy.get(`${host}.test`)).status === 308 ? 'redirected' : await who(host));
+      await fresh('opt', a);
+      await db1.rPush(key('opt'), ['site', a.url]);
+      await db1.hSet(options('opt'), 'redirectHttps', 'true');
+      await redis.cmd('SWAPDB', 0, 1);
+      assert.equal(await served('opt'), 'redirected', 'SWAPDB: the other database\'s options');
+      await redis.cmd('SWAPDB', 0, 1);
+      assert.equal(await served('opt'), 'a', 'SWAPDB back');
+      await db1.move(options('opt'), 0);
+      assert.equal(await served('opt'), 'redirected', 'MOVE into the database');
+      await redis.cmd('MOVE', options('opt'), 1);
+      assert.equal(await served('opt'), 'a', 'MOVE out of it');
+      await redis.cmd('HSET', 'staging', 'redirectHttps', 'true');
+      await redis.cmd('RENAME', 'staging', options('opt'));
+      assert.equal(await served('opt'), 'redirected', 'RENAME onto');
+      await redis.cmd('RENAME', options('opt'), 'parked');
+      assert.equal(await served('opt'), 'a', 'RENAME away');
+      await redis.cmd('COPY', 'parked', options('opt'));
+      assert.equal(await served('opt'), 'redirected', 'COPY');
+      for (const command of [['EXPIRE', 0], ['PEXPIREAT', 1]] as const) {
+        await redis.cmd(command[0], options('opt'), command[1]);
+        assert.equal(await served('opt'), 'a', command.join(' '));
+        await redis.cmd('COPY', 'parked', options('opt'));
+        assert.equal(await served('opt'), 'redirected', `after ${command.join(' ')}, COPY`);
+      }
+      const dump = await db0.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }).dump('parked');
+      await redis.cmd('DEL', options('opt'));
+      await db0.restore(options('opt'), 0, dump);
+      assert.equal(await served('opt'), 'redirected', 'RESTORE');
+      await db0.multi().del(options('opt')).hSet(options('opt'), 'id', '"tx"').exec();
+      assert.equal(await served('opt'), 'a', 'MULTI/EXEC: DEL + HSET of another option');
+      await redis.cmd('EVAL', "return redis.call('HSET', KEYS[1], 'redirectHttps', 'true')", 1, options('opt'));
+      assert.equal(await served('opt'), 'redirected', 'EVAL HSET');
+      await db0.multi().flushDb().rPush(key('opt'), ['site', b.url]).exec();
+      assert.equal(await served('opt'), 'b', 'flushed in a transaction: no options left');
+    });
+
+    test('an options hash whose TTL runs out while Redis has not expired it yet: the first request after the deadline is served without it', async () => {
+      await fresh('opt-deadline', a);
+      await redis.cmd('HSET', 'options:opt-deadline.test', 'redirectHttps', 'true');
+      assert.equal((await proxy.get('opt-deadline.test')).status, 308, 'before');
+      await redis.cmd('DEBUG', 'SET-ACTIVE-EXPIRE', 0);
+      try {
+        const start = Date.now();
+        await redis.cmd('PEXPIRE', 'options:opt-deadline.test', 400);
+        await delay(400 - (Date.now() - start) + 5);
+        assert.equal(await who('opt-deadline'), 'a', 'the first request after the deadline');
+      } finally {
+        await redis.cmd('DEBUG', 'SET-ACTIVE-EXPIRE', 1);
+      }
+    });
+
     test('FCALL of a function that rewrites a frontend', async () => {
       await fresh('fn', a);
       const library = [

@@ -13,6 +13,7 @@ const USAGE = `Usage: switchyard explain <host> [--path PATH] [--admin URL | --c
 Explains how a running Switchyard routes requests for <host> (a Host header
 value: a port and a trailing dot are ignored): the rule that matches (exact,
 wildcard, catch-all), the source it comes from (redis or file), the vhost id,
+its per-vhost options and where they are set (an options:<key> hash, a vhosts entry),
 every backend with its state for this host (live, or dead: no traffic), and
 the TLS certificate a handshake naming the host gets.
 
@@ -69,6 +70,7 @@ function describe(host: string, route: AdminRoute, others: string[]): string {
   const rule =
     prefix !== '' ? `the path frontend "${route.key}" (${route.rule} host, prefix ${prefix})` : route.rule === 'exact' ? 'the exact rule' : `the ${route.rule} rule "${route.key}"`;
   const lines = [`${host} is served by ${rule} from the ${route.source} source`, `  id:        ${route.id}`];
+  if (Object.keys(route.options).length > 0) lines.push(`  options:   ${optionsOrigin(route)}`);
   for (const [name, value] of Object.entries(route.options)) lines.push(`  ${`${name}:`.padEnd(10)} ${String(value)}`);
   lines.push(`  looked up: ${lookupOrder(host)} (the first defined wins)`);
   if (others.length > 0) lines.push(`  also defined by: ${others.join(', ')} (not served: lower precedence)`);
@@ -79,6 +81,17 @@ function describe(host: string, route: AdminRoute, others: string[]): string {
   if (route.backends.length === 0) lines.push('    (none: the proxy answers 502)');
   else if (live === 0) lines.push('    no live backend: the proxy answers 502');
   return `${lines.join('\n')}\n`;
+}
+
+/** Where the route's per-vhost options are set: a path frontend takes those of its host level it does not set itself. */
+function optionsOrigin(route: AdminRoute): string {
+  const prefix = prefixOfKey(route.key);
+  const host = route.key.slice(0, route.key.length - prefix.length);
+  if (route.source === 'redis') {
+    return prefix === '' ? `from Redis, the hash options:${route.key}` : `from Redis, the hashes options:${route.key}, then options:${host} (the host level's)`;
+  }
+  if (route.source === 'file') return prefix === '' ? `from the vhosts file, host "${host}"` : `from the vhosts file, paths "${prefix}" of host "${host}", then the host's`;
+  return `from the ${route.source} source`;
 }
 
 function describeCertificate(certificate: RouteReply['certificate']): string {

@@ -1,15 +1,25 @@
 // `switchyard import <file-or-dir>`: a vhosts tree -> the Hipache lists in
-// Redis. A dry run (the diff) unless --apply; each host's list is replaced in
-// one transaction, so the proxy never serves half a list.
+// Redis, and the per-vhost options as options:<key> hashes. A dry run (the
+// diff) unless --apply; each host's list, and each options hash, is replaced
+// in one transaction, so the proxy never serves half a list.
 
 import type { FrontendSpec } from '../../../src/vocabulary/events.js';
+import { hostOfKey } from '../../../src/frontends/path.js';
 import { parseCommandArgs, type ParsedArgs } from '../args.js';
 import { EXIT_OK, type Command, type ExitCode, type Output } from '../command.js';
-import { countChanges, diffFrontends, hasChanges, type FrontendChange } from '../diff.js';
-import type { HipacheStore, StoredFrontend } from '../../../adapters/redis/index.js';
+import { countChanges, diffFrontends, diffOptions, hasChanges, type FrontendChange, type OptionsChange } from '../diff.js';
+import {
+  optionsHash,
+  parseOptions,
+  servedFrontend,
+  type HipacheStore,
+  type StoredFrontend,
+  type StoredOptions,
+  type VhostOptions,
+} from '../../../adapters/redis/index.js';
 import { resolveRedis, withStore } from '../redis-store.js';
-import { renderChanges, renderCounts } from '../render.js';
-import { loadValidTree } from '../vhosts.js';
+import { renderChanges, renderCounts, renderOptionChanges } from '../render.js';
+import { loadValidTree, type VhostsTree } from '../vhosts.js';
 
 const USAGE = `Usage: switchyard import <file-or-dir> [--config FILE | --redis URL] [--apply] [--prune]
 
@@ -28,11 +38,14 @@ Options:
                      file does not define
   -h, --help         show this help
 
-Per-vhost options (tcpTimeout, retryOnError, redirectHttps, hsts, stripPrefix,
-healthCheck) and tls have no place in a Hipache list: they are left out (with
-a warning).
-A path frontend ("/api" under paths) is written as frontend:<host>/api.
-Dead marks (dead:<host>) are not touched.
+The per-vhost options an entry sets (tcpTimeout, retryOnError, redirectHttps,
+hsts, stripPrefix, healthCheck) are written as the hash options:<host> (or
+options:<host>/<prefix> for a path), each value JSON (HSET after DEL); an
+entry without options has its hash deleted. The id is the list's first
+element (an "id" field of the hash is removed). tls is left out (a
+certificate in Redis is a tls:<host> key). A path frontend ("/api" under
+paths) is written as frontend:<host>/api. Dead marks (dead:<host>) are not
+touched.
 
 Exit status: 0 done (or dry run printed), 1 the file is invalid, 2 wrong
 arguments or Redis unreachable.
@@ -52,50 +65,80 @@ export const command: Command = {
     const args = parseCommandArgs(argv, OPTIONS, ['file-or-dir']);
     const tree = await loadValidTree(args.positionals[0]!, io);
     if (typeof tree === 'number') return tree;
-    const desired = withoutOptions(tree.frontends, io);
     for (const host of tree.tlsHosts) io.err(`warning: ${host}: tls is not imported (a certificate in Redis is a tls:${host} key of its own)\n`);
-    return withStore(resolveRedis(args, 'write'), (store) => importInto(store, desired, args, io));
+    return withStore(resolveRedis(args, 'write'), (store) => importInto(store, tree, args, io));
   },
 };
 
-async function importInto(store: HipacheStore, desired: Map<string, FrontendSpec>, args: ParsedArgs, io: Output): Promise<ExitCode> {
+async function importInto(store: HipacheStore, tree: VhostsTree, args: ParsedArgs, io: Output): Promise<ExitCode> {
   const prune = args.flag('prune');
+  const desired = tree.frontends;
   const hosts = prune ? [...new Set([...desired.keys(), ...(await store.hosts())])] : [...desired.keys()];
-  const current = new Map([...(await store.read(hosts)).values()].map((s) => [s.key, asFrontend(s)]));
+  const lists = await store.read(hosts);
+  const storedOptions = await store.readOptions(await optionKeysConsidered(store, tree, hosts, prune));
+  const current = new Map([...lists.values()].map((s) => [s.key, asFrontend(s, storedOptions)]));
   const changes = diffFrontends(desired, current, { removals: prune });
+  const optionChanges = diffOptions(wantedOptions(tree), storedOptions, { removals: prune });
   const counts = countChanges(changes);
   io.out(`import into ${store.endpoint.display}\n\n`);
   io.out(renderChanges(changes, { unchanged: true }));
+  io.out(renderOptionChanges(optionChanges, store));
+  const writes = optionChanges.filter((c) => c.kind !== 'unchanged').length;
+  const kept = optionChanges.filter((c) => c.kind === 'unchanged' && c.before !== null).length;
+  // Said only where there are options hashes: a Hipache deployment's import reads as before.
+  const optionsLine = writes + kept === 0 ? '' : `; options hashes: ${writes} to write, ${kept} unchanged`;
   if (!args.flag('apply')) {
-    io.out(`\nDry run: ${renderCounts(counts, 'plan')}.${hasChanges(counts) ? ' Nothing written: --apply writes.' : ''}\n`);
+    const anything = hasChanges(counts) || writes > 0;
+    io.out(`\nDry run: ${renderCounts(counts, 'plan')}${optionsLine}.${anything ? ' Nothing written: --apply writes.' : ''}\n`);
     return EXIT_OK;
   }
-  await apply(store, changes);
-  io.out(`\nApplied: ${renderCounts(counts, 'done')}.\n`);
+  await apply(store, changes, optionChanges);
+  io.out(`\nApplied: ${renderCounts(counts, 'done')}${optionsLine.replace('to write', 'written')}.\n`);
   return EXIT_OK;
 }
 
-async function apply(store: HipacheStore, changes: readonly FrontendChange[]): Promise<void> {
+/**
+ * Options first (a new frontend appears with its options: the proxy holds
+ * options whose frontend is not there yet), then the lists, then the options
+ * of the frontends removed.
+ */
+async function apply(store: HipacheStore, changes: readonly FrontendChange[], optionChanges: readonly OptionsChange[]): Promise<void> {
+  for (const change of optionChanges) if (change.kind === 'write') await store.replaceOptions(change.key, change.after);
   for (const change of changes) {
     if (change.kind === 'remove') await store.remove(change.key);
     else if (change.kind !== 'unchanged') await store.replace(change.key, [change.after!.id, ...change.after!.backends]);
   }
+  for (const change of optionChanges) if (change.kind === 'delete') await store.replaceOptions(change.key, null);
 }
 
-/** Redis lists carry an id and backends only. */
-function withoutOptions(frontends: ReadonlyMap<string, FrontendSpec>, io: Output): Map<string, FrontendSpec> {
-  const out = new Map<string, FrontendSpec>();
-  for (const [key, { id, backends, options }] of frontends) {
-    const names = Object.keys(options ?? {});
-    if (names.length > 0) io.err(`warning: ${key}: ${names.join(', ')} cannot be stored in a Hipache list; left out\n`);
-    out.set(key, { key, id, backends });
+/** The options hashes read: those composed with the lists read and those the file gives; every one with --prune. */
+async function optionKeysConsidered(store: HipacheStore, tree: VhostsTree, hosts: readonly string[], prune: boolean): Promise<string[]> {
+  const keys = new Set([...hosts, ...hosts.map(hostOfKey), ...wantedOptions(tree).keys()]);
+  if (prune) for (const key of await store.optionKeys()) keys.add(key);
+  return [...keys];
+}
+
+/** The hash each entry of the file gives its key: its own options, each value JSON; the id goes to the list. */
+function wantedOptions(tree: VhostsTree): Map<string, Record<string, string> | null> {
+  const wanted = new Map<string, Record<string, string> | null>();
+  for (const key of tree.frontends.keys()) {
+    wanted.set(key, null);
+    wanted.set(hostOfKey(key), null);
   }
-  return out;
+  for (const [key, { id: _id, ...options }] of tree.options) wanted.set(key, Object.keys(options).length > 0 ? optionsHash(options as VhostOptions) : null);
+  return wanted;
 }
 
-/** A key of another type is shown as a change (the import replaces it with a list). */
-function asFrontend(stored: StoredFrontend): FrontendSpec {
+/** What Redis serves for a list: composed with its key's options hash and its host level's (those the proxy accepts). */
+function asFrontend(stored: StoredFrontend, options: ReadonlyMap<string, StoredOptions>): FrontendSpec {
   if ('wrongType' in stored) return { key: stored.key, id: `(not a list: a ${stored.wrongType})`, backends: [] };
   const [id = '', ...backends] = stored.list;
-  return { key: stored.key, id, backends };
+  return servedFrontend({ key: stored.key, id, backends }, validOptions(stored.key, options), validOptions(hostOfKey(stored.key), options));
+}
+
+function validOptions(key: string, options: ReadonlyMap<string, StoredOptions>): VhostOptions | undefined {
+  const stored = options.get(key);
+  if (stored?.kind !== 'hash') return undefined;
+  const parsed = parseOptions(key, stored.fields);
+  return parsed.ok ? parsed.options : undefined;
 }
