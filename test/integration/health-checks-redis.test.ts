@@ -100,3 +100,33 @@ describe('health checks with Redis, two instances of two workers', () => {
     assert.ok(other.sy.logs().includes('revived'), 'the remaining instance revived it');
   });
 });
+
+describe('health checks set per vhost in Redis (options:<frontend>)', () => {
+  test('HSET options:<host> healthCheck starts the checks of that vhost only, and its failing backend is marked in dead:<host>; HDEL stops them', async () => {
+    const redis = await startRedis();
+    const good = await startCheckedBackend('good');
+    const flaky = await startCheckedBackend('flaky');
+    const other = await startCheckedBackend('other');
+    await redis.cmd('RPUSH', 'frontend:checked.health.test', 'checked', good.url, flaky.url);
+    await redis.cmd('RPUSH', 'frontend:unchecked.health.test', 'unchecked', other.url, good.url);
+    const proxy = await startProxy({ driver: redis.url, server: { workers: 1 } });
+    try {
+      await delay(4 * INTERVAL_MS);
+      assert.equal(flaky.checks().length + other.checks().length, 0, 'checked without any healthCheck set');
+
+      flaky.health = 500;
+      await redis.cmd('HSET', 'options:checked.health.test', 'healthCheck', JSON.stringify(healthCheck));
+      await waitFor(async () => (await deadMembers(redis, 'checked.health.test')).includes('1'), { timeoutMs: 10_000, message: 'dead:checked.health.test holding the failing backend' });
+      for (let i = 0; i < 10; i++) assert.equal(await proxy.who('checked.health.test'), 'good');
+      assert.equal(other.checks().length, 0, 'a vhost without healthCheck was checked');
+
+      await redis.cmd('HDEL', 'options:checked.health.test', 'healthCheck');
+      await delay(2000); // the prober asks for its targets every second
+      const after = flaky.checks().length;
+      await delay(4 * INTERVAL_MS);
+      assert.equal(flaky.checks().length, after, 'still checked after the option was removed');
+    } finally {
+      await proxy.sy.stop('SIGTERM');
+    }
+  });
+});
