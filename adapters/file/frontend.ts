@@ -57,9 +57,10 @@ function specOf(key: string, id: string, backends: string[], options: FrontendOp
 }
 
 function optionsOf(entry: Vhost | VhostPath): FrontendOptions {
-  const { tcpTimeout, retryOnError, redirectHttps, hsts } = entry;
+  const { tcpTimeout, retryOnError, redirectHttps, hsts, balance } = entry;
   const stripPrefix = 'stripPrefix' in entry ? entry.stripPrefix : undefined;
-  return withoutUndefined<FrontendOptions>({ tcpTimeout, retryOnError, redirectHttps, hsts, stripPrefix });
+  const sticky = entry.sticky === undefined ? undefined : { cookie: entry.sticky.cookie };
+  return withoutUndefined<FrontendOptions>({ tcpTimeout, retryOnError, redirectHttps, hsts, stripPrefix, balance, sticky });
 }
 
 /** The backend URLs, each repeated by its weight; a bad one is a problem. */

@@ -58,11 +58,16 @@ export function sameList(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /** Every per-vhost option, in the order they are shown (the Record makes a new option a compile error until listed). */
-export const OPTION_NAMES = Object.keys({ tcpTimeout: 0, retryOnError: 0, redirectHttps: 0, hsts: 0, stripPrefix: 0 } satisfies Record<keyof FrontendOptions, 0>) as (keyof FrontendOptions)[];
+export const OPTION_NAMES = Object.keys({ tcpTimeout: 0, retryOnError: 0, redirectHttps: 0, hsts: 0, stripPrefix: 0, balance: 0, sticky: 0 } satisfies Record<keyof FrontendOptions, 0>) as (keyof FrontendOptions)[];
 
 /** An absent option and no options at all are the same thing: the server's default. */
 export function sameOptions(a: FrontendOptions | undefined, b: FrontendOptions | undefined): boolean {
-  return OPTION_NAMES.every((name) => a?.[name] === b?.[name]);
+  return OPTION_NAMES.every((name) => optionText(a?.[name]) === optionText(b?.[name]));
+}
+
+/** An option's value as shown and compared: an object option (sticky) as its JSON, undefined as itself. */
+export function optionText(value: FrontendOptions[keyof FrontendOptions]): string | undefined {
+  return value === undefined ? undefined : typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
 /**

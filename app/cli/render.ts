@@ -2,7 +2,7 @@
 // block per host, with the backend list diffed line by line.
 
 import { assertNever, type FrontendOptions, type FrontendSpec } from '../../src/vocabulary/events.js';
-import { OPTION_NAMES, type ChangeCounts, type FrontendChange } from './diff.js';
+import { OPTION_NAMES, optionText, type ChangeCounts, type FrontendChange } from './diff.js';
 
 export interface WeightedBackend {
   url: string;
@@ -66,7 +66,7 @@ function describeChange(before: FrontendSpec, after: FrontendSpec): string {
   const lines: string[] = [];
   if (before.id !== after.id) lines.push(`      id: ${before.id} -> ${after.id}`);
   for (const name of OPTION_NAMES) {
-    const [a, b] = [before.options?.[name], after.options?.[name]];
+    const [a, b] = [optionText(before.options?.[name]), optionText(after.options?.[name])];
     if (a !== b) lines.push(`      ${name}: ${a ?? '(default)'} -> ${b ?? '(default)'}`);
   }
   const diff = diffRuns(weightedRuns(before.backends), weightedRuns(after.backends));
@@ -78,7 +78,7 @@ function describeChange(before: FrontendSpec, after: FrontendSpec): string {
 }
 
 function optionLines(options: FrontendOptions | undefined): string[] {
-  return Object.entries(options ?? {}).map(([name, value]) => `      ${name}: ${String(value)}`);
+  return Object.entries(options ?? {}).map(([name, value]) => `      ${name}: ${optionText(value as FrontendOptions[keyof FrontendOptions])}`);
 }
 
 type DiffLine = [sign: ' ' | '-' | '+', run: WeightedBackend];
