@@ -3,7 +3,7 @@
 // ends (scripts/test.sh runs every http-*.test.ts again with
 // SWITCHYARD_FRONT=node).
 //
-// balance "least-requests": a backend answering after 300 ms gets far fewer
+// balance "least-requests": a backend answering after 500 ms gets far fewer
 // of a steady stream of requests than one answering at once (with "random",
 // about as many). sticky: the first answer sets a cookie naming its backend
 // (the same name in every worker); with it, new connections to either
@@ -47,10 +47,30 @@ describe('balance: least-requests', () => {
   let port: number;
 
   before(async () => {
-    slow = await startHttpBackend({ name: 'slow', delayMs: 300 });
-    fast = await startHttpBackend({ name: 'fast' });
+    slow = await startHttpBackend({ name: 'slow', delayMs: 500 });
+    // At once, except /hang (answered after 3 s) and /reset (the connection dropped unanswered).
+    fast = await startHttpBackend({
+      name: 'fast',
+      handler: (req, res) => {
+        if (req.url === '/reset') return void req.socket.destroy();
+        const answer = () => res.writeHead(200, { 'x-backend-name': 'fast' }).end('fast');
+        if (req.url === '/hang') setTimeout(answer, 3000).unref();
+        else answer();
+      },
+    });
     const instance = await startFileInstance(
-      ['vhosts:', '  least.test:', `    backends: [${slow.url}, ${fast.url}]`, '    balance: least-requests', '  random.test:', `    backends: [${slow.url}, ${fast.url}]`, ''].join('\n'),
+      [
+        'vhosts:',
+        '  least.test:',
+        `    backends: [${slow.url}, ${fast.url}]`,
+        '    balance: least-requests',
+        '  random.test:',
+        `    backends: [${slow.url}, ${fast.url}]`,
+        '  other.test:', // the fast backend again: its in-flight count is the same (one count per backend URL)
+        `    backends: [${fast.url}]`,
+        '    retryOnError: 0',
+        '',
+      ].join('\n'),
     );
     port = instance.proxy.port;
   });
@@ -66,12 +86,26 @@ describe('balance: least-requests', () => {
     return { slow: slow.requests.length - slowBefore, fast: fast.requests.length - fastBefore };
   }
 
-  test('a backend answering after 300 ms gets far fewer requests than one answering at once; with random, about as many', async () => {
+  test('a backend answering after 500 ms gets far fewer requests than one answering at once; with random, about as many', async (t) => {
     const least = await load('least.test');
+    t.diagnostic(`least-requests: slow ${least.slow}, fast ${least.fast}`);
     assert.equal(least.slow + least.fast, 80);
-    assert.ok(least.slow * 5 < least.fast, `least-requests: slow ${least.slow}, fast ${least.fast}`);
+    assert.ok(least.slow * 3 < least.fast, `least-requests: slow ${least.slow}, fast ${least.fast}`);
     const random = await load('random.test');
-    assert.ok(random.slow * 5 >= random.fast, `random (the control): slow ${random.slow}, fast ${random.fast}`);
+    t.diagnostic(`random: slow ${random.slow}, fast ${random.fast}`);
+    assert.ok(random.slow * 3 >= random.fast, `random (the control): slow ${random.slow}, fast ${random.fast}`);
+  });
+
+  test('requests that end badly are no longer counted in flight: abandoned by the client, or the connection dropped by the backend', async (t) => {
+    const before = fast.requests.length;
+    const ends = Array.from({ length: 15 }, () => request({ port, host: 'other.test', path: '/hang', timeoutMs: 150 }).then(() => 'answered', () => 'abandoned'));
+    assert.deepEqual(new Set(await Promise.all(ends)), new Set(['abandoned']));
+    for (let i = 0; i < 15; i++) assert.equal((await request({ port, host: 'other.test', path: '/reset' })).status, 502);
+    assert.equal(fast.requests.length - before, 30, 'every one reached the backend');
+    // Were any of those 30 still counted, "least-requests" would send the slow backend nearly everything.
+    const least = await load('least.test');
+    t.diagnostic(`least-requests after them: slow ${least.slow}, fast ${least.fast}`);
+    assert.ok(least.slow * 3 < least.fast, `least-requests after them: slow ${least.slow}, fast ${least.fast}`);
   });
 });
 
