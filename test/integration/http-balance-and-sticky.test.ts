@@ -11,6 +11,7 @@
 // replaced; WebSocket upgrades honour it; the backend's own cookies stay.
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
+import http2 from 'node:http2';
 import { before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
 import { parseBackend } from '../../src/frontends/backend.js';
@@ -202,6 +203,29 @@ describe('sticky sessions', () => {
     assert.equal(res.status, 200);
     const field = setCookies(res).find((c) => c.startsWith(`${COOKIE}=`));
     assert.equal(field, `${COOKIE}=${nameOf(b[backendOf(res)]!.url)}; Path=/; HttpOnly; SameSite=Lax; Secure`);
+  });
+
+  test('over HTTP/2 the cookie (in several cookie fields) is honoured, and a new one is Secure', async (t) => {
+    const session = http2.connect(`https://127.0.0.1:${httpsPort}`, { rejectUnauthorized: false });
+    t.after(() => session.close());
+    session.on('error', () => {});
+    const h2Get = (cookie: string[] | null) =>
+      new Promise<{ backend: string; setCookie: string[] }>((resolve, reject) => {
+        const stream = session.request({ ':path': '/', ':authority': 'app.test', ...(cookie === null ? {} : { cookie }) });
+        stream.on('response', (headers) => {
+          stream.resume();
+          stream.on('end', () => resolve({ backend: String(headers['x-backend-name']), setCookie: ([] as string[]).concat(headers['set-cookie'] ?? []) }));
+        });
+        stream.on('error', reject);
+      });
+    const first = await h2Get(null);
+    assert.deepEqual(first.setCookie, [`${COOKIE}=${nameOf(b[first.backend]!.url)}; Path=/; HttpOnly; SameSite=Lax; Secure`]);
+    for (const target of ['a', 'b', 'c']) {
+      for (let i = 0; i < 4; i++) {
+        const res = await h2Get(['theme=dark', `${COOKIE}=${nameOf(b[target]!.url)}`]);
+        assert.deepEqual([res.backend, res.setCookie], [target, []]);
+      }
+    }
   });
 
   test('a vhost without sticky sets no cookie and ignores one', async () => {
