@@ -3,14 +3,15 @@
 // ends (scripts/test.sh runs every http-*.test.ts again with
 // SWITCHYARD_FRONT=node).
 //
-// balance "least-requests": a backend answering after 500 ms gets far fewer
-// of a steady stream of requests than one answering at once (with "random",
-// about as many). sticky: the first answer sets a cookie naming its backend
-// (the same name in every worker); with it, new connections to either
+// balance "least-requests": a backend that has not answered yet gets no more
+// of a stream of requests while the other has fewer in flight (with
+// "random", about half of them); requests that end badly leave no count.
+// sticky: the first answer sets a cookie naming its backend (the same name
+// in every worker); with it, new connections to either
 // worker reach that backend; a removed or refusing backend's cookie is
 // replaced; WebSocket upgrades honour it; the backend's own cookies stay.
 import assert from 'node:assert/strict';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import http2 from 'node:http2';
 import { before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
@@ -46,9 +47,11 @@ describe('balance: least-requests', () => {
   let slow: Backend;
   let fast: Backend;
   let port: number;
+  /** The slow backend's answers, held until `releaseSlow`: it is slower than anything else in the test. */
+  const held: ServerResponse[] = [];
 
   before(async () => {
-    slow = await startHttpBackend({ name: 'slow', delayMs: 500 });
+    slow = await startHttpBackend({ name: 'slow', handler: (_req, res) => void held.push(res) });
     // At once, except /hang (answered after 3 s) and /reset (the connection dropped unanswered).
     fast = await startHttpBackend({
       name: 'fast',
@@ -76,25 +79,39 @@ describe('balance: least-requests', () => {
     port = instance.proxy.port;
   });
 
-  /** 4 clients, each sending 20 requests one after the other (each on a new connection); how many each backend got. */
-  async function load(host: string): Promise<{ slow: number; fast: number }> {
+  function releaseSlow(): void {
+    for (const res of held.splice(0)) res.writeHead(200, { 'x-backend-name': 'slow' }).end('slow');
+  }
+
+  /**
+   * `n` requests, each on a new connection, each sent once the one before is
+   * answered (by the fast backend) or held (by the slow one): whatever the
+   * machine's speed, every choice sees the slow backend with all the requests
+   * it got still in flight, and the fast one with none. Then the slow
+   * backend answers. How many each backend got.
+   */
+  async function stream(host: string, n: number): Promise<{ slow: number; fast: number }> {
     const [slowBefore, fastBefore] = [slow.requests.length, fast.requests.length];
-    await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        for (let i = 0; i < 20; i++) assert.equal((await request({ port, host })).status, 200);
-      }),
-    );
+    const answers: Promise<HttpResponse>[] = [];
+    for (let i = 0; i < n; i++) {
+      const arrived = slow.requests.length;
+      let answered = false;
+      answers.push(request({ port, host }).finally(() => void (answered = true)));
+      await waitFor(() => answered || slow.requests.length > arrived, { intervalMs: 2, message: `request ${i} answered or held` });
+    }
+    releaseSlow();
+    for (const res of await Promise.all(answers)) assert.equal(res.status, 200);
     return { slow: slow.requests.length - slowBefore, fast: fast.requests.length - fastBefore };
   }
 
-  test('a backend answering after 500 ms gets far fewer requests than one answering at once; with random, about as many', async (t) => {
-    const least = await load('least.test');
+  test('a backend that has not answered yet gets no more requests while another has fewer in flight; with random, about half', async (t) => {
+    const least = await stream('least.test', 30);
     t.diagnostic(`least-requests: slow ${least.slow}, fast ${least.fast}`);
-    assert.equal(least.slow + least.fast, 80);
-    assert.ok(least.slow * 3 < least.fast, `least-requests: slow ${least.slow}, fast ${least.fast}`);
-    const random = await load('random.test');
+    // Only a tie (nothing in flight at either) is drawn at random: after the first request it holds, none.
+    assert.ok(least.slow <= 1, `least-requests: slow ${least.slow}, fast ${least.fast}`);
+    const random = await stream('random.test', 30);
     t.diagnostic(`random: slow ${random.slow}, fast ${random.fast}`);
-    assert.ok(random.slow * 3 >= random.fast, `random (the control): slow ${random.slow}, fast ${random.fast}`);
+    assert.ok(random.slow >= 5, `random (the control): slow ${random.slow}, fast ${random.fast}`);
   });
 
   test('requests that end badly are no longer counted in flight: abandoned by the client, or the connection dropped by the backend', async (t) => {
@@ -103,10 +120,10 @@ describe('balance: least-requests', () => {
     assert.deepEqual(new Set(await Promise.all(ends)), new Set(['abandoned']));
     for (let i = 0; i < 15; i++) assert.equal((await request({ port, host: 'other.test', path: '/reset' })).status, 502);
     assert.equal(fast.requests.length - before, 30, 'every one reached the backend');
-    // Were any of those 30 still counted, "least-requests" would send the slow backend nearly everything.
-    const least = await load('least.test');
+    // Were any of those 30 still counted at the fast backend, the slow one would get more than one.
+    const least = await stream('least.test', 20);
     t.diagnostic(`least-requests after them: slow ${least.slow}, fast ${least.fast}`);
-    assert.ok(least.slow * 3 < least.fast, `least-requests after them: slow ${least.slow}, fast ${least.fast}`);
+    assert.ok(least.slow <= 1, `least-requests after them: slow ${least.slow}, fast ${least.fast}`);
   });
 });
 

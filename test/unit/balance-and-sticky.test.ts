@@ -4,6 +4,7 @@
 // header read robustly, the name stable and opaque.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { optionText, sameOptions } from '../../app/cli/diff.js';
 import { parseBackend } from '../../src/frontends/backend.js';
 import { BackendLoad } from '../../src/proxy/backend-load.js';
 import { pickBackend } from '../../src/proxy/balancer.js';
@@ -141,5 +142,15 @@ describe('sticky names and cookies', () => {
     assert.equal(stickyDecision(null, a), 'new');
     assert.equal(stickyDecision(name(A), a), 'kept');
     assert.equal(stickyDecision(name(B), a), 'replaced');
+  });
+});
+
+describe('the options as the CLI compares and shows them', () => {
+  test('sticky is compared by its cookie, not by identity; balance by its value', () => {
+    assert.equal(sameOptions({ sticky: { cookie: 'SRV' } }, { sticky: { cookie: 'SRV' } }), true);
+    assert.equal(sameOptions({ sticky: { cookie: 'SRV' } }, { sticky: { cookie: 'OTHER' } }), false);
+    assert.equal(sameOptions({ balance: 'random' }, {}), false, 'an option set to its default is still a change in the file');
+    assert.equal(optionText({ cookie: 'SRV' }), '{"cookie":"SRV"}');
+    assert.equal(optionText('least-requests'), 'least-requests');
   });
 });
