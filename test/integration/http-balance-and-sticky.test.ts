@@ -46,6 +46,8 @@ const backendOf = (res: HttpResponse): string => String(res.headers['x-backend-n
 describe('balance: least-requests', () => {
   let slow: Backend;
   let fast: Backend;
+  let wsX: WsBackend;
+  let wsY: WsBackend;
   let port: number;
   /** The slow backend's answers, held until `releaseSlow`: it is slower than anything else in the test. */
   const held: ServerResponse[] = [];
@@ -62,9 +64,16 @@ describe('balance: least-requests', () => {
         else answer();
       },
     });
+    wsX = await startWsBackend({ name: 'wsX' });
+    wsY = await startWsBackend({ name: 'wsY' });
     const instance = await startFileInstance(
       [
         'vhosts:',
+        '  wsleast.test:',
+        `    backends: [${wsX.url}, ${wsY.url}]`,
+        '    balance: least-requests',
+        '  wsother.test:', // wsX again, alone
+        `    backends: [${wsX.url}]`,
         '  least.test:',
         `    backends: [${slow.url}, ${fast.url}]`,
         '    balance: least-requests',
@@ -124,6 +133,26 @@ describe('balance: least-requests', () => {
     const least = await stream('least.test', 20);
     t.diagnostic(`least-requests after them: slow ${least.slow}, fast ${least.fast}`);
     assert.ok(least.slow <= 1, `least-requests after them: slow ${least.slow}, fast ${least.fast}`);
+  });
+
+  test('a WebSocket tunnel is in flight until it closes: open ones are balanced, closed ones no longer counted', async (t) => {
+    // 8 tunnels to wsX opened and dropped by the client, each gone at the backend (so gone at the proxy, which closes it there) before the next.
+    for (let i = 0; i < 8; i++) {
+      const { client } = await openWs(port, 'wsother.test');
+      assert.equal(await client.echo('hi'), 'wsX:hi');
+      client.destroy();
+      await waitFor(() => wsX.clients().size === 0, { message: `tunnel ${i} closed at the backend` });
+    }
+    // Were any of them still counted, wsY would get more than half of these.
+    const open: WsClient[] = [];
+    t.after(() => open.forEach((c) => c.destroy()));
+    const seen: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const { client } = await openWs(port, 'wsleast.test');
+      open.push(client);
+      seen.push((await client.echo('hi')).split(':')[0]!);
+    }
+    assert.deepEqual([seen.filter((n) => n === 'wsX').length, seen.filter((n) => n === 'wsY').length], [3, 3], `tunnels kept open: ${seen}`);
   });
 });
 
@@ -286,13 +315,13 @@ describe('sticky sessions', () => {
   test('WebSocket upgrades honour the cookie; without one, the 101 sets it', async () => {
     for (const target of ws) {
       for (let i = 0; i < 6; i++) {
-        const { client, response } = await openWs('ws.test', `${COOKIE}=${nameOf(target.url)}`);
+        const { client, response } = await openWs(port, 'ws.test', `${COOKIE}=${nameOf(target.url)}`);
         assert.equal(await client.echo('hi'), `${target.name}:hi`);
         assert.deepEqual(setCookies(response), [], 'the cookie named the backend: none set');
         client.close();
       }
     }
-    const { client, response } = await openWs('ws.test');
+    const { client, response } = await openWs(port, 'ws.test');
     const reply = await client.echo('hi');
     client.close();
     const answered = ws.find((w) => reply === `${w.name}:hi`)!;
@@ -318,16 +347,17 @@ describe('sticky sessions', () => {
     }
   });
 
-  /** Opens a WebSocket with `cookie`; resolves with the client and the 101 answer (its headers). */
-  function openWs(host: string, cookie?: string): Promise<{ client: WsClient; response: IncomingMessage }> {
-    const socket = new WebSocket(`ws://127.0.0.1:${port}/`, { headers: { host, ...(cookie === undefined ? {} : { cookie }) }, handshakeTimeout: 5000 });
-    const client = new WsClient(socket);
-    return new Promise((resolve, reject) => {
-      let response: IncomingMessage;
-      socket.once('upgrade', (res) => void (response = res));
-      socket.once('open', () => resolve({ client, response }));
-      socket.once('unexpected-response', (_req, res) => reject(new Error(`upgrade answered ${res.statusCode}`)));
-      socket.on('error', reject);
-    });
-  }
 });
+
+/** Opens a WebSocket through the proxy with `cookie`; resolves with the client and the 101 answer (its headers). */
+function openWs(port: number, host: string, cookie?: string): Promise<{ client: WsClient; response: IncomingMessage }> {
+  const socket = new WebSocket(`ws://127.0.0.1:${port}/`, { headers: { host, ...(cookie === undefined ? {} : { cookie }) }, handshakeTimeout: 5000 });
+  const client = new WsClient(socket);
+  return new Promise((resolve, reject) => {
+    let response: IncomingMessage;
+    socket.once('upgrade', (res) => void (response = res));
+    socket.once('open', () => resolve({ client, response }));
+    socket.once('unexpected-response', (_req, res) => reject(new Error(`upgrade answered ${res.statusCode}`)));
+    socket.on('error', reject);
+  });
+}
