@@ -49,20 +49,37 @@ export function stickyCookie(rawHeaders: readonly string[], cookie: string): str
   return null;
 }
 
-/** The first well-formed sticky name given to `cookie` in one Cookie field's value. */
+/** The first well-formed sticky name given to `cookie` in one Cookie field's value; compared in place, only a match is copied. */
 function valueIn(header: string, cookie: string): string | null {
-  let start = 0;
-  while (start < header.length) {
+  const length = header.length;
+  for (let start = 0; start < length; ) {
     let end = header.indexOf(';', start);
-    if (end === -1) end = header.length;
-    const eq = header.indexOf('=', start);
-    if (eq !== -1 && eq < end && header.slice(start, eq).trim() === cookie) {
-      const value = header.slice(eq + 1, end).trim();
-      if (NAME.test(value)) return value;
+    if (end === -1) end = length;
+    const name = skipSpaces(header, start, end);
+    if (header.startsWith(cookie, name)) {
+      const eq = skipSpaces(header, name + cookie.length, end);
+      if (eq < end && header.charCodeAt(eq) === 61 /* = */) {
+        const from = skipSpaces(header, eq + 1, end);
+        let to = end;
+        while (to > from && isSpace(header.charCodeAt(to - 1))) to--;
+        if (to - from === NAME_LENGTH) {
+          const value = header.slice(from, to);
+          if (NAME.test(value)) return value;
+        }
+      }
     }
     start = end + 1;
   }
   return null;
+}
+
+function skipSpaces(text: string, from: number, end: number): number {
+  while (from < end && isSpace(text.charCodeAt(from))) from++;
+  return from;
+}
+
+function isSpace(code: number): boolean {
+  return code === 32 || code === 9;
 }
 
 /** The Set-Cookie value naming `target`: for the whole site, out of scripts' reach, sent on top-level navigation. */

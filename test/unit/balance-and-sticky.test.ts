@@ -120,6 +120,8 @@ describe('sticky names and cookies', () => {
     const a = name(A), b = name(B);
     assert.equal(stickyCookie(['Cookie', `x=1; SRV=${a}; y=2`], 'SRV'), a);
     assert.equal(stickyCookie(['cookie', `  SRV = ${a} ;`], 'SRV'), a, 'spaces around names and values');
+    assert.equal(stickyCookie(['Cookie', `x=1;\tSRV\t=\t${a}\t`], 'SRV'), a, 'tabs too');
+    assert.equal(stickyCookie(['Cookie', `SRV;=${a}; SR=${a}`], 'SRV'), null, 'a name without its "=", a shorter name');
     assert.equal(stickyCookie(['Cookie', 'x=1', 'Host', 'h', 'COOKIE', `SRV=${b}`], 'SRV'), b, 'a later Cookie field');
     assert.equal(stickyCookie(['Cookie', `SRV=${a}; SRV=${b}`], 'SRV'), a, 'same name twice: the first');
     assert.equal(stickyCookie(['Cookie', `SRV=${a}`, 'Cookie', `SRV=${b}`], 'SRV'), a);
