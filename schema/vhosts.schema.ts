@@ -63,6 +63,20 @@ export const HealthCheckSchema = Type.Object(
   { additionalProperties: false, description: 'Active health checks of the backends; unset fields take server.healthCheck\'s, then the defaults.' },
 );
 
+/** A cookie name (RFC 6265 §4.1.1: an RFC 9110 token), at most 64 characters. */
+export const COOKIE_NAME_PATTERN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$";
+
+export const StickySchema = Type.Object(
+  {
+    cookie: Type.String({ pattern: COOKIE_NAME_PATTERN, description: 'The cookie that names the backend (a token: letters, digits, !#$%&\'*+-.^_`|~; at most 64).' }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Sticky sessions: the first answer sets this cookie (Path=/, HttpOnly, SameSite=Lax, Secure over HTTPS) to an opaque name of the backend that answered; later requests carrying it go to that backend while it is live and listed, else to a new choice with a new cookie.',
+  },
+);
+
 /** The per-vhost options a host and its path frontends both take. */
 const vhostOptions = {
   id: Type.Optional(Type.String({ minLength: 1, description: 'Identifier shown as the vhost name (default: the host, or for a path the host and path).' })),
@@ -90,10 +104,17 @@ const vhostOptions = {
       description: 'Active health checks of this vhost\'s backends (default: server.healthCheck, when set); false: none.',
     }),
   ),
+  balance: Type.Optional(
+    Type.Union([Type.Literal('random'), Type.Literal('least-requests')], {
+      description:
+        'How a backend is chosen among the live ones: "random" (the default, Hipache\'s; a backend listed twice is twice as likely) or "least-requests" (two picked at random, the one with fewer requests in flight in this worker wins).',
+    }),
+  ),
+  sticky: Type.Optional(StickySchema),
 };
 
 const Backends = Type.Array(BackendSchema, {
-  description: 'Where requests go, chosen at random among the live ones. An empty list answers 502.',
+  description: 'Where requests go, chosen among the live ones (see balance and sticky). An empty list answers 502.',
 });
 
 /**
@@ -157,3 +178,4 @@ export type VhostPath = Static<typeof VhostPathSchema>;
 export type BackendEntry = Static<typeof BackendSchema>;
 export type VhostTls = Static<typeof VhostTlsSchema>;
 export type HealthCheckEntry = Static<typeof HealthCheckSchema>;
+export type Sticky = Static<typeof StickySchema>;

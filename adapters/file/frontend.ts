@@ -57,10 +57,11 @@ function specOf(key: string, id: string, backends: string[], options: FrontendOp
 }
 
 function optionsOf(entry: Vhost | VhostPath): FrontendOptions {
-  const { tcpTimeout, retryOnError, redirectHttps, hsts } = entry;
+  const { tcpTimeout, retryOnError, redirectHttps, hsts, balance } = entry;
   const stripPrefix = 'stripPrefix' in entry ? entry.stripPrefix : undefined;
   const healthCheck = entry.healthCheck === undefined || entry.healthCheck === false ? entry.healthCheck : healthCheckOf(entry.healthCheck);
-  return withoutUndefined<FrontendOptions>({ tcpTimeout, retryOnError, redirectHttps, hsts, stripPrefix, healthCheck });
+  const sticky = entry.sticky === undefined ? undefined : { cookie: entry.sticky.cookie };
+  return withoutUndefined<FrontendOptions>({ tcpTimeout, retryOnError, redirectHttps, hsts, stripPrefix, balance, sticky, healthCheck });
 }
 
 /** Its fields in one order, whatever the file's: equal checks compare equal (options are compared as text). */

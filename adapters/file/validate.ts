@@ -79,7 +79,10 @@ function reasonOf({ error, reason }: SchemaFinding): string {
   if (error.keyword === 'additionalProperties' && error.instancePath.endsWith('/paths')) {
     return 'is not a path prefix: it starts with "/" ("/api")';
   }
-  // The only pattern inside a vhost is the backend URL's.
+  // The patterns inside a vhost: a sticky cookie's name, and the backend URL's.
+  if (error.keyword === 'pattern' && error.instancePath.endsWith('/sticky/cookie')) {
+    return 'must be a cookie name: 1 to 64 letters, digits or !#$%&\'*+-.^_`|~';
+  }
   if (error.keyword === 'pattern') return 'must be an http:// or https:// URL';
   return reason;
 }

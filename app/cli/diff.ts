@@ -59,12 +59,17 @@ export function sameList(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /** Every per-vhost option, in the order they are shown (the Record makes a new option a compile error until listed). */
-export const OPTION_NAMES = Object.keys({ tcpTimeout: 0, retryOnError: 0, redirectHttps: 0, hsts: 0, stripPrefix: 0, healthCheck: 0 } satisfies Record<keyof FrontendOptions, 0>) as (keyof FrontendOptions)[];
+export const OPTION_NAMES = Object.keys({ tcpTimeout: 0, retryOnError: 0, redirectHttps: 0, hsts: 0, stripPrefix: 0, balance: 0, sticky: 0, healthCheck: 0 } satisfies Record<keyof FrontendOptions, 0>) as (keyof FrontendOptions)[];
 
 /** An absent option and no options at all are the same thing: the server's default. */
 export function sameOptions(a: FrontendOptions | undefined, b: FrontendOptions | undefined): boolean {
-  // healthCheck is an object: compared by its fields (the file adapter and Redis write them in one order).
-  return OPTION_NAMES.every((name) => a?.[name] === b?.[name] || JSON.stringify(a?.[name]) === JSON.stringify(b?.[name]));
+  // Object options (sticky, healthCheck) compare by their JSON: the file adapter and Redis write their fields in one order.
+  return OPTION_NAMES.every((name) => optionText(a?.[name]) === optionText(b?.[name]));
+}
+
+/** An option's value as shown and compared: an object option (sticky, healthCheck) as its JSON, undefined as itself. */
+export function optionText(value: FrontendOptions[keyof FrontendOptions]): string | undefined {
+  return value === undefined ? undefined : typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
 /**

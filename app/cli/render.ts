@@ -2,7 +2,7 @@
 // block per host, with the backend list diffed line by line.
 
 import { assertNever, type FrontendOptions, type FrontendSpec } from '../../src/vocabulary/events.js';
-import { OPTION_NAMES, type ChangeCounts, type FrontendChange, type OptionsChange } from './diff.js';
+import { OPTION_NAMES, optionText, type ChangeCounts, type FrontendChange, type OptionsChange } from './diff.js';
 
 export interface WeightedBackend {
   url: string;
@@ -67,7 +67,7 @@ function describeChange(before: FrontendSpec, after: FrontendSpec): string {
   if (before.id !== after.id) lines.push(`      id: ${before.id} -> ${after.id}`);
   for (const name of OPTION_NAMES) {
     const [a, b] = [optionText(before.options?.[name]), optionText(after.options?.[name])];
-    if (a !== b) lines.push(`      ${name}: ${a} -> ${b}`);
+    if (a !== b) lines.push(`      ${name}: ${a ?? '(default)'} -> ${b ?? '(default)'}`);
   }
   const diff = diffRuns(weightedRuns(before.backends), weightedRuns(after.backends));
   if (diff.some(([sign]) => sign !== ' ')) {
@@ -78,12 +78,7 @@ function describeChange(before: FrontendSpec, after: FrontendSpec): string {
 }
 
 function optionLines(options: FrontendOptions | undefined): string[] {
-  return Object.entries(options ?? {}).map(([name, value]) => `      ${name}: ${optionText(value)}`);
-}
-
-/** An option's value as shown: healthCheck is an object. */
-function optionText(value: unknown): string {
-  return value === undefined ? '(default)' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return Object.entries(options ?? {}).map(([name, value]) => `      ${name}: ${optionText(value as FrontendOptions[keyof FrontendOptions])}`);
 }
 
 type DiffLine = [sign: ' ' | '-' | '+', run: WeightedBackend];

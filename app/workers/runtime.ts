@@ -6,6 +6,7 @@ import { AccessLog } from '../../src/proxy/access-log.js';
 import { ErrorPages } from '../../src/proxy/error-pages.js';
 import { PassiveHealth } from '../../src/proxy/health.js';
 import { LimitCounters } from '../../src/proxy/limits.js';
+import { BackendLoad } from '../../src/proxy/backend-load.js';
 import { BackendPools } from '../../src/proxy/pools.js';
 import { drain, frontStats, listen, ListenError, setTicketKeys, type Listener } from '../../src/proxy/server.js';
 import type { ProxyContext } from '../../src/proxy/settings.js';
@@ -140,6 +141,7 @@ export class ProxyRuntime {
       checkCertificate: ({ source, certificate }) => this.sources.find((s) => s.name === source)?.checkCertificate?.(certificate.key),
       health: new PassiveHealth(this.table, server, (report) => publisher?.publish(report)),
       pools: this.#pools,
+      load: new BackendLoad(),
       errorPages: new ErrorPages(server.staticDir),
       accessLog: this.#accessLog,
       limits,

@@ -1,11 +1,13 @@
 import type { Route } from '../routing/table.js';
 import { logger } from '../log.js';
+import type { BackendTarget } from '../frontends/backend.js';
 import { pickBackend, type Pick } from './balancer.js';
 import type { ClientRequest, ClientResponse, RequestBody } from './client.js';
 import { isIdempotent, isUnhealthyStatus, judge, type ErrorCode } from './failure.js';
 import { forwardResponseHeaders } from './headers.js';
 import type { RequestOutcome } from './outcome.js';
 import { backendTimeoutMs, retriesFor, type ProxyContext } from './settings.js';
+import { stickyCookie, stickyDecision, stickyName, stickySetCookie } from './sticky.js';
 import type { BackendConnection, UpstreamError, UpstreamHandler } from './upstream/connection.js';
 import { ResponseParseError, type ResponseHead } from './upstream/response-parser.js';
 
@@ -23,6 +25,8 @@ export interface ClientSide extends RequestOutcome {
   readonly debug: boolean;
   /** The vhost's Strict-Transport-Security for this connection (https-policy.ts `stsValue`): null, the backend's is relayed; '': none. */
   readonly sts: string | null;
+  /** The client's side is HTTPS (directly, or said so by a trusted TLS-terminating peer): a sticky cookie is Secure. */
+  readonly secure: boolean;
   /** Answers with an error page (or drops the connection when the answer has started). */
   fail(status: number, code: ErrorCode): void;
 }
@@ -53,7 +57,11 @@ export class Exchange {
   responded = false;
   clientGone = false;
   backendStarted = 0;
+  /** The sticky cookie's value in the request (sticky.ts), when the route is sticky and one was sent. */
+  wanted: string | null = null;
   #attempt: Attempt | null = null;
+  /** The backend counted in flight for the attempt under way (BackendLoad), until it ends. */
+  #counted: BackendTarget | null = null;
 
   constructor(
     readonly ctx: ProxyContext,
@@ -66,24 +74,38 @@ export class Exchange {
   clientLeft(): void {
     this.clientGone = true;
     this.#attempt?.abort();
+    this.settled();
+  }
+
+  /** The attempt under way is over (answered, failed, abandoned): its backend has one request less in flight. Idempotent. */
+  settled(): void {
+    const counted = this.#counted;
+    if (counted === null) return;
+    this.#counted = null;
+    this.ctx.load.ended(counted);
   }
 
   start(): void {
-    if (this.to.route.backends.length === 0) {
+    const route = this.to.route;
+    if (route.backends.length === 0) {
       this.ctx.traffic.backendError('NO_BACKENDS');
       return this.client.fail(502, 'NO_BACKENDS');
     }
+    const sticky = route.options?.sticky;
+    if (sticky !== undefined) this.wanted = stickyCookie(this.client.req.rawHeaders, sticky.cookie);
     this.#next();
   }
 
   #next(): void {
     const { marks, route } = this.to;
-    const pick = pickBackend(this.ctx.table, route, marks, this.tried);
+    const pick = pickBackend(this.ctx.table, route, marks, this.tried, this.ctx.load, this.wanted);
     if (pick === null) {
       if (this.tried.length === 0) this.ctx.traffic.backendError('ALL_BACKENDS_DEAD');
       return this.client.fail(502, this.tried.length === 0 ? 'ALL_BACKENDS_DEAD' : 'NO_BACKEND_LEFT');
     }
     this.tried.push(pick.index);
+    this.ctx.load.started(pick.target);
+    this.#counted = pick.target;
     const attempt = new Attempt(this, pick);
     this.#attempt = attempt;
     const forwarded = this.forwarded;
@@ -109,6 +131,7 @@ export class Exchange {
 
   /** A failed attempt: failure.ts decides whether to mark, retry or answer. */
   failed(pick: Pick, err: UpstreamError): void {
+    this.settled();
     if (this.clientGone) return;
     const { ctx, to, client } = this;
     ctx.traffic.backendError(err.code);
@@ -129,6 +152,13 @@ export class Exchange {
     client.fail(verdict.status, verdict.code);
   }
 
+  /** A sticky route's answer names its backend in the cookie, unless the request's cookie already did. */
+  stickyHeaders(pick: Pick, headers: string[]): void {
+    const sticky = this.to.route.options?.sticky;
+    if (sticky === undefined || this.wanted === stickyName(pick.target)) return;
+    headers.push('Set-Cookie', stickySetCookie(sticky.cookie, pick.target, this.client.secure));
+  }
+
   debugHeaders(pick: Pick, headers: string[]): void {
     const now = performance.now();
     const route = this.to.route;
@@ -140,6 +170,7 @@ export class Exchange {
       'x-debug-time-total', (now - this.started).toFixed(3),
       'x-debug-time-backend', (now - this.backendStarted).toFixed(3),
     );
+    if (route.options?.sticky !== undefined) headers.push('x-debug-sticky', stickyDecision(this.wanted, pick.target));
   }
 }
 
@@ -163,6 +194,7 @@ class Attempt implements UpstreamHandler {
     const ex = this.ex;
     const { headers, retryAfter } = forwardResponseHeaders(head.headers, head.contentLength, ex.client.requestId, ex.client.sts);
     if (isUnhealthyStatus(head.status, retryAfter, ex.ctx.settings)) ex.ctx.health.report(ex.to.route, ex.to.marks, this.pick.index, 'answer');
+    ex.stickyHeaders(this.pick, headers);
     if (ex.client.debug) ex.debugHeaders(this.pick, headers);
     try {
       ex.client.res.writeHead(head.status, head.statusText || undefined, headers);
@@ -190,6 +222,7 @@ class Attempt implements UpstreamHandler {
   }
 
   onComplete(): void {
+    this.ex.settled();
     const client = this.ex.client;
     client.upstreamEnded = performance.now();
     if (!this.#ended) client.res.end();

@@ -102,6 +102,7 @@ function routeRequest(ctx: ProxyContext, client: Client, target: Target, secure:
       return location === null ? client.fail(400, 'MISSING_OR_INVALID_HOST') : client.redirect(location);
     }
     client.sts = stsValue(route, secure);
+    client.secure = secure;
     const { to, path } = destinationOf(target.host, route, target.path);
     const exchange = new Exchange(ctx, client, to, { path, headers, body, chunked });
     client.exchange = exchange;
@@ -127,6 +128,7 @@ class Client extends RequestRecord implements ClientSide {
   declare readonly req: ClientRequest;
   exchange: Exchange | null = null;
   sts: string | null = null;
+  secure = false;
 
   constructor(
     ctx: ProxyContext,
@@ -146,6 +148,7 @@ class Client extends RequestRecord implements ClientSide {
   readonly #closed = (): void => {
     const res = this.res;
     if (!res.writableFinished) this.exchange?.clientLeft();
+    else this.exchange?.settled();
     this.status = res.headersSent ? res.statusCode : 499; // nginx's "client closed request"
     this.ended();
   };

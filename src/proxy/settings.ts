@@ -1,6 +1,7 @@
 import type { CertificateInForce } from '../routing/certificates.js';
 import type { Route, RoutingTable } from '../routing/table.js';
 import type { AccessLog } from './access-log.js';
+import type { BackendLoad } from './backend-load.js';
 import type { ErrorPages } from './error-pages.js';
 import type { PassiveHealth } from './health.js';
 import type { LimitCounters } from './limits.js';
@@ -41,6 +42,8 @@ export interface ProxyContext {
   checkCertificate(hit: CertificateInForce): void;
   health: PassiveHealth;
   pools: BackendPools;
+  /** Requests in flight per backend in this worker (balance "least-requests"). */
+  load: BackendLoad;
   errorPages: ErrorPages;
   accessLog: AccessLog | null;
   /** What the limits of SPEC §6 did in this worker. */

@@ -10,12 +10,12 @@ import type { UpgradeClient } from './upgrade-client.js';
  * its request, held until now. The bytes each way are counted on `client`
  * for the access log.
  */
-export function openTunnel(ctx: ProxyContext, backend: Socket, client: UpgradeClient, answer: Buffer, early: Buffer): void {
+export function openTunnel(ctx: ProxyContext, backend: Socket, client: UpgradeClient, answer: Buffer, early: Buffer, extra = ''): void {
   const socket = client.socket;
   closeWhenQuiet(ctx, backend, socket);
   closeWhenStuck(ctx, backend, socket);
   const headEnd = answer.indexOf('\r\n\r\n') + 4;
-  socket.write(withRequestId(answer.subarray(0, headEnd), client.requestId));
+  socket.write(withRequestId(answer.subarray(0, headEnd), client.requestId, extra));
   if (answer.length > headEnd) socket.write(answer.subarray(headEnd));
   if (early.length > 0) backend.write(early);
   client.bytesOut = answer.length - headEnd;
@@ -25,8 +25,11 @@ export function openTunnel(ctx: ProxyContext, backend: Socket, client: UpgradeCl
   socket.on('data', (chunk: Buffer) => void (client.bytesIn += chunk.length));
 }
 
-/** The backend's 101 head (blank line included) carrying the request's X-Request-Id, once: the backend's own is dropped. */
-function withRequestId(head: Buffer, requestId: string): Buffer {
+/**
+ * The backend's 101 head (blank line included) carrying the request's X-Request-Id, once: the backend's own is dropped.
+ * `extra`: the proxy's own header lines (each ended by CRLF), after the backend's.
+ */
+function withRequestId(head: Buffer, requestId: string, extra: string): Buffer {
   const lines = head.toString('latin1', 0, head.length - 4).split('\r\n');
   let out = lines[0]!;
   for (let i = 1; i < lines.length; i++) {
@@ -34,7 +37,7 @@ function withRequestId(head: Buffer, requestId: string): Buffer {
     if (line.slice(0, 12).toLowerCase() === 'x-request-id' && /^[ \t]*:/.test(line.slice(12))) continue;
     out += `\r\n${line}`;
   }
-  return Buffer.from(`${out}\r\nX-Request-Id: ${requestId}\r\n\r\n`, 'latin1');
+  return Buffer.from(`${out}\r\n${extra}X-Request-Id: ${requestId}\r\n\r\n`, 'latin1');
 }
 
 /**

@@ -63,9 +63,12 @@ export class UpgradeClient extends RequestRecord {
   }
 }
 
-/** A relayed answer's head: the proxy's framing (Content-Length when known, else until close) and Connection: close. */
-export function answerHead(status: number, statusText: string, headers: string[]): string {
+/**
+ * A relayed answer's head: the proxy's framing (Content-Length when known, else until close) and Connection: close.
+ * `extra`: the proxy's own header lines (each ended by CRLF).
+ */
+export function answerHead(status: number, statusText: string, headers: string[], extra = ''): string {
   let head = `HTTP/1.1 ${status} ${statusText || STATUS_CODES[status] || ''}\r\n`;
   for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
-  return head + 'Connection: close\r\n\r\n';
+  return head + extra + 'Connection: close\r\n\r\n';
 }

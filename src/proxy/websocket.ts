@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { logger } from '../log.js';
+import type { BackendTarget } from '../frontends/backend.js';
 import { pickBackend, type Pick } from './balancer.js';
 import { connectionClient } from './client-identity.js';
 import type { Destination } from './exchange.js';
@@ -11,6 +12,7 @@ import { httpsLocation, redirectsToHttps } from './https-policy.js';
 import { destinationOf, requestTarget, resolveRoute } from './request.js';
 import { requestIdFor } from './request-id.js';
 import { backendTimeoutMs, retriesFor, type ProxyContext } from './settings.js';
+import { stickyCookie, stickyDecision, stickyName, stickySetCookie } from './sticky.js';
 import { openTunnel } from './tunnel.js';
 import { answerHead, UpgradeClient } from './upgrade-client.js';
 import { dialBackend, readyEvent } from './upstream/dial.js';
@@ -55,13 +57,17 @@ export function handleUpgrade(ctx: ProxyContext, req: IncomingMessage, socket: D
     }
     const { to, path } = destinationOf(target.host, route, target.path);
     const requestHead = Buffer.from(requestHeadLines(req.method ?? 'GET', path, headers) + '\r\n', 'latin1');
-    new Upgrade(ctx, client, to, requestHead, head).connect();
+    const sticky = route.options?.sticky;
+    const wanted = sticky === undefined ? null : stickyCookie(req.rawHeaders, sticky.cookie);
+    new Upgrade(ctx, client, to, requestHead, head, secure, wanted).connect();
   });
 }
 
 /** One upgrade on its way to a backend, across retries (failure.ts decides, as for a request). */
 class Upgrade {
   readonly tried: number[] = [];
+  /** The backend counted in flight (BackendLoad) for the attempt under way or the tunnel open, until it ends. */
+  #counted: BackendTarget | null = null;
 
   constructor(
     readonly ctx: ProxyContext,
@@ -76,18 +82,48 @@ class Upgrade {
      * read them as a second request, unrouted.
      */
     readonly early: Buffer,
-  ) {}
+    /** The client's side is HTTPS: a sticky cookie is Secure. */
+    readonly secure: boolean,
+    /** The sticky cookie's value in the request, when the route is sticky and one was sent. */
+    readonly wanted: string | null,
+  ) {
+    // However the upgrade ends (refused, answered, a tunnel closed), the client's socket closes.
+    client.socket.once('close', () => this.settled());
+  }
+
+  /** The attempt under way (or the tunnel) is over: its backend has one request less in flight. Idempotent. */
+  settled(): void {
+    const counted = this.#counted;
+    if (counted === null) return;
+    this.#counted = null;
+    this.ctx.load.ended(counted);
+  }
+
+  /**
+   * Header lines (each ended by CRLF) the answer of `pick` gets from the
+   * proxy: a sticky route's cookie when the request's did not name it, and
+   * X-Debug's sticky decision.
+   */
+  stickyLines(pick: Pick): string {
+    const sticky = this.to.route.options?.sticky;
+    if (sticky === undefined) return '';
+    let lines = this.wanted === stickyName(pick.target) ? '' : `Set-Cookie: ${stickySetCookie(sticky.cookie, pick.target, this.secure)}\r\n`;
+    if (this.client.debug) lines += `x-debug-sticky: ${stickyDecision(this.wanted, pick.target)}\r\n`;
+    return lines;
+  }
 
   connect(): void {
     const client = this.client;
     if (client.socket.destroyed) return;
     const { marks, route } = this.to;
-    const pick = pickBackend(this.ctx.table, route, marks, this.tried);
+    const pick = pickBackend(this.ctx.table, route, marks, this.tried, this.ctx.load, this.wanted);
     if (pick === null) {
       if (this.tried.length === 0) this.ctx.traffic.backendError('ALL_BACKENDS_DEAD');
       return client.reject(502, this.tried.length === 0 ? 'ALL_BACKENDS_DEAD' : 'NO_BACKEND_LEFT');
     }
     this.tried.push(pick.index);
+    this.ctx.load.started(pick.target);
+    this.#counted = pick.target;
     client.backend = pick.target.url;
     client.retries = this.tried.length - 1;
     if (client.upstreamStarted < 0) client.upstreamStarted = performance.now();
@@ -96,6 +132,7 @@ class Upgrade {
   }
 
   failed(pick: Pick, failure: BackendFailure, message: string): void {
+    this.settled();
     const client = this.client;
     if (client.socket.destroyed) return;
     const { ctx, to } = this;
@@ -195,7 +232,7 @@ class UpgradeAttempt {
     this.#stage = Stage.Open;
     const upgrade = this.upgrade;
     upgrade.client.switched();
-    openTunnel(upgrade.ctx, this.#backend, upgrade.client, answer, upgrade.early);
+    openTunnel(upgrade.ctx, this.#backend, upgrade.client, answer, upgrade.early, upgrade.stickyLines(this.pick));
   }
 
   /**
@@ -213,13 +250,14 @@ class UpgradeAttempt {
         const { headers, retryAfter } = forwardResponseHeaders(head.headers, head.contentLength, client.requestId);
         if (isUnhealthyStatus(head.status, retryAfter, ctx.settings)) ctx.health.report(to.route, to.marks, this.pick.index, 'answer');
         client.status = head.status;
-        socket.write(answerHead(head.status, head.statusText, headers));
+        socket.write(answerHead(head.status, head.statusText, headers, this.upgrade.stickyLines(this.pick)));
       },
       onBody: (chunk) => {
         client.bytes += chunk.length;
         socket.write(chunk);
       },
       onComplete: () => {
+        this.upgrade.settled();
         client.upstreamEnded = performance.now();
         socket.end();
         backend.destroy();

@@ -14,6 +14,10 @@ export interface FrontendOptions {
   hsts?: number;
   /** A path frontend's backends get the request path without the frontend's prefix ("/api/v1" -> "/v1"). */
   stripPrefix?: boolean;
+  /** How a backend is chosen among the live ones; absent: "random" (Hipache's). */
+  balance?: 'random' | 'least-requests';
+  /** Sticky sessions: this cookie names the backend that answered (SPEC §9). */
+  sticky?: { cookie: string };
   /** Active health checks of the backends (SPEC §9); unset fields take server.healthCheck's; false: none for this vhost. */
   healthCheck?: HealthCheckOptions | false;
 }

@@ -20,8 +20,8 @@ describe('parseOptions (options:<frontend> fields, checked by the vhosts schema)
   });
 
   it('the fields are the schema\'s: a host\'s, and a path frontend\'s with stripPrefix; never backends, paths or tls', () => {
-    assert.deepEqual([...optionFields('*.test')].sort(), ['healthCheck', 'hsts', 'id', 'redirectHttps', 'retryOnError', 'tcpTimeout']);
-    assert.deepEqual([...optionFields('*.test/api')].sort(), ['healthCheck', 'hsts', 'id', 'redirectHttps', 'retryOnError', 'stripPrefix', 'tcpTimeout']);
+    assert.deepEqual([...optionFields('*.test')].sort(), ['balance', 'healthCheck', 'hsts', 'id', 'redirectHttps', 'retryOnError', 'sticky', 'tcpTimeout']);
+    assert.deepEqual([...optionFields('*.test/api')].sort(), ['balance', 'healthCheck', 'hsts', 'id', 'redirectHttps', 'retryOnError', 'sticky', 'stripPrefix', 'tcpTimeout']);
     assert.deepEqual(parseOptions('www.test/api', { stripPrefix: 'true' }), { ok: true, options: { stripPrefix: true } });
   });
 

@@ -135,6 +135,34 @@ vhosts:
     assert.equal(quarantined(version, 'bad.test').length, 2);
   });
 
+  test('balance and sticky become options, a host\'s covering its paths; a bad value or cookie name quarantines the host', () => {
+    const version = complete(`vhosts:
+  shop.test:
+    backends: [http://127.0.0.1:1]
+    balance: least-requests
+    sticky: { cookie: SHOP_BACKEND }
+    paths:
+      /api:
+        backends: [http://127.0.0.1:2]
+        balance: random
+  bad.test:
+    backends: [http://127.0.0.1:1]
+    balance: round-robin
+  badcookie.test:
+    backends: [http://127.0.0.1:1]
+    sticky: { cookie: "a b;c" }
+  extra.test:
+    backends: [http://127.0.0.1:1]
+    sticky: { cookie: x, maxAge: 10 }
+`);
+    assert.deepEqual(version.frontends.get('shop.test')?.options, { balance: 'least-requests', sticky: { cookie: 'SHOP_BACKEND' } });
+    assert.deepEqual(version.frontends.get('shop.test/api')?.options, { balance: 'random', sticky: { cookie: 'SHOP_BACKEND' } });
+    assert.equal(quarantined(version, 'bad.test').length, 1);
+    assert.match(quarantined(version, 'bad.test')[0]!, /\/vhosts\/bad\.test\/balance/);
+    assert.match(quarantined(version, 'badcookie.test')[0]!, /\/vhosts\/badcookie\.test\/sticky\/cookie: must be a cookie name/);
+    assert.match(quarantined(version, 'extra.test')[0]!, /\/vhosts\/extra\.test\/sticky/);
+  });
+
   test('an invalid host entry quarantines that host only, with file, line, column and JSON path', () => {
     const version = complete(`vhosts:
   good.test:

@@ -6,6 +6,7 @@ import { lookupKeys } from '../../../src/frontends/host.js';
 import { prefixOfKey } from '../../../src/frontends/path.js';
 import { adminGet, adminGetOk, resolveAdmin, type AdminFrontends, type AdminRoute, type AdminTarget } from '../admin-client.js';
 import { parseCommandArgs } from '../args.js';
+import { optionText } from '../diff.js';
 import { CliError, EXIT_FINDINGS, EXIT_OK, type Command } from '../command.js';
 
 const USAGE = `Usage: switchyard explain <host> [--path PATH] [--admin URL | --config FILE] [--token T]
@@ -71,7 +72,7 @@ function describe(host: string, route: AdminRoute, others: string[]): string {
     prefix !== '' ? `the path frontend "${route.key}" (${route.rule} host, prefix ${prefix})` : route.rule === 'exact' ? 'the exact rule' : `the ${route.rule} rule "${route.key}"`;
   const lines = [`${host} is served by ${rule} from the ${route.source} source`, `  id:        ${route.id}`];
   if (Object.keys(route.options).length > 0) lines.push(`  options:   ${optionsOrigin(route)}`);
-  for (const [name, value] of Object.entries(route.options)) lines.push(`  ${`${name}:`.padEnd(10)} ${String(value)}`);
+  for (const [name, value] of Object.entries(route.options)) lines.push(`  ${`${name}:`.padEnd(10)} ${optionText(value)}`);
   lines.push(`  looked up: ${lookupOrder(host)} (the first defined wins)`);
   if (others.length > 0) lines.push(`  also defined by: ${others.join(', ')} (not served: lower precedence)`);
   lines.push('  backends:');

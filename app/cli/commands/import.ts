@@ -39,7 +39,7 @@ Options:
   -h, --help         show this help
 
 The per-vhost options an entry sets (tcpTimeout, retryOnError, redirectHttps,
-hsts, stripPrefix, healthCheck) are written as the hash options:<host> (or
+hsts, stripPrefix, balance, sticky, healthCheck) are written as the hash options:<host> (or
 options:<host>/<prefix> for a path), each value JSON (HSET after DEL); an
 entry without options has its hash deleted. The id is the list's first
 element (an "id" field of the hash is removed). tls is left out (a
