@@ -31,7 +31,7 @@ describe('parseOptions (options:<frontend> fields, checked by the vhosts schema)
       redirectHttps: '"true"',
       hsts: '-1',
       tcpTimeout: '0',
-      sticky: '{}',
+      weight: '2',
       stripPrefix: 'true',
       backends: '[]',
       tls: '{}',
@@ -42,7 +42,7 @@ describe('parseOptions (options:<frontend> fields, checked by the vhosts schema)
     assert.match(reasons.redirectHttps!, /must be boolean/);
     assert.match(reasons.hsts!, /must be >= 0/);
     assert.match(reasons.tcpTimeout!, /must be > 0/);
-    for (const field of ['sticky', 'stripPrefix', 'backends', 'tls']) assert.match(reasons[field]!, /not an option of a host/, field);
+    for (const field of ['weight', 'stripPrefix', 'backends', 'tls']) assert.match(reasons[field]!, /not an option of a host/, field);
   });
 
   it('optionsHash writes what parseOptions reads back', () => {
