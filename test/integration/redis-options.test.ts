@@ -58,6 +58,20 @@ for (const { mode, redisArgs } of MODES) {
       }
     });
 
+    test('HSET sticky: the very next answer sets the cookie, and a request carrying it stays on its backend; HDEL: no cookie', async () => {
+      await redis.cmd('RPUSH', `frontend:${host('sticky')}`, 'sticky', site.url, api.url);
+      await redis.cmd('HSET', `options:${host('sticky')}`, 'sticky', JSON.stringify({ cookie: 'SRV' }));
+      const first = await proxy.get(host('sticky'));
+      const setCookie = ([] as string[]).concat(first.headers['set-cookie'] ?? []).find((c) => c.startsWith('SRV='));
+      assert.ok(setCookie !== undefined, 'no SRV cookie after HSET sticky');
+      const cookie = setCookie.split(';')[0]!;
+      const named = first.headers['x-backend-name'];
+      for (let i = 0; i < TRIALS; i++) assert.equal(await proxy.who(host('sticky'), { headers: { cookie } }), named, `trial ${i}: the cookie's backend`);
+      await redis.cmd('HDEL', `options:${host('sticky')}`, 'sticky');
+      const after = await proxy.get(host('sticky'));
+      assert.equal(([] as string[]).concat(after.headers['set-cookie'] ?? []).some((c) => c.startsWith('SRV=')), false, 'a cookie after HDEL sticky');
+    });
+
     test('DEL of the options hash: the next request is served without them', async () => {
       await redis.cmd('RPUSH', `frontend:${host('del')}`, 'site', site.url);
       for (let i = 0; i < TRIALS; i++) {
