@@ -8,8 +8,8 @@
 //   acme:lock:<host>         who orders for the host now (SET NX PX): one instance at a time
 
 import { randomBytes } from 'node:crypto';
-import { createClient } from '@redis/client';
 import type { RedisEndpoint } from '../../src/config/types.js';
+import { LazyRedis } from '../lazy-redis.js';
 import type { AcmeStore, Issued, PendingChallenge } from './store.js';
 
 /** A challenge outlives its order's validation by far; then it is garbage. */
@@ -17,40 +17,22 @@ const CHALLENGE_TTL_MS = 10 * 60_000;
 /** Deletes the lock only if it is still ours (it may have expired and been taken since). */
 const UNLOCK = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 
-type Client = ReturnType<typeof createClient>;
-
 export class RedisAcmeStore implements AcmeStore {
   /** This process's name on the locks it takes. */
   readonly #owner = randomBytes(12).toString('hex');
-  readonly #client: Client;
-  #connected: Promise<unknown> | null = null;
+  readonly #redis: LazyRedis;
 
   constructor(private readonly endpoint: RedisEndpoint) {
-    this.#client = createClient({
-      socket: { host: endpoint.host, port: endpoint.port, connectTimeout: 3000, reconnectStrategy: (retries) => Math.min(retries * 100, 2000) },
-      username: endpoint.username,
-      password: endpoint.password,
-      database: endpoint.db,
-    });
-    this.#client.on('error', () => {}); // each command's own failure reports it
+    this.#redis = new LazyRedis(endpoint);
   }
 
-  /** Connected at the first use: a worker that is never asked for a challenge opens no connection. */
-  async #redis(): Promise<Client> {
-    this.#connected ??= this.#client.connect().catch((err: unknown) => {
-      this.#connected = null;
-      throw err;
-    });
-    await this.#connected;
-    return this.#client;
-  }
 
   #key(name: string): string {
     return `${this.endpoint.prefix}${name}`;
   }
 
   async accountKey(create: () => Promise<string>): Promise<string> {
-    const redis = await this.#redis();
+    const redis = await this.#redis.connected();
     const key = this.#key('acme:account');
     const held = await redis.get(key);
     if (held !== null) return held;
@@ -60,7 +42,7 @@ export class RedisAcmeStore implements AcmeStore {
   }
 
   async issued(): Promise<Map<string, Issued>> {
-    const all = await (await this.#redis()).hGetAll(this.#key('acme:issued'));
+    const all = await (await this.#redis.connected()).hGetAll(this.#key('acme:issued'));
     const issued = new Map<string, Issued>();
     for (const [host, text] of Object.entries(all)) {
       try {
@@ -74,19 +56,19 @@ export class RedisAcmeStore implements AcmeStore {
   }
 
   async save(host: string, pem: string, issued: Issued): Promise<void> {
-    const redis = await this.#redis();
+    const redis = await this.#redis.connected();
     await redis.multi().set(this.#key(`tls:${host}`), pem).hSet(this.#key('acme:issued'), host, JSON.stringify(issued)).exec();
   }
 
   async publishChallenge(token: string, challenge: PendingChallenge | null): Promise<void> {
-    const redis = await this.#redis();
+    const redis = await this.#redis.connected();
     const key = this.#key(`acme:challenge:${token}`);
     if (challenge === null) await redis.del(key);
     else await redis.set(key, JSON.stringify(challenge), { PX: CHALLENGE_TTL_MS });
   }
 
   async challenge(token: string): Promise<PendingChallenge | null> {
-    const text = await (await this.#redis()).get(this.#key(`acme:challenge:${token}`));
+    const text = await (await this.#redis.connected()).get(this.#key(`acme:challenge:${token}`));
     if (text === null) return null;
     try {
       const { host, keyAuthorization } = JSON.parse(text) as PendingChallenge;
@@ -97,15 +79,15 @@ export class RedisAcmeStore implements AcmeStore {
   }
 
   async lock(host: string, ttlMs: number): Promise<boolean> {
-    const reply = await (await this.#redis()).set(this.#key(`acme:lock:${host}`), this.#owner, { NX: true, PX: ttlMs });
+    const reply = await (await this.#redis.connected()).set(this.#key(`acme:lock:${host}`), this.#owner, { NX: true, PX: ttlMs });
     return reply === 'OK';
   }
 
   async unlock(host: string): Promise<void> {
-    await (await this.#redis()).eval(UNLOCK, { keys: [this.#key(`acme:lock:${host}`)], arguments: [this.#owner] });
+    await (await this.#redis.connected()).eval(UNLOCK, { keys: [this.#key(`acme:lock:${host}`)], arguments: [this.#owner] });
   }
 
   async close(): Promise<void> {
-    if (this.#connected !== null) await this.#client.quit().catch(() => this.#client.disconnect());
+    await this.#redis.close();
   }
 }

@@ -5,8 +5,8 @@
 // renews at each check and another instance takes once it has expired.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { createClient } from '@redis/client';
 import type { RedisEndpoint } from '../../src/config/types.js';
+import { LazyRedis } from '../lazy-redis.js';
 import type { Claim, HealthMarks } from './marks.js';
 import type { HealthTarget } from './targets.js';
 
@@ -32,32 +32,15 @@ if existed == 0 or (left >= 0 and left < ttl / 2) then redis.call('PEXPIRE', KEY
 if added == 1 then redis.call('PUBLISH', 'dead', ARGV[3]) end
 return added`;
 
-type Client = ReturnType<typeof createClient>;
-
 export class RedisHealthMarks implements HealthMarks {
   /** This process's name on the locks it takes. */
   readonly #owner = randomBytes(12).toString('hex');
-  readonly #client: Client;
-  #connected: Promise<unknown> | null = null;
+  readonly #redis: LazyRedis;
 
   constructor(private readonly endpoint: RedisEndpoint) {
-    this.#client = createClient({
-      socket: { host: endpoint.host, port: endpoint.port, connectTimeout: 3000, reconnectStrategy: (retries) => Math.min(retries * 100, 2000) },
-      username: endpoint.username,
-      password: endpoint.password,
-      database: endpoint.db,
-    });
-    this.#client.on('error', () => {}); // each command's own failure reports it
+    this.#redis = new LazyRedis(endpoint);
   }
 
-  async #redis(): Promise<Client> {
-    this.#connected ??= this.#client.connect().catch((err: unknown) => {
-      this.#connected = null;
-      throw err;
-    });
-    await this.#connected;
-    return this.#client;
-  }
 
   #dead(name: string): string {
     return `${this.endpoint.prefix}dead:${name}`;
@@ -65,18 +48,18 @@ export class RedisHealthMarks implements HealthMarks {
 
   async claim(id: string, ttlMs: number): Promise<Claim> {
     const key = `${this.endpoint.prefix}health:lock:${createHash('sha1').update(id).digest('hex')}`;
-    const reply = await (await this.#redis()).eval(CLAIM, { keys: [key], arguments: [this.#owner, String(ttlMs)] });
+    const reply = await (await this.#redis.connected()).eval(CLAIM, { keys: [key], arguments: [this.#owner, String(ttlMs)] });
     return reply === 2 ? 'taken' : reply === 1 ? 'kept' : null;
   }
 
   async marked(target: HealthTarget): Promise<boolean> {
     const [first] = target.marks;
     if (first === undefined) return false;
-    return Number(await (await this.#redis()).sIsMember(this.#dead(first.name), String(first.index))) === 1;
+    return Number(await (await this.#redis.connected()).sIsMember(this.#dead(first.name), String(first.index))) === 1;
   }
 
   async mark(target: HealthTarget, ttlMs: number): Promise<void> {
-    const redis = await this.#redis();
+    const redis = await this.#redis.connected();
     const multi = redis.multi();
     for (const place of target.marks) {
       const message = `${place.name};${target.url};${place.index};${place.backendCount}`;
@@ -86,13 +69,13 @@ export class RedisHealthMarks implements HealthMarks {
   }
 
   async revive(target: HealthTarget): Promise<void> {
-    const redis = await this.#redis();
+    const redis = await this.#redis.connected();
     const multi = redis.multi();
     for (const place of target.marks) multi.sRem(this.#dead(place.name), String(place.index));
     await multi.exec();
   }
 
   async close(): Promise<void> {
-    if (this.#connected !== null) await this.#client.quit().catch(() => this.#client.disconnect());
+    await this.#redis.close();
   }
 }

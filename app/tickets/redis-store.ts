@@ -5,8 +5,8 @@
 // stale at once exactly one replaces it and all get that one. Its age is
 // judged by Redis's clock (TIME), so instances with skewed clocks agree.
 
-import { createClient } from '@redis/client';
 import type { RedisEndpoint } from '../../src/config/types.js';
+import { LazyRedis } from '../lazy-redis.js';
 import { freshTicketKey, parseTicketKey, type TicketKey } from './key.js';
 
 /** KEYS[1]: the key; ARGV[1]: a fresh key (base64), used only if the held one is stale; ARGV[2]: the rotation period (ms). */
@@ -30,24 +30,14 @@ return fresh
 /** A Redis that does not answer within this keeps the instance on its current key until the next look. */
 const ANSWER_TIMEOUT_MS = 3000;
 
-type Client = ReturnType<typeof createClient>;
-
 export class RedisTicketKeyStore {
-  readonly #client: Client;
+  readonly #redis: LazyRedis;
   readonly #name: string;
-  #connected: Promise<unknown> | null = null;
 
   constructor(endpoint: RedisEndpoint) {
     this.#name = `${endpoint.prefix}ticket-key`;
-    this.#client = createClient({
-      socket: { host: endpoint.host, port: endpoint.port, connectTimeout: ANSWER_TIMEOUT_MS, reconnectStrategy: (retries) => Math.min(retries * 100, 2000) },
-      username: endpoint.username,
-      password: endpoint.password,
-      database: endpoint.db,
-      // While Redis is away a look fails at once (and the key stays) instead of queueing.
-      disableOfflineQueue: true,
-    });
-    this.#client.on('error', () => {}); // each look's own failure reports it
+    // While Redis is away a look fails at once (and the key stays) instead of queueing.
+    this.#redis = new LazyRedis(endpoint, { connectTimeoutMs: ANSWER_TIMEOUT_MS, failFast: true });
   }
 
   /** The shared key: the one held if younger than `rotationMs`, else a new one (this instance's or another's, whichever came first). */
@@ -60,14 +50,11 @@ export class RedisTicketKeyStore {
   }
 
   async #eval(rotationMs: number): Promise<unknown> {
-    this.#connected ??= this.#client.connect();
-    await this.#connected;
-    return this.#client.eval(CURRENT_OR_REPLACE, { keys: [this.#name], arguments: [freshTicketKey().key, String(rotationMs)] });
+    return (await this.#redis.connected()).eval(CURRENT_OR_REPLACE, { keys: [this.#name], arguments: [freshTicketKey().key, String(rotationMs)] });
   }
 
   async close(): Promise<void> {
-    if (this.#connected === null) return;
-    await this.#client.quit().catch(() => this.#client.destroy());
+    await this.#redis.close();
   }
 }
 
