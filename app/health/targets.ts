@@ -23,7 +23,7 @@ export interface HealthTarget {
   /** The Host header sent: the first (in name order) of the hosts whose frontends use the backend. */
   host: string;
   settings: CheckSettings;
-  /** Where its result is written; empty when only frontends with one backend use it (never marked, as passive health does). */
+  /** Where its result is written: a frontend's only backend included (Hipache's rule spares it from passive marks, not from failed checks). */
   marks: MarkPlace[];
 }
 
@@ -55,7 +55,6 @@ export function healthTargets(table: RoutingTable, server: HealthCheckOptions | 
       let target = byId.get(id);
       if (target === undefined) byId.set(id, (target = { id, url, host, settings, marks: [] }));
       if (host < target.host) target.host = host;
-      if (route.backends.length < 2) return;
       target.marks.push({ name: route.key, index, backendCount: route.backends.length });
     });
   }

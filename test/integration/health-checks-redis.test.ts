@@ -130,3 +130,23 @@ describe('health checks set per vhost in Redis (options:<frontend>)', () => {
     }
   });
 });
+
+describe('a vhost whose only backend fails its checks', () => {
+  test('the backend is marked in dead:<host> and the vhost answers 502 until it passes healthyAfter checks again', async () => {
+    const redis = await startRedis();
+    const lone = await startCheckedBackend('lone');
+    await redis.cmd('RPUSH', 'frontend:lone.health.test', 'lone', lone.url);
+    const proxy = await startProxy({ driver: redis.url, server: { workers: 1, healthCheck } });
+    try {
+      assert.equal(await proxy.who('lone.health.test'), 'lone');
+      lone.health = 500;
+      await waitFor(async () => (await deadMembers(redis, 'lone.health.test')).includes('0'), { timeoutMs: 10_000, message: 'dead:lone.health.test holding the only backend' });
+      assert.equal(await proxy.who('lone.health.test'), '<502>');
+      lone.health = 200;
+      await waitFor(async () => (await deadMembers(redis, 'lone.health.test')).length === 0, { timeoutMs: 10_000, message: 'the mark removed' });
+      assert.equal(await proxy.who('lone.health.test'), 'lone');
+    } finally {
+      await proxy.sy.stop('SIGTERM');
+    }
+  });
+});

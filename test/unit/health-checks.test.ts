@@ -101,14 +101,14 @@ describe('health check targets', () => {
     assert.equal(healthTargets(table, { interval: 2 }).some((t) => t.url === 'http://10.0.0.7:80'), true, 'the server default checks vhosts without their own');
   });
 
-  it('a frontend with one backend is checked but never marked; a key two sources define counts once, as served', () => {
+  it('a frontend\'s only backend is checked and marked too; a key two sources define counts once, as served', () => {
     const table = RoutingTable.fromEvents([
       set('one.test', ['http://10.0.0.1:80'], { healthCheck: {} }),
       set('two.test', ['http://10.0.0.2:80', 'http://10.0.0.3:80'], { healthCheck: {} }, 'redis'),
       set('two.test', ['http://10.0.0.4:80', 'http://10.0.0.5:80'], { healthCheck: {} }, 'file'),
     ], { precedence: ['redis', 'file'] });
     const targets = healthTargets(table, null);
-    assert.deepEqual(targets.find((t) => t.url === 'http://10.0.0.1:80')!.marks, []);
+    assert.deepEqual(targets.find((t) => t.url === 'http://10.0.0.1:80')!.marks, [{ name: 'one.test', index: 0, backendCount: 1 }]);
     assert.deepEqual(targets.map((t) => t.url).sort(), ['http://10.0.0.1:80', 'http://10.0.0.2:80', 'http://10.0.0.3:80']);
   });
 });
