@@ -27,6 +27,25 @@ export function probe(request: ProbeRequest): Promise<ProbeResult> {
   const started = performance.now();
   const target = parseBackend(request.url);
   if (target === null) return Promise.resolve({ passed: false, status: null, error: 'BAD_URL', ms: 0 });
+  const result = (status: number | null, error: string | null): ProbeResult => ({
+    passed: status !== null && status >= 200 && status < 400,
+    status,
+    error,
+    ms: Math.round(performance.now() - started),
+  });
+  let req: http.ClientRequest;
+  try {
+    req = http.request({
+      // The backend's own socket (TLS for https://, its certificate checked as the proxy does): nowhere else.
+      createConnection: () => dialBackend(target),
+      method: 'GET',
+      path: target.pathPrefix + request.path,
+      headers: { host: request.host, 'user-agent': 'Switchyard-HealthCheck', connection: 'close' },
+    });
+  } catch (err) {
+    // A Host or path node:http refuses to write (a character it does not allow): a failed check, never a thrown one.
+    return Promise.resolve(result(null, (err as NodeJS.ErrnoException).code ?? 'BAD_REQUEST'));
+  }
   return new Promise((resolve) => {
     let done = false;
     const finish = (status: number | null, error: string | null): void => {
@@ -34,15 +53,8 @@ export function probe(request: ProbeRequest): Promise<ProbeResult> {
       done = true;
       clearTimeout(timer);
       req.destroy();
-      resolve({ passed: status !== null && status >= 200 && status < 400, status, error, ms: Math.round(performance.now() - started) });
+      resolve(result(status, error));
     };
-    const req = http.request({
-      // The backend's own socket (TLS for https://, its certificate checked as the proxy does): nowhere else.
-      createConnection: () => dialBackend(target),
-      method: 'GET',
-      path: target.pathPrefix + request.path,
-      headers: { host: request.host, 'user-agent': 'Switchyard-HealthCheck', connection: 'close' },
-    });
     const timer = setTimeout(() => finish(null, 'timeout'), request.timeoutMs);
     // The status is all a check needs: the body is not read.
     req.on('response', (res) => finish(res.statusCode ?? null, null));

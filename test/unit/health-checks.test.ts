@@ -275,4 +275,18 @@ describe('health check probe', () => {
     const refused = await probe({ url: silent.url, host: 'a.test', path: '/', timeoutMs: 1000 });
     assert.deepEqual([refused.passed, refused.error], [false, 'ECONNREFUSED']);
   });
+
+  it('a Host or path node:http refuses to write fails the check instead of throwing (the master must not crash on a hostile key)', async () => {
+    const backend = await server((_req, res) => res.end('ok'));
+    try {
+      for (const bad of [{ host: 'a.test\r\nx-injected: 1', path: '/' }, { host: 'a.test', path: '/\r\nx: 1' }]) {
+        const result = await probe({ url: backend.url, ...bad, timeoutMs: 1000 });
+        assert.equal(result.passed, false, JSON.stringify(bad));
+        assert.equal(result.status, null, JSON.stringify(bad));
+      }
+      assert.equal(backend.seen.length, 0, 'a request was sent');
+    } finally {
+      await backend.close();
+    }
+  });
 });
