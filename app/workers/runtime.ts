@@ -44,6 +44,9 @@ export class ProxyRuntime {
   /** What the table is fed from: the one source, or all of them merged. */
   readonly #source: ConfigSource;
   #listeners: Listener[] = [];
+  /** The listen() under way, if any: a drain waits for it, so that what it binds (and accepts) is drained too. */
+  #listening: Promise<unknown> | null = null;
+  #draining = false;
   #publisher: DeadMarkPublisher | null = null;
   #accessLog: AccessLog | null = null;
   #pools: BackendPools;
@@ -179,11 +182,16 @@ export class ProxyRuntime {
     const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, FIRST_SNAPSHOT_WAIT_MS)));
     await Promise.race([firstSnapshots, bound]);
     clearTimeout(timer);
-    this.#listeners = await listen(this.config, this.#context, { ticketKeys: this.#ticketKeys }).catch((err: unknown) => {
-      // What did bind is drained with the rest when the worker exits on the error.
-      if (err instanceof ListenError) this.#listeners = err.bound;
-      throw err;
-    });
+    if (this.#draining) return []; // told to stop while it waited: nothing is bound
+    this.#listening = listen(this.config, this.#context, { ticketKeys: this.#ticketKeys }).then(
+      (listeners) => (this.#listeners = listeners),
+      (err: unknown) => {
+        // What did bind is drained with the rest when the worker exits on the error.
+        if (err instanceof ListenError) this.#listeners = err.bound;
+        throw err;
+      },
+    );
+    await this.#listening;
     this.#sweep = setInterval(() => this.table.sweepDead(), 10_000).unref();
     if (this.config.https !== null) {
       this.#certificates = [describeCertificateFile('config', this.config.https.cert)];
@@ -258,6 +266,10 @@ export class ProxyRuntime {
   }
 
   async drain(): Promise<void> {
+    this.#draining = true;
+    // A SIGTERM (a reload rolled back) can come while listen() binds its addresses one by one: those
+    // bound already accept connections, which must be answered, not reset when the process exits.
+    await this.#listening?.catch(() => undefined);
     await drain(this.#listeners);
   }
 
