@@ -62,11 +62,12 @@ function lesserOfTwo(backends: readonly string[], candidates: readonly number[] 
 /** The listed, live, untried backend whose sticky name is `wanted`, or null. */
 function namedBackend(table: RoutingTable, route: Route, host: string, tried: readonly number[], wanted: string): Pick | null {
   const backends = route.backends;
+  const now = Date.now();
   for (let i = 0; i < backends.length; i++) {
     const target = parseBackend(backends[i]!);
-    if (target === null || tried.includes(i) || table.isDead(host, i, Date.now())) continue;
-    if (stickyName(target) === wanted) return { index: i, target }; // dead marks are per index: a URL listed twice may be live at the next
-
+    if (target === null || tried.includes(i) || table.isDead(host, i, now)) continue;
+    // Dead marks are per index: a URL listed twice may be live at the next.
+    if (stickyName(target) === wanted) return { index: i, target };
   }
   return null;
 }
